@@ -1,0 +1,126 @@
+//! `smart-todo`: run every function's router on one port with the built frontend, apply
+//! migrations, and mint local tokens. For local use and operations; never deployed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use smart_todo_shared::auth::mint_hs256;
+use smart_todo_shared::config::{AuthConfig, Config, PoolSettings};
+use smart_todo_shared::domain::UserId;
+use smart_todo_shared::{AppState, Authenticator, db, tracing_setup};
+
+#[derive(Parser)]
+#[command(
+    name = "smart-todo",
+    version,
+    about = "Smart Todo: local server, migrations and tokens"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the task API (and the other functions as they land) plus the frontend on one port.
+    Serve {
+        #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, env = "PORT", default_value_t = 8080)]
+        port: u16,
+        /// Built frontend to serve at `/` (default: frontend/dist when present).
+        #[arg(long, env = "FRONTEND_DIR")]
+        frontend_dir: Option<PathBuf>,
+    },
+    /// Apply pending database migrations (use the direct, non-pooler URL).
+    Migrate,
+    /// Print a signed HS256 token for a user (needs AUTH_JWT_SECRET).
+    Token {
+        #[arg(long)]
+        user: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_setup::init();
+    match Cli::parse().command {
+        Command::Serve {
+            host,
+            port,
+            frontend_dir,
+        } => serve(&host, port, frontend_dir).await,
+        Command::Migrate => {
+            let config = Config::load(PoolSettings::LAMBDA).await?;
+            let pool = db::connect(&config.database)?;
+            let applied = db::migrate(&pool).await?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                applied.iter().for_each(|m| println!("applied {m}"));
+            }
+            Ok(())
+        }
+        Command::Token { user, ttl } => {
+            let auth = AuthConfig::from_env()?;
+            let secret = auth
+                .jwt_secret
+                .clone()
+                .context("AUTH_JWT_SECRET is not set: tokens are signed with it")?;
+            let user = UserId::parse(&user).map_err(|e| anyhow::anyhow!("--user: {e}"))?;
+            println!(
+                "{}",
+                mint_hs256(&auth, &secret, &user, Duration::from_secs(ttl))?
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(host: &str, port: u16, frontend_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = Config::load(PoolSettings::SERVER).await?;
+    let state = AppState {
+        pool: db::connect(&config.database)?,
+        auth: Arc::new(Authenticator::new(&config.auth)?),
+    };
+    let frontend_dir = frontend_dir.or_else(|| {
+        let default = PathBuf::from("frontend/dist");
+        default.join("index.html").exists().then_some(default)
+    });
+    let dev_token_secret = config
+        .auth
+        .jwt_secret
+        .as_ref()
+        .map(|s| s.expose_secret().to_owned());
+    let app = smart_todo_cli::app(
+        state,
+        &config.auth,
+        dev_token_secret,
+        frontend_dir.as_deref(),
+    );
+
+    let addr: SocketAddr = format!("{host}:{port}")
+        .parse()
+        .with_context(|| format!("{host}:{port} is not an address"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    println!("smart-todo serving on http://{}", listener.local_addr()?);
+    if let Some(dir) = &frontend_dir {
+        println!("frontend from {}", dir.display());
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}

@@ -1,0 +1,471 @@
+//! The `tasks` Lambda: the REST task API. Handlers extract, make one call into `shared`, and map.
+
+use std::collections::HashMap;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header::LOCATION, request::Parts};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Deserializer, Serialize};
+use smart_todo_shared::domain::{
+    NewTask, PageCursor, PageLimit, StatusFilter, Task, TaskDescription, TaskId, TaskPatch,
+    TaskQuery, TaskTitle,
+};
+use smart_todo_shared::error::{FieldError, Problem};
+use smart_todo_shared::http::{ApiQuery, JsonBody, MAX_BODY_BYTES};
+use smart_todo_shared::{ApiError, AppState, AuthUser, db, repo};
+use utoipa::{OpenApi, ToSchema};
+
+mod openapi;
+
+/// Every route of the REST task API, including the Phase II `/api/{user_id}/tasks…` routes.
+pub fn router(state: AppState) -> Router {
+    // Phase II: the same routes under the user's id, which must be the token's subject, plus the
+    // old completion toggle.
+    let phase2 = task_routes(post(complete_task).patch(toggle_task)).route_layer(
+        middleware::from_fn_with_state(state.clone(), require_path_user),
+    );
+
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/openapi.json", get(openapi_json))
+        .nest("/api", task_routes(post(complete_task)))
+        .nest("/api/{user_id}", phase2)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn task_routes(complete: MethodRouter<AppState>) -> Router<AppState> {
+    Router::new()
+        .route("/tasks", get(list_tasks).post(create_task))
+        .route(
+            "/tasks/{id}",
+            get(get_task)
+                .patch(patch_task)
+                .put(put_task)
+                .delete(delete_task),
+        )
+        .route("/tasks/{id}/complete", complete)
+        .route("/tasks/{id}/reopen", post(reopen_task))
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::ApiDoc::openapi()
+}
+
+/// Phase II routes answer 403 when the path's user is not the token's.
+async fn require_path_user(
+    AuthUser(user): AuthUser,
+    Path(params): Path<HashMap<String, String>>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if params.get("user_id").map(String::as_str) != Some(user.as_str()) {
+        return Err(ApiError::Forbidden(
+            "the user id in the path is not the signed-in user".into(),
+        ));
+    }
+    // Spare the handler a second signature check.
+    request.extensions_mut().insert(AuthUser(user));
+    Ok(next.run(request).await)
+}
+
+/// The `{id}` path segment as a task id; anything that cannot be a task id is not found.
+struct TaskIdPath(TaskId);
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::BadRequest("the path is malformed".into()))?;
+        let raw = params.get("id").map(String::as_str).unwrap_or_default();
+        TaskId::parse(raw)
+            .map(TaskIdPath)
+            .map_err(|e| ApiError::NotFound(format!("no such task: {e}")))
+    }
+}
+
+fn not_found(id: TaskId) -> ApiError {
+    ApiError::NotFound(format!("task {id} was not found"))
+}
+
+/// Body of `POST /api/tasks`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTask {
+    /// 1–200 characters after trimming.
+    pub title: String,
+    /// At most 2,000 characters; blank means none.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Body of `PATCH /api/tasks/{id}`: any of the fields; `description: null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTask {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default)]
+    pub completed: Option<bool>,
+}
+
+/// Body of `PUT /api/tasks/{id}`: the whole task; an absent description is none, an absent
+/// `completed` is false.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutTask {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub completed: Option<bool>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    de: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// Collects every field error of a body instead of stopping at the first.
+#[derive(Default)]
+struct Fields(Vec<FieldError>);
+
+impl Fields {
+    fn take<T>(
+        &mut self,
+        field: &str,
+        result: Result<T, smart_todo_shared::domain::ParseError>,
+    ) -> Option<T> {
+        result
+            .map_err(|e| self.0.push(FieldError::new(field, e.0)))
+            .ok()
+    }
+
+    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+fn description(fields: &mut Fields, raw: Option<&str>) -> Option<TaskDescription> {
+    raw.and_then(|raw| {
+        fields
+            .take("description", TaskDescription::parse(raw))
+            .flatten()
+    })
+}
+
+impl CreateTask {
+    fn parse(self) -> Result<NewTask, ApiError> {
+        let mut fields = Fields::default();
+        let title = fields.take("title", TaskTitle::parse(&self.title));
+        let description = description(&mut fields, self.description.as_deref());
+        fields.finish(|| NewTask {
+            title: title.expect("checked"),
+            description,
+        })
+    }
+}
+
+impl PatchTask {
+    fn parse(self) -> Result<TaskPatch, ApiError> {
+        let mut fields = Fields::default();
+        let title = self
+            .title
+            .as_deref()
+            .map(|raw| fields.take("title", TaskTitle::parse(raw)));
+        let description = self
+            .description
+            .map(|d| description(&mut fields, d.as_deref()));
+        let patch = fields.finish(|| TaskPatch {
+            title: title.flatten(),
+            description,
+            completed: self.completed,
+        })?;
+        if patch.is_empty() {
+            return Err(ApiError::invalid(
+                "body",
+                "nothing to change: send title, description or completed",
+            ));
+        }
+        Ok(patch)
+    }
+}
+
+impl PutTask {
+    fn parse(self) -> Result<TaskPatch, ApiError> {
+        let mut fields = Fields::default();
+        let title = fields.take("title", TaskTitle::parse(&self.title));
+        let description = description(&mut fields, self.description.as_deref());
+        fields.finish(|| TaskPatch {
+            title,
+            description: Some(description),
+            completed: Some(self.completed.unwrap_or(false)),
+        })
+    }
+}
+
+/// Query of `GET /api/tasks`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `all` (default), `pending` or `completed`.
+    pub status: Option<String>,
+    /// Text to find in title or description, ignoring case.
+    pub q: Option<String>,
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    fn parse(self) -> Result<TaskQuery, ApiError> {
+        let mut fields = Fields::default();
+        let status = match self.status.as_deref() {
+            None | Some("") | Some("all") => StatusFilter::All,
+            Some("pending") => StatusFilter::Pending,
+            Some("completed") => StatusFilter::Completed,
+            Some(_) => {
+                fields.0.push(FieldError::new(
+                    "status",
+                    "must be all, pending or completed",
+                ));
+                StatusFilter::All
+            }
+        };
+        let limit = match self.limit.as_deref() {
+            None | Some("") => Some(PageLimit::DEFAULT),
+            Some(raw) => fields.take(
+                "limit",
+                raw.parse::<i64>()
+                    .map_err(|_| {
+                        smart_todo_shared::domain::ParseError("limit must be a whole number".into())
+                    })
+                    .and_then(PageLimit::new),
+            ),
+        };
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(raw) => fields.take("cursor", PageCursor::parse(raw)),
+        };
+        let text = self
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty());
+        if text
+            .as_deref()
+            .is_some_and(|q| q.contains('\0') || q.chars().count() > 200)
+        {
+            fields.0.push(FieldError::new(
+                "q",
+                "must be at most 200 characters without NUL",
+            ));
+        }
+        fields.finish(|| TaskQuery {
+            status,
+            text,
+            limit: limit.unwrap_or_default(),
+            after,
+        })
+    }
+}
+
+/// A page of tasks.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaskListPage {
+    pub tasks: Vec<Task>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Health report.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub database: String,
+}
+
+#[utoipa::path(get, path = "/api/health", tag = "health",
+    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
+async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    db::ping(&state.pool).await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        database: "ok".into(),
+    }))
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
+#[utoipa::path(get, path = "/api/tasks", tag = "tasks", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = TaskListPage), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn list_tasks(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<TaskListPage>, ApiError> {
+    let query = params.parse()?;
+    let client = db::client(&state.pool).await?;
+    let page = repo::list_tasks(&client, &user, &query).await?;
+    Ok(Json(TaskListPage {
+        tasks: page.tasks,
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/tasks", tag = "tasks", request_body = CreateTask, security(("bearer" = [])),
+    responses((status = 201, body = Task, headers(("Location" = String, description = "URL of the new task"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_task(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    JsonBody(body): JsonBody<CreateTask>,
+) -> Result<Response, ApiError> {
+    let new = body.parse()?;
+    let client = db::client(&state.pool).await?;
+    let task = repo::insert_task(&client, &user, &new).await?;
+    let location = HeaderValue::try_from(format!("/api/tasks/{}", task.id)).expect("ascii");
+    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(task)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_task(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    TaskIdPath(id): TaskIdPath,
+) -> Result<Json<Task>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    repo::get_task(&client, &user, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found(id))
+}
+
+async fn apply(
+    state: &AppState,
+    user: &AuthUser,
+    id: TaskId,
+    patch: &TaskPatch,
+) -> Result<Json<Task>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    repo::update_task(&client, &user.0, id, patch)
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found(id))
+}
+
+#[utoipa::path(patch, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), request_body = PatchTask,
+    security(("bearer" = [])),
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn patch_task(
+    State(state): State<AppState>,
+    user: AuthUser,
+    TaskIdPath(id): TaskIdPath,
+    JsonBody(body): JsonBody<PatchTask>,
+) -> Result<Json<Task>, ApiError> {
+    apply(&state, &user, id, &body.parse()?).await
+}
+
+#[utoipa::path(put, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), request_body = PutTask,
+    security(("bearer" = [])),
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn put_task(
+    State(state): State<AppState>,
+    user: AuthUser,
+    TaskIdPath(id): TaskIdPath,
+    JsonBody(body): JsonBody<PutTask>,
+) -> Result<Json<Task>, ApiError> {
+    apply(&state, &user, id, &body.parse()?).await
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/complete", tag = "tasks", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn complete_task(
+    State(state): State<AppState>,
+    user: AuthUser,
+    TaskIdPath(id): TaskIdPath,
+) -> Result<Json<Task>, ApiError> {
+    apply(
+        &state,
+        &user,
+        id,
+        &TaskPatch {
+            completed: Some(true),
+            ..TaskPatch::default()
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/reopen", tag = "tasks", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn reopen_task(
+    State(state): State<AppState>,
+    user: AuthUser,
+    TaskIdPath(id): TaskIdPath,
+) -> Result<Json<Task>, ApiError> {
+    apply(
+        &state,
+        &user,
+        id,
+        &TaskPatch {
+            completed: Some(false),
+            ..TaskPatch::default()
+        },
+    )
+    .await
+}
+
+/// Phase II: `PATCH /api/{user_id}/tasks/{id}/complete` flips completion.
+async fn toggle_task(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    TaskIdPath(id): TaskIdPath,
+) -> Result<Json<Task>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    repo::toggle_task(&client, &user, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found(id))
+}
+
+#[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn delete_task(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    TaskIdPath(id): TaskIdPath,
+) -> Result<StatusCode, ApiError> {
+    let client = db::client(&state.pool).await?;
+    match repo::delete_task(&client, &user, id).await? {
+        Some(_) => Ok(StatusCode::NO_CONTENT),
+        None => Err(not_found(id)),
+    }
+}

@@ -1,0 +1,294 @@
+//! Typed configuration, read once at start-up from the environment and, when `APP_SECRET_ARN`
+//! is set, from one Secrets Manager secret. A missing or bad setting stops start-up with its name.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+
+/// Keys the app secret may hold; anything else in it is ignored.
+pub const SECRET_KEYS: [&str; 3] = ["DATABASE_URL", "OPENAI_API_KEY", "AUTH_JWT_SECRET"];
+
+/// Shortest HS256 secret accepted: 256 bits, as RFC 7518 asks for HS256 keys.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Everything the functions need, already checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub openai_api_key: Option<SecretString>,
+}
+
+/// How to reach PostgreSQL and how many connections to keep.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `DATABASE_URL`; `sslmode=require` (or stricter) turns TLS on.
+    pub url: SecretString,
+    /// `DATABASE_CA_FILE`: an extra PEM root to trust besides the webpki roots (self-hosted servers).
+    pub ca_file: Option<PathBuf>,
+    pub pool: PoolSettings,
+}
+
+/// Pool size and the timeouts deadpool leaves unset by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// `DB_POOL_MAX_SIZE`: one Lambda environment serves one request at a time, so 2 is plenty there.
+    pub max_size: usize,
+    /// `DB_POOL_WAIT_TIMEOUT_MS`: how long a request waits for a free connection.
+    pub wait_timeout: Duration,
+    /// `DB_CONNECT_TIMEOUT_MS`: how long opening a connection (TCP + TLS + auth) may take.
+    pub connect_timeout: Duration,
+    /// `DB_RECYCLE_TIMEOUT_MS`: how long checking an idle connection may take.
+    pub recycle_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// Defaults for a Lambda environment.
+    pub const LAMBDA: Self = Self {
+        max_size: 2,
+        wait_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        recycle_timeout: Duration::from_secs(2),
+    };
+
+    /// Defaults for `smart-todo serve`, which serves many requests at once.
+    pub const SERVER: Self = Self {
+        max_size: 16,
+        ..Self::LAMBDA
+    };
+}
+
+/// Which tokens are accepted. Both modes may be on at once: HS256 tokens are checked against the
+/// shared secret only, asymmetric ones against the JWKS only.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `AUTH_JWT_SECRET`: HS256 shared secret (the Better Auth shared-secret pattern).
+    pub jwt_secret: Option<SecretString>,
+    /// `AUTH_JWKS_URL`: where the issuer publishes its public keys.
+    pub jwks_url: Option<String>,
+    /// `AUTH_ISSUER`: required `iss` when set.
+    pub issuer: Option<String>,
+    /// `AUTH_AUDIENCE`: required `aud` when set.
+    pub audience: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment, then the app secret when `APP_SECRET_ARN` is set.
+    pub async fn load(pool_defaults: PoolSettings) -> anyhow::Result<Self> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let secret = match env.get("APP_SECRET_ARN").filter(|v| !v.is_empty()) {
+            Some(arn) => crate::secrets::fetch_app_secret(arn).await?,
+            None => HashMap::new(),
+        };
+        Self::from_sources(&env, &secret, pool_defaults)
+    }
+
+    /// Builds the config from the environment and the secret's keys; a variable set directly wins.
+    pub fn from_sources(
+        env: &HashMap<String, String>,
+        secret: &HashMap<String, String>,
+        pool_defaults: PoolSettings,
+    ) -> anyhow::Result<Self> {
+        let get = |key: &str| -> Option<String> {
+            env.get(key)
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| secret.get(key).filter(|v| !v.trim().is_empty()))
+                .cloned()
+        };
+
+        let url = get("DATABASE_URL").context(
+            "DATABASE_URL is not set (neither in the environment nor in the APP_SECRET_ARN secret)",
+        )?;
+        let pool = PoolSettings {
+            max_size: parse_number(&get, "DB_POOL_MAX_SIZE", pool_defaults.max_size, 1..=512)?,
+            wait_timeout: parse_millis(
+                &get,
+                "DB_POOL_WAIT_TIMEOUT_MS",
+                pool_defaults.wait_timeout,
+            )?,
+            connect_timeout: parse_millis(
+                &get,
+                "DB_CONNECT_TIMEOUT_MS",
+                pool_defaults.connect_timeout,
+            )?,
+            recycle_timeout: parse_millis(
+                &get,
+                "DB_RECYCLE_TIMEOUT_MS",
+                pool_defaults.recycle_timeout,
+            )?,
+        };
+        let database = DatabaseConfig {
+            url: SecretString::from(url),
+            ca_file: get("DATABASE_CA_FILE").map(PathBuf::from),
+            pool,
+        };
+
+        let auth = AuthConfig::from_lookup(&get)?;
+
+        Ok(Self {
+            database,
+            auth,
+            openai_api_key: get("OPENAI_API_KEY").map(SecretString::from),
+        })
+    }
+}
+
+impl AuthConfig {
+    /// Auth settings from the process environment alone (what `smart-todo token` needs).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(&|key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let jwt_secret = get("AUTH_JWT_SECRET");
+        if let Some(secret) = &jwt_secret
+            && secret.len() < MIN_JWT_SECRET_BYTES
+        {
+            bail!("AUTH_JWT_SECRET is too short: use at least {MIN_JWT_SECRET_BYTES} random bytes");
+        }
+        let auth = Self {
+            jwt_secret: jwt_secret.map(SecretString::from),
+            jwks_url: get("AUTH_JWKS_URL"),
+            issuer: get("AUTH_ISSUER"),
+            audience: get("AUTH_AUDIENCE"),
+        };
+        if auth.jwt_secret.is_none() && auth.jwks_url.is_none() {
+            bail!("no authentication is configured: set AUTH_JWT_SECRET or AUTH_JWKS_URL");
+        }
+        Ok(auth)
+    }
+}
+
+fn parse_number(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> anyhow::Result<usize> {
+    let Some(raw) = get(key) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<usize>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => bail!(
+            "{key} must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        ),
+    }
+}
+
+fn parse_millis(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: Duration,
+) -> anyhow::Result<Duration> {
+    let millis = parse_number(get, key, default.as_millis() as usize, 1..=600_000)?;
+    Ok(Duration::from_millis(millis as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_missing_database_url_is_named_in_the_error() {
+        let err = Config::from_sources(
+            &vars(&[("AUTH_JWT_SECRET", SECRET)]),
+            &HashMap::new(),
+            PoolSettings::LAMBDA,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn missing_auth_settings_stop_start_up() {
+        let err = Config::from_sources(
+            &vars(&[("DATABASE_URL", "postgres://x/y")]),
+            &HashMap::new(),
+            PoolSettings::LAMBDA,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("AUTH_JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused() {
+        let env = vars(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("AUTH_JWT_SECRET", "short"),
+        ]);
+        assert!(Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA).is_err());
+    }
+
+    #[test]
+    fn secret_values_fill_gaps_and_variables_set_directly_win() {
+        let env = vars(&[("DATABASE_URL", "postgres://env/db")]);
+        let secret = vars(&[
+            ("DATABASE_URL", "postgres://secret/db"),
+            ("AUTH_JWT_SECRET", SECRET),
+            ("OPENAI_API_KEY", "sk-test"),
+        ]);
+        let config = Config::from_sources(&env, &secret, PoolSettings::LAMBDA).unwrap();
+        assert_eq!(config.database.url.expose_secret(), "postgres://env/db");
+        assert_eq!(config.auth.jwt_secret.unwrap().expose_secret(), SECRET);
+        assert_eq!(config.openai_api_key.unwrap().expose_secret(), "sk-test");
+    }
+
+    #[test]
+    fn pool_settings_have_defaults_and_can_be_overridden() {
+        let env = vars(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("AUTH_JWT_SECRET", SECRET),
+            ("DB_POOL_MAX_SIZE", "7"),
+            ("DB_POOL_WAIT_TIMEOUT_MS", "250"),
+        ]);
+        let pool = Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA)
+            .unwrap()
+            .database
+            .pool;
+        assert_eq!(pool.max_size, 7);
+        assert_eq!(pool.wait_timeout, Duration::from_millis(250));
+        assert_eq!(pool.connect_timeout, PoolSettings::LAMBDA.connect_timeout);
+    }
+
+    #[test]
+    fn a_bad_pool_size_is_named_in_the_error() {
+        let env = vars(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("AUTH_JWT_SECRET", SECRET),
+            ("DB_POOL_MAX_SIZE", "0"),
+        ]);
+        let err = Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA).unwrap_err();
+        assert!(err.to_string().contains("DB_POOL_MAX_SIZE"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let env = vars(&[
+            ("DATABASE_URL", "postgres://u:pw-visible@h/db"),
+            ("AUTH_JWT_SECRET", SECRET),
+        ]);
+        let config = Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA).unwrap();
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains("pw-visible") && !printed.contains(SECRET),
+            "{printed}"
+        );
+    }
+}

@@ -1,0 +1,402 @@
+//! Domain types. Inputs become these at the edge; the limits live in the types.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Longest accepted task title, in characters, after trimming.
+pub const TITLE_MAX_CHARS: usize = 200;
+/// Longest accepted task description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
+/// Longest accepted user id (the token's `sub`), in characters.
+pub const USER_ID_MAX_CHARS: usize = 128;
+
+/// Why a value was refused; the message is written for the person who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn refuse<T>(message: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError(message.into()))
+}
+
+/// The authenticated user: the verified token's `sub`, never taken from a path, body or model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Accepts any non-empty string of at most 128 characters without control characters.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        if raw.is_empty() {
+            return refuse("the user id is empty");
+        }
+        if raw.chars().count() > USER_ID_MAX_CHARS {
+            return refuse(format!(
+                "the user id is longer than {USER_ID_MAX_CHARS} characters"
+            ));
+        }
+        if raw.chars().any(char::is_control) {
+            return refuse("the user id contains control characters");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A task's id: a positive 64-bit integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(i64);
+
+impl TaskId {
+    /// Accepts a positive integer that fits in 64 bits.
+    pub fn new(raw: i64) -> Result<Self, ParseError> {
+        if raw <= 0 {
+            return refuse("a task id is a positive integer");
+        }
+        Ok(Self(raw))
+    }
+
+    /// Parses a path segment such as `42`.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
+            return refuse(format!(
+                "'{}' is not a task id: a task id is a positive integer",
+                clip(raw)
+            ));
+        }
+        match trimmed.parse::<i64>() {
+            Ok(id) => Self::new(id),
+            Err(_) => refuse("that task id is too large"),
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A task title: 1–200 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTitle(String);
+
+impl TaskTitle {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return refuse("the title is empty");
+        }
+        let chars = trimmed.chars().count();
+        if chars > TITLE_MAX_CHARS {
+            return refuse(format!(
+                "the title has {chars} characters; at most {TITLE_MAX_CHARS} are allowed"
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return refuse("the title contains control characters (such as NUL or a line break)");
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A task description: at most 2,000 characters; line breaks and tabs allowed, other control
+/// characters (NUL above all, which PostgreSQL cannot store) refused. Blank means "no description".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDescription(String);
+
+impl TaskDescription {
+    /// `Ok(None)` for a blank description, so that clearing one is as easy as sending "".
+    pub fn parse(raw: &str) -> Result<Option<Self>, ParseError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Ok(None);
+        }
+        let chars = trimmed.chars().count();
+        if chars > DESCRIPTION_MAX_CHARS {
+            return refuse(format!(
+                "the description has {chars} characters; at most {DESCRIPTION_MAX_CHARS} are allowed"
+            ));
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return refuse("the description contains control characters (such as NUL)");
+        }
+        Ok(Some(Self(trimmed.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which tasks a listing shows.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    /// Every task.
+    #[default]
+    All,
+    /// Tasks not completed yet.
+    Pending,
+    /// Completed tasks.
+    Completed,
+}
+
+impl StatusFilter {
+    /// The `completed` value a row must have, or `None` for every row.
+    pub fn completed(self) -> Option<bool> {
+        match self {
+            Self::All => None,
+            Self::Pending => Some(false),
+            Self::Completed => Some(true),
+        }
+    }
+}
+
+/// Page size of a listing: 1–100, 50 when not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(i64);
+
+impl PageLimit {
+    pub const DEFAULT: Self = Self(50);
+    pub const MAX: i64 = 100;
+
+    pub fn new(raw: i64) -> Result<Self, ParseError> {
+        if !(1..=Self::MAX).contains(&raw) {
+            return refuse(format!("limit must be between 1 and {}", Self::MAX));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl Default for PageLimit {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Where the next page of a listing starts: an opaque string wrapping the last id seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor(TaskId);
+
+impl PageCursor {
+    const PREFIX: &'static str = "t";
+
+    pub fn after(id: TaskId) -> Self {
+        Self(id)
+    }
+
+    pub fn last_id(self) -> TaskId {
+        self.0
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        raw.strip_prefix(Self::PREFIX)
+            .and_then(|rest| TaskId::parse(rest).ok())
+            .map(Self)
+            .ok_or_else(|| ParseError("the cursor is not one this API returned".into()))
+    }
+}
+
+impl fmt::Display for PageCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", Self::PREFIX, self.0)
+    }
+}
+
+/// A task as stored and as every interface shows it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
+pub struct Task {
+    /// The task's number, unique across all users.
+    pub id: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// What creating a task needs, already checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTask {
+    pub title: TaskTitle,
+    pub description: Option<TaskDescription>,
+}
+
+/// A partial change to a task; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskPatch {
+    pub title: Option<TaskTitle>,
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<TaskDescription>>,
+    pub completed: Option<bool>,
+}
+
+impl TaskPatch {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none() && self.description.is_none() && self.completed.is_none()
+    }
+}
+
+/// What a listing asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskQuery {
+    pub status: StatusFilter,
+    /// Case-insensitive text to find in title or description.
+    pub text: Option<String>,
+    pub limit: PageLimit,
+    pub after: Option<PageCursor>,
+}
+
+/// One page of tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    pub next_cursor: Option<PageCursor>,
+}
+
+/// Shortens user input quoted back in an error message.
+pub(crate) fn clip(raw: &str) -> String {
+    const MAX: usize = 40;
+    let mut out: String = raw.chars().take(MAX).filter(|c| !c.is_control()).collect();
+    if raw.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_is_trimmed() {
+        assert_eq!(
+            TaskTitle::parse("  Buy milk \n").unwrap().as_str(),
+            "Buy milk"
+        );
+    }
+
+    #[test]
+    fn an_empty_or_blank_title_is_rejected() {
+        assert!(TaskTitle::parse("").is_err());
+        assert!(TaskTitle::parse(" \t ").is_err());
+    }
+
+    #[test]
+    fn a_title_of_200_characters_is_accepted_and_201_rejected() {
+        assert!(TaskTitle::parse(&"é".repeat(200)).is_ok());
+        let err = TaskTitle::parse(&"é".repeat(201)).unwrap_err();
+        assert!(err.0.contains("201"), "{err}");
+    }
+
+    #[test]
+    fn a_title_with_a_nul_byte_is_rejected() {
+        assert!(TaskTitle::parse("buy\0milk").is_err());
+    }
+
+    #[test]
+    fn a_description_keeps_line_breaks_but_not_nul() {
+        assert_eq!(
+            TaskDescription::parse("line 1\nline 2")
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "line 1\nline 2"
+        );
+        assert!(TaskDescription::parse("a\0b").is_err());
+    }
+
+    #[test]
+    fn a_blank_description_means_none() {
+        assert_eq!(TaskDescription::parse("   ").unwrap(), None);
+    }
+
+    #[test]
+    fn a_description_of_2001_characters_is_rejected() {
+        assert!(TaskDescription::parse(&"x".repeat(2000)).is_ok());
+        assert!(TaskDescription::parse(&"x".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn task_ids_are_positive_integers_that_fit_in_64_bits() {
+        assert_eq!(TaskId::parse("42").unwrap().get(), 42);
+        for bad in ["0", "-1", "abc", "1.5", "", "99999999999999999999", "4 2"] {
+            assert!(TaskId::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_user_id_is_non_empty_and_at_most_128_characters() {
+        assert!(UserId::parse("alice").is_ok());
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse(&"u".repeat(128)).is_ok());
+        assert!(UserId::parse(&"u".repeat(129)).is_err());
+        assert!(UserId::parse("al\0ice").is_err());
+    }
+
+    #[test]
+    fn a_page_limit_is_between_1_and_100() {
+        assert!(PageLimit::new(0).is_err());
+        assert!(PageLimit::new(101).is_err());
+        assert_eq!(PageLimit::new(100).unwrap().get(), 100);
+        assert_eq!(PageLimit::default().get(), 50);
+    }
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_refused() {
+        let cursor = PageCursor::after(TaskId::new(17).unwrap());
+        assert_eq!(PageCursor::parse(&cursor.to_string()).unwrap(), cursor);
+        for bad in ["17", "t", "tx", "t-1", ""] {
+            assert!(PageCursor::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn status_filters_map_to_completed_values() {
+        assert_eq!(StatusFilter::All.completed(), None);
+        assert_eq!(StatusFilter::Pending.completed(), Some(false));
+        assert_eq!(StatusFilter::Completed.completed(), Some(true));
+    }
+}

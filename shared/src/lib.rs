@@ -1,0 +1,35 @@
+//! Smart Todo's common library: everything the Lambda functions and the CLI share.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod repo;
+pub mod secrets;
+pub mod tools;
+pub mod tracing_setup;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
+
+pub use auth::{AuthUser, Authenticator};
+pub use config::Config;
+pub use db::DbPool;
+pub use error::ApiError;
+
+use std::sync::Arc;
+
+/// What every function's handlers share: built once in `main`, cloned per request.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub auth: Arc<Authenticator>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
