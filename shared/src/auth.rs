@@ -91,7 +91,8 @@ fn classify(err: jsonwebtoken::errors::Error) -> AuthError {
 
 #[derive(Debug, Deserialize)]
 struct Claims {
-    sub: String,
+    /// Optional here so that a missing `sub` is reported as such, not as a malformed token.
+    sub: Option<String>,
 }
 
 /// Verifies bearer tokens; built once per process and shared by reference.
@@ -140,10 +141,7 @@ impl Authenticator {
 
     /// Verifies a token and returns its subject as the user id.
     pub async fn verify(&self, token: &str) -> Result<UserId, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
-            ErrorKind::InvalidAlgorithmName => AuthError::AlgorithmNotAllowed,
-            _ => AuthError::Malformed,
-        })?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| header_refusal(token))?;
         let claims = if header.alg == Algorithm::HS256 {
             let key = self.hs256.as_ref().ok_or(AuthError::AlgorithmNotAllowed)?;
             self.decode(token, key, Algorithm::HS256)?
@@ -158,7 +156,10 @@ impl Authenticator {
         } else {
             return Err(AuthError::AlgorithmNotAllowed);
         };
-        UserId::parse(&claims.sub).map_err(|_| AuthError::BadSubject)
+        let sub = claims
+            .sub
+            .ok_or_else(|| AuthError::MissingClaim("sub".into()))?;
+        UserId::parse(&sub).map_err(|_| AuthError::BadSubject)
     }
 
     fn decode(&self, token: &str, key: &DecodingKey, alg: Algorithm) -> Result<Claims, AuthError> {
@@ -202,6 +203,26 @@ impl Authenticator {
             return Err(AuthError::Missing);
         }
         self.verify(token).await
+    }
+}
+
+/// Why a header jsonwebtoken could not read was refused: a well-formed header naming an algorithm
+/// we do not know (`none` above all) is an algorithm refusal, anything else is malformed.
+fn header_refusal(token: &str) -> AuthError {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap_or_default();
+    let alg = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|json| {
+            json.get("alg")
+                .and_then(|alg| alg.as_str().map(str::to_owned))
+        });
+    if alg.is_some() {
+        AuthError::AlgorithmNotAllowed
+    } else {
+        AuthError::Malformed
     }
 }
 

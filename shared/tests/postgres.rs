@@ -1,0 +1,470 @@
+//! The shared crate against a real PostgreSQL: migrations, TLS, and every catalog tool, with a
+//! fresh database per test.
+
+use std::collections::HashMap;
+
+use secrecy::SecretString;
+use serde_json::json;
+use smart_todo_shared::config::{Config, DatabaseConfig, PoolSettings};
+use smart_todo_shared::test_support::{TestDb, admin_url, user};
+use smart_todo_shared::tools::{
+    self, AddTaskArgs, CallError, ChangeStatus, ListTasksArgs, TaskRefArgs, ToolError,
+    UpdateTaskArgs,
+};
+use smart_todo_shared::{db, domain::StatusFilter};
+
+async fn add(db: &TestDb, who: &str, title: &str) -> i64 {
+    tools::add_task(
+        &db.pool,
+        &user(who),
+        AddTaskArgs {
+            title: title.into(),
+            description: None,
+        },
+    )
+    .await
+    .unwrap()
+    .task_id
+}
+
+async fn titles(db: &TestDb, who: &str, status: StatusFilter) -> Vec<(String, bool)> {
+    tools::list_tasks(
+        &db.pool,
+        &user(who),
+        ListTasksArgs {
+            status: Some(status),
+        },
+    )
+    .await
+    .unwrap()
+    .tasks
+    .into_iter()
+    .map(|t| (t.title, t.completed))
+    .collect()
+}
+
+#[tokio::test]
+async fn migrations_apply_twice_without_error() {
+    let db = TestDb::new().await; // applied once here
+    assert!(
+        db::migrate(&db.pool).await.unwrap().is_empty(),
+        "nothing left to apply"
+    );
+    let client = db.raw_client().await;
+    for table in ["tasks", "conversations", "messages"] {
+        let row = client
+            .query_one("SELECT to_regclass($1)::text", &[&table])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some(table));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_migration_runs_do_not_collide() {
+    let db = TestDb::new().await;
+    let (a, b) = tokio::join!(db::migrate(&db.pool), db::migrate(&db.pool));
+    assert!(a.is_ok() && b.is_ok());
+}
+
+#[tokio::test]
+async fn the_contract_indexes_exist() {
+    let db = TestDb::new().await;
+    let client = db.raw_client().await;
+    let rows = client
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let defs: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    for wanted in [
+        "(user_id, completed",
+        "(user_id, updated_at)",
+        "(conversation_id, created_at)",
+    ] {
+        assert!(
+            defs.iter().any(|d| d.contains(wanted)),
+            "no index on {wanted}: {defs:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_tls_connection_by_hostname_verifies_the_server_certificate() {
+    let db = TestDb::new().await;
+    let ca = std::env::var("TEST_PG_CA_FILE")
+        .expect("TEST_PG_CA_FILE: scripts/test starts PostgreSQL with ssl=on");
+    let admin: tokio_postgres::Config = admin_url().parse().unwrap();
+    let port = admin.get_ports()[0];
+    let url = format!(
+        "postgres://postgres@localhost:{port}/{}?sslmode=require",
+        db.name
+    );
+    let config = |ca_file: Option<&str>| DatabaseConfig {
+        url: SecretString::from(url.clone()),
+        ca_file: ca_file.map(Into::into),
+        pool: PoolSettings::LAMBDA,
+    };
+
+    let pool = db::connect(&config(Some(&ca))).unwrap();
+    let client = db::client(&pool).await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "the connection is not encrypted");
+    assert!(
+        row.get::<_, String>(1).starts_with("TLS"),
+        "{}",
+        row.get::<_, String>(1)
+    );
+
+    // Without our CA the self-signed chain is not trusted: no silent downgrade to plain text.
+    let untrusted = db::connect(&config(None)).unwrap();
+    assert!(db::client(&untrusted).await.is_err());
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_not_a_query_error() {
+    let config = DatabaseConfig {
+        url: SecretString::from(
+            "postgres://postgres@127.0.0.1:9/nowhere?sslmode=disable".to_owned(),
+        ),
+        ca_file: None,
+        pool: PoolSettings {
+            connect_timeout: std::time::Duration::from_millis(500),
+            ..PoolSettings::LAMBDA
+        },
+    };
+    let pool = db::connect(&config).unwrap();
+    assert!(matches!(
+        db::ping(&pool).await,
+        Err(db::DbError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn config_is_read_from_a_secrets_manager_secret() {
+    let endpoint = std::env::var("MOTO_ENDPOINT_URL")
+        .expect("MOTO_ENDPOINT_URL: scripts/test starts moto_server");
+    // SAFETY: this test binary sets these variables only here, before any other thread reads them.
+    unsafe {
+        std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
+    }
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let name = format!("smart-todo-test-{}", uuid::Uuid::new_v4());
+    let secret = json!({
+        "DATABASE_URL": "postgres://from-secret/db",
+        "AUTH_JWT_SECRET": "secret-from-secrets-manager-0123456789",
+        "OPENAI_API_KEY": "sk-from-secret"
+    });
+    let created = client
+        .create_secret()
+        .name(&name)
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap();
+    let arn = created.arn().unwrap().to_owned();
+
+    let values = smart_todo_shared::secrets::fetch_app_secret(&arn)
+        .await
+        .unwrap();
+    let env: HashMap<String, String> = [
+        ("APP_SECRET_ARN".to_owned(), arn.clone()),
+        (
+            "DATABASE_URL".to_owned(),
+            "postgres://from-env/db".to_owned(),
+        ),
+    ]
+    .into();
+    let config = Config::from_sources(&env, &values, PoolSettings::LAMBDA).unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        config.database.url.expose_secret(),
+        "postgres://from-env/db",
+        "a variable set directly wins"
+    );
+    assert_eq!(
+        config.auth.jwt_secret.unwrap().expose_secret(),
+        "secret-from-secrets-manager-0123456789"
+    );
+    assert_eq!(
+        config.openai_api_key.unwrap().expose_secret(),
+        "sk-from-secret"
+    );
+
+    let missing = smart_todo_shared::secrets::fetch_app_secret(&format!("{arn}-missing")).await;
+    assert!(missing.is_err());
+}
+
+#[tokio::test]
+async fn add_task_creates_and_trims() {
+    let db = TestDb::new().await;
+    let change = tools::add_task(
+        &db.pool,
+        &user("alice"),
+        AddTaskArgs {
+            title: "  Buy groceries ".into(),
+            description: Some("milk, eggs".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(change.status, ChangeStatus::Created);
+    assert_eq!(change.title, "Buy groceries");
+    let task = tools::get_task(
+        &db.pool,
+        &user("alice"),
+        TaskRefArgs {
+            task_id: change.task_id,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(task.description.as_deref(), Some("milk, eggs"));
+    assert!(!task.completed);
+}
+
+#[tokio::test]
+async fn add_task_refuses_an_empty_title_and_stores_nothing() {
+    let db = TestDb::new().await;
+    let err = tools::add_task(
+        &db.pool,
+        &user("alice"),
+        AddTaskArgs {
+            title: "   ".into(),
+            description: None,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, ToolError::Invalid { field: "title", .. }),
+        "{err}"
+    );
+    assert!(titles(&db, "alice", StatusFilter::All).await.is_empty());
+}
+
+#[tokio::test]
+async fn list_tasks_filters_by_status_and_user() {
+    let db = TestDb::new().await;
+    let a = add(&db, "alice", "one").await;
+    add(&db, "alice", "two").await;
+    add(&db, "bob", "bob's").await;
+    tools::complete_task(&db.pool, &user("alice"), TaskRefArgs { task_id: a })
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&db, "alice", StatusFilter::All).await,
+        [("one".into(), true), ("two".into(), false)]
+    );
+    assert_eq!(
+        titles(&db, "alice", StatusFilter::Pending).await,
+        [("two".into(), false)]
+    );
+    assert_eq!(
+        titles(&db, "alice", StatusFilter::Completed).await,
+        [("one".into(), true)]
+    );
+    assert_eq!(
+        titles(&db, "bob", StatusFilter::All).await,
+        [("bob's".into(), false)]
+    );
+}
+
+#[tokio::test]
+async fn complete_is_idempotent_and_reopen_clears_completion() {
+    let db = TestDb::new().await;
+    let id = add(&db, "alice", "pay bills").await;
+    let alice = user("alice");
+    let first = tools::complete_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap();
+    assert_eq!(first.status, ChangeStatus::Completed);
+    let at = tools::get_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap()
+        .completed_at;
+    tools::complete_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap();
+    let again = tools::get_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap();
+    assert_eq!(
+        again.completed_at, at,
+        "completing twice keeps the first completion time"
+    );
+    let reopened = tools::reopen_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap();
+    assert_eq!(reopened.status, ChangeStatus::Reopened);
+    let task = tools::get_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap();
+    assert!(!task.completed && task.completed_at.is_none());
+}
+
+#[tokio::test]
+async fn update_task_changes_title_and_description() {
+    let db = TestDb::new().await;
+    let id = add(&db, "alice", "Call mom").await;
+    let alice = user("alice");
+    let change = tools::update_task(
+        &db.pool,
+        &alice,
+        UpdateTaskArgs {
+            task_id: id,
+            title: Some("Call mom tonight".into()),
+            description: Some("after 7".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (change.status, change.title.as_str()),
+        (ChangeStatus::Updated, "Call mom tonight")
+    );
+    let cleared = UpdateTaskArgs {
+        task_id: id,
+        title: None,
+        description: Some("".into()),
+    };
+    tools::update_task(&db.pool, &alice, cleared).await.unwrap();
+    let task = tools::get_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap();
+    assert_eq!(
+        (task.title.as_str(), task.description),
+        ("Call mom tonight", None)
+    );
+    let nothing = UpdateTaskArgs {
+        task_id: id,
+        title: None,
+        description: None,
+    };
+    assert!(matches!(
+        tools::update_task(&db.pool, &alice, nothing).await,
+        Err(ToolError::Invalid { .. })
+    ));
+}
+
+#[tokio::test]
+async fn delete_task_removes_it() {
+    let db = TestDb::new().await;
+    let id = add(&db, "alice", "meeting").await;
+    let change = tools::delete_task(&db.pool, &user("alice"), TaskRefArgs { task_id: id })
+        .await
+        .unwrap();
+    assert_eq!(
+        (change.status, change.title.as_str()),
+        (ChangeStatus::Deleted, "meeting")
+    );
+    let again = tools::delete_task(&db.pool, &user("alice"), TaskRefArgs { task_id: id }).await;
+    assert!(matches!(again, Err(ToolError::NotFound(n)) if n == id));
+}
+
+#[tokio::test]
+async fn every_tool_treats_another_users_task_as_not_found_and_changes_nothing() {
+    let db = TestDb::new().await;
+    let id = add(&db, "alice", "alice's secret").await;
+    let bob = user("bob");
+    let by_id = || TaskRefArgs { task_id: id };
+    let results = [
+        tools::get_task(&db.pool, &bob, by_id()).await.err(),
+        tools::complete_task(&db.pool, &bob, by_id()).await.err(),
+        tools::reopen_task(&db.pool, &bob, by_id()).await.err(),
+        tools::delete_task(&db.pool, &bob, by_id()).await.err(),
+        tools::update_task(
+            &db.pool,
+            &bob,
+            UpdateTaskArgs {
+                task_id: id,
+                title: Some("pwned".into()),
+                description: None,
+            },
+        )
+        .await
+        .err(),
+    ];
+    for err in results {
+        assert!(
+            matches!(err, Some(ToolError::NotFound(n)) if n == id),
+            "{err:?}"
+        );
+    }
+    assert!(titles(&db, "bob", StatusFilter::All).await.is_empty());
+    assert_eq!(
+        titles(&db, "alice", StatusFilter::All).await,
+        [("alice's secret".into(), false)]
+    );
+}
+
+#[tokio::test]
+async fn a_missing_or_impossible_task_id_is_not_found() {
+    let db = TestDb::new().await;
+    for id in [0, -5, 999_999, i64::MAX] {
+        let err = tools::complete_task(&db.pool, &user("alice"), TaskRefArgs { task_id: id })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ToolError::NotFound(n) if n == id),
+            "{id}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
+    let db = TestDb::new().await;
+    let alice = user("alice");
+    let created = tools::call(
+        &db.pool,
+        &alice,
+        "add_task",
+        json!({"title": "Buy groceries"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created["status"], "created");
+    let id = created["task_id"].as_i64().unwrap();
+    let listed = tools::call(&db.pool, &alice, "list_tasks", json!({"status": "pending"}))
+        .await
+        .unwrap();
+    assert_eq!(listed["tasks"][0]["id"], id);
+    let listed_null = tools::call(&db.pool, &alice, "list_tasks", serde_json::Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(listed_null["tasks"].as_array().unwrap().len(), 1);
+    assert!(matches!(
+        tools::call(
+            &db.pool,
+            &alice,
+            "complete_task",
+            json!({"task_id": "three"})
+        )
+        .await,
+        Err(CallError::BadArguments { .. })
+    ));
+    assert!(matches!(
+        tools::call(&db.pool, &alice, "drop_tables", json!({})).await,
+        Err(CallError::UnknownTool(_))
+    ));
+    // A user id smuggled into arguments is refused, not obeyed.
+    let smuggled = tools::call(
+        &db.pool,
+        &user("bob"),
+        "delete_task",
+        json!({"task_id": id, "user_id": "alice"}),
+    )
+    .await;
+    assert!(matches!(smuggled, Err(CallError::BadArguments { .. })));
+    assert_eq!(titles(&db, "alice", StatusFilter::All).await.len(), 1);
+}
