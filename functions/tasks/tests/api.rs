@@ -1,0 +1,1018 @@
+//! The REST task API driven in-process through its axum router, against a fresh PostgreSQL
+//! database per test.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use smart_todo_shared::AppState;
+use smart_todo_shared::config::{DatabaseConfig, PoolSettings};
+use smart_todo_shared::test_support::{TEST_JWT_SECRET, TestDb, authenticator, token};
+use tower::ServiceExt;
+
+struct App {
+    db: TestDb,
+    router: Router,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    /// Asserts an RFC 9457 problem with this status.
+    #[track_caller]
+    fn assert_problem(&self, status: u16, reason: &str) {
+        assert_eq!(self.status.as_u16(), status, "{reason}: {}", self.body);
+        assert_eq!(
+            self.headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{reason}"
+        );
+        assert_eq!(self.body["status"], status, "{reason}");
+        assert!(
+            self.body["type"].is_string() && self.body["title"].is_string(),
+            "{reason}"
+        );
+        assert!(
+            !self.body["detail"].as_str().unwrap_or_default().is_empty(),
+            "{reason}"
+        );
+    }
+}
+
+impl App {
+    async fn new() -> Self {
+        let db = TestDb::new().await;
+        let state = AppState {
+            pool: db.pool.clone(),
+            auth: authenticator(),
+        };
+        let router = smart_todo_shared::http::api_app(smart_todo_tasks::router(state));
+        Self { db, router }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        user: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(user) = user {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {}", token(user)));
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
+    async fn create(&self, user: &str, title: &str) -> Value {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/tasks",
+                Some(user),
+                Some(json!({"title": title})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    /// Every row of the tasks table, to prove a failed request changed nothing.
+    async fn all_rows(&self) -> Vec<String> {
+        let client = self.db.raw_client().await;
+        client
+            .query("SELECT row_to_json(t)::text FROM tasks t ORDER BY id", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn health_reports_the_database() {
+    let app = App::new().await;
+    let reply = app.call(Method::GET, "/api/health", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, json!({"status": "ok", "database": "ok"}));
+}
+
+#[tokio::test]
+async fn health_is_503_with_retry_after_when_the_database_is_down() {
+    let config = DatabaseConfig {
+        url: secrecy::SecretString::from(
+            "postgres://postgres@127.0.0.1:9/x?sslmode=disable".to_owned(),
+        ),
+        ca_file: None,
+        pool: PoolSettings {
+            connect_timeout: std::time::Duration::from_millis(300),
+            ..PoolSettings::LAMBDA
+        },
+    };
+    let state = AppState {
+        pool: smart_todo_shared::db::connect(&config).unwrap(),
+        auth: authenticator(),
+    };
+    let router = smart_todo_shared::http::api_app(smart_todo_tasks::router(state));
+    let response = router
+        .oneshot(Request::get("/api/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_routes() {
+    let app = App::new().await;
+    let reply = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = reply.body["paths"].as_object().unwrap();
+    for path in [
+        "/api/tasks",
+        "/api/tasks/{id}",
+        "/api/tasks/{id}/complete",
+        "/api/tasks/{id}/reopen",
+        "/api/health",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    assert!(reply.body["components"]["schemas"]["Task"].is_object());
+}
+
+#[tokio::test]
+async fn create_returns_201_with_location_and_the_task() {
+    let app = App::new().await;
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some("alice"),
+            Some(json!({"title": "  Buy groceries ", "description": "milk"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let id = reply.body["id"].as_i64().unwrap();
+    assert_eq!(
+        reply.headers[header::LOCATION],
+        format!("/api/tasks/{id}").as_str()
+    );
+    assert_eq!(reply.body["title"], "Buy groceries");
+    assert_eq!(reply.body["description"], "milk");
+    assert_eq!(reply.body["completed"], false);
+    assert_eq!(reply.body["completed_at"], Value::Null);
+    let created = reply.body["created_at"].as_str().unwrap();
+    assert!(
+        created.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(created).is_ok(),
+        "{created}"
+    );
+}
+
+#[tokio::test]
+async fn get_returns_the_task() {
+    let app = App::new().await;
+    let task = app.create("alice", "Read").await;
+    let reply = app
+        .call(
+            Method::GET,
+            &format!("/api/tasks/{}", task["id"]),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!((reply.status, reply.body), (StatusCode::OK, task));
+}
+
+#[tokio::test]
+async fn list_filters_by_status_and_text_and_pages_with_a_cursor() {
+    let app = App::new().await;
+    let mut ids = vec![];
+    for title in ["Buy milk", "Call mom", "Buy bread", "Pay bills", "Walk dog"] {
+        ids.push(app.create("alice", title).await["id"].as_i64().unwrap());
+    }
+    app.call(
+        Method::POST,
+        &format!("/api/tasks/{}/complete", ids[1]),
+        Some("alice"),
+        None,
+    )
+    .await;
+
+    let app = &app;
+    let list = |query: &str| {
+        let uri = format!("/api/tasks{query}");
+        async move { app.call(Method::GET, &uri, Some("alice"), None).await }
+    };
+    let titles = |reply: &Reply| -> Vec<String> {
+        reply.body["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(titles(&list("").await).len(), 5);
+    assert_eq!(titles(&list("?status=completed").await), ["Call mom"]);
+    assert_eq!(titles(&list("?status=pending").await).len(), 4);
+    assert_eq!(titles(&list("?q=BUY").await), ["Buy milk", "Buy bread"]);
+
+    let first = list("?limit=2").await;
+    assert_eq!(titles(&first), ["Buy milk", "Call mom"]);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = list(&format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(titles(&second), ["Buy bread", "Pay bills"]);
+    let cursor = second.body["next_cursor"].as_str().unwrap().to_owned();
+    let last = list(&format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(titles(&last), ["Walk dog"]);
+    assert_eq!(last.body["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn patch_changes_only_what_is_sent_and_null_clears_the_description() {
+    let app = App::new().await;
+    let task = app.create("alice", "Call mom").await;
+    let uri = format!("/api/tasks/{}", task["id"]);
+    let reply = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"description": "tonight"})),
+        )
+        .await;
+    assert_eq!(
+        (
+            reply.body["title"].as_str(),
+            reply.body["description"].as_str()
+        ),
+        (Some("Call mom"), Some("tonight"))
+    );
+    let reply = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"title": "Call mom tonight", "completed": true})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["title"], "Call mom tonight");
+    assert_eq!(reply.body["description"], "tonight");
+    assert_eq!(reply.body["completed"], true);
+    assert!(reply.body["completed_at"].is_string());
+    let reply = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"description": null})),
+        )
+        .await;
+    assert_eq!(reply.body["description"], Value::Null);
+    assert_eq!(reply.body["title"], "Call mom tonight");
+}
+
+#[tokio::test]
+async fn put_replaces_the_whole_task() {
+    let app = App::new().await;
+    let task = app.create("alice", "Old").await;
+    let uri = format!("/api/tasks/{}", task["id"]);
+    app.call(
+        Method::PATCH,
+        &uri,
+        Some("alice"),
+        Some(json!({"description": "details", "completed": true})),
+    )
+    .await;
+    let reply = app
+        .call(
+            Method::PUT,
+            &uri,
+            Some("alice"),
+            Some(json!({"title": "New"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        (reply.body["title"].as_str(), &reply.body["description"]),
+        (Some("New"), &Value::Null)
+    );
+    assert_eq!(
+        (
+            reply.body["completed"].as_bool(),
+            &reply.body["completed_at"]
+        ),
+        (Some(false), &Value::Null)
+    );
+}
+
+#[tokio::test]
+async fn complete_and_reopen_are_idempotent() {
+    let app = App::new().await;
+    let task = app.create("alice", "Pay bills").await;
+    let complete = format!("/api/tasks/{}/complete", task["id"]);
+    let first = app.call(Method::POST, &complete, Some("alice"), None).await;
+    let second = app.call(Method::POST, &complete, Some("alice"), None).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(second.body["completed"], true);
+    assert_eq!(first.body["completed_at"], second.body["completed_at"]);
+    let reopen = format!("/api/tasks/{}/reopen", task["id"]);
+    for _ in 0..2 {
+        let reply = app.call(Method::POST, &reopen, Some("alice"), None).await;
+        assert_eq!(
+            (reply.status, &reply.body["completed"]),
+            (StatusCode::OK, &json!(false))
+        );
+    }
+}
+
+#[tokio::test]
+async fn delete_answers_204_then_404() {
+    let app = App::new().await;
+    let task = app.create("alice", "Meeting").await;
+    let uri = format!("/api/tasks/{}", task["id"]);
+    let reply = app.call(Method::DELETE, &uri, Some("alice"), None).await;
+    assert_eq!(
+        (reply.status, reply.body),
+        (StatusCode::NO_CONTENT, Value::Null)
+    );
+    app.call(Method::DELETE, &uri, Some("alice"), None)
+        .await
+        .assert_problem(404, "deleted twice");
+    app.call(Method::GET, &uri, Some("alice"), None)
+        .await
+        .assert_problem(404, "get after delete");
+}
+
+/// Every route that takes an id, as (method, path suffix, body).
+fn id_routes() -> Vec<(Method, &'static str, Option<Value>)> {
+    vec![
+        (Method::GET, "", None),
+        (Method::PATCH, "", Some(json!({"title": "pwned"}))),
+        (Method::PUT, "", Some(json!({"title": "pwned"}))),
+        (Method::DELETE, "", None),
+        (Method::POST, "/complete", None),
+        (Method::POST, "/reopen", None),
+    ]
+}
+
+#[tokio::test]
+async fn another_users_task_is_404_like_a_missing_one_and_stays_unchanged() {
+    let app = App::new().await;
+    let task = app.create("alice", "Alice's task").await;
+    let before = app.all_rows().await;
+    for (method, suffix, body) in id_routes() {
+        let theirs = app
+            .call(
+                method.clone(),
+                &format!("/api/tasks/{}{suffix}", task["id"]),
+                Some("bob"),
+                body.clone(),
+            )
+            .await;
+        let missing = app
+            .call(
+                method.clone(),
+                &format!("/api/tasks/999999{suffix}"),
+                Some("bob"),
+                body,
+            )
+            .await;
+        theirs.assert_problem(404, &format!("{method} {suffix}"));
+        assert_eq!(theirs.body["type"], missing.body["type"]);
+        assert_eq!(theirs.body["title"], missing.body["title"]);
+    }
+    let bobs = app.call(Method::GET, "/api/tasks", Some("bob"), None).await;
+    assert_eq!(bobs.body["tasks"], json!([]));
+    assert_eq!(app.all_rows().await, before, "alice's data changed");
+    let alices = app
+        .call(
+            Method::GET,
+            &format!("/api/tasks/{}", task["id"]),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(alices.body, task);
+}
+
+#[tokio::test]
+async fn every_route_but_health_requires_a_valid_token() {
+    let app = App::new().await;
+    let task = app.create("alice", "Mine").await;
+    let encode = |claims: Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": "alice", "exp": now + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(b"not-the-server-secret-0123456789abcdef"),
+    )
+    .unwrap();
+    let alg_none = format!(
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+        base64_url(&json!({"sub": "alice", "exp": now + 600}).to_string())
+    );
+    let headers: Vec<(&str, Option<String>)> = vec![
+        ("no header", None),
+        ("basic auth", Some("Basic YWxpY2U6c2VjcmV0".into())),
+        ("not a JWT", Some("Bearer not-a-jwt".into())),
+        ("bad signature", Some(format!("Bearer {forged}"))),
+        (
+            "expired",
+            Some(format!(
+                "Bearer {}",
+                encode(json!({"sub": "alice", "exp": now - 600}))
+            )),
+        ),
+        (
+            "nbf in the future",
+            Some(format!(
+                "Bearer {}",
+                encode(json!({"sub": "alice", "exp": now + 7200, "nbf": now + 3600}))
+            )),
+        ),
+        ("alg none", Some(format!("Bearer {alg_none}"))),
+    ];
+    let id = task["id"].as_i64().unwrap();
+    let mut routes = vec![
+        (Method::GET, "/api/tasks".to_owned()),
+        (Method::POST, "/api/tasks".to_owned()),
+    ];
+    routes.extend(
+        id_routes()
+            .into_iter()
+            .map(|(m, suffix, _)| (m, format!("/api/tasks/{id}{suffix}"))),
+    );
+    routes.push((Method::GET, "/api/alice/tasks".to_owned()));
+    for (reason, authorization) in &headers {
+        for (method, uri) in &routes {
+            let mut request = Request::builder().method(method.clone()).uri(uri.as_str());
+            if let Some(value) = authorization {
+                request = request.header(header::AUTHORIZATION, value.as_str());
+            }
+            let request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"title":"x"}"#))
+                .unwrap();
+            let reply = app.send(request).await;
+            reply.assert_problem(401, &format!("{reason}: {method} {uri}"));
+            assert_eq!(
+                reply.headers[header::WWW_AUTHENTICATE],
+                "Bearer",
+                "{reason}"
+            );
+        }
+    }
+    assert_eq!(
+        app.all_rows().await.len(),
+        1,
+        "an unauthenticated request wrote"
+    );
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+#[tokio::test]
+async fn bad_input_is_a_4xx_problem_and_changes_nothing() {
+    let app = App::new().await;
+    let task = app.create("alice", "Keep me").await;
+    let id = task["id"].as_i64().unwrap();
+    let before = app.all_rows().await;
+    let big = format!(
+        r#"{{"title":"x","description":"{}"}}"#,
+        "a".repeat(65 * 1024)
+    );
+    let long_title = json!({"title": "t".repeat(201)}).to_string();
+    let cases: Vec<(&str, Method, String, &str, String, u16)> = vec![
+        (
+            "malformed JSON",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            r#"{"title": "#.into(),
+            400,
+        ),
+        (
+            "trailing garbage",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            r#"{"title":"a"} x"#.into(),
+            400,
+        ),
+        (
+            "title of the wrong type",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            r#"{"title": 5}"#.into(),
+            422,
+        ),
+        (
+            "body is an array",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            "[]".into(),
+            422,
+        ),
+        (
+            "missing title",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            r#"{"description":"d"}"#.into(),
+            422,
+        ),
+        (
+            "empty title",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            r#"{"title": "  "}"#.into(),
+            422,
+        ),
+        (
+            "201-character title",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            long_title.clone(),
+            422,
+        ),
+        (
+            "unknown field",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            r#"{"title":"a","user_id":"bob"}"#.into(),
+            422,
+        ),
+        (
+            "NUL in title",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            r#"{"title":"a\u0000b"}"#.into(),
+            422,
+        ),
+        (
+            "NUL in description",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            r#"{"title":"a","description":"\u0000"}"#.into(),
+            422,
+        ),
+        (
+            "65 KiB body",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/json",
+            big.clone(),
+            413,
+        ),
+        (
+            "form content type",
+            Method::POST,
+            "/api/tasks".into(),
+            "application/x-www-form-urlencoded",
+            "title=a".into(),
+            415,
+        ),
+        (
+            "no content type",
+            Method::POST,
+            "/api/tasks".into(),
+            "",
+            r#"{"title":"a"}"#.into(),
+            415,
+        ),
+        (
+            "patch with nothing",
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            "application/json",
+            "{}".into(),
+            422,
+        ),
+        (
+            "patch completed as string",
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            "application/json",
+            r#"{"completed":"yes"}"#.into(),
+            422,
+        ),
+        (
+            "patch empty title",
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            "application/json",
+            r#"{"title":""}"#.into(),
+            422,
+        ),
+        (
+            "patch 201-character title",
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            "application/json",
+            long_title.clone(),
+            422,
+        ),
+        (
+            "patch unknown field",
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            "application/json",
+            r#"{"done":true}"#.into(),
+            422,
+        ),
+        (
+            "patch 65 KiB body",
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            "application/json",
+            big.clone(),
+            413,
+        ),
+        (
+            "put without title",
+            Method::PUT,
+            format!("/api/tasks/{id}"),
+            "application/json",
+            r#"{"completed":true}"#.into(),
+            422,
+        ),
+        (
+            "non-numeric id",
+            Method::PATCH,
+            "/api/tasks/abc".into(),
+            "application/json",
+            r#"{"title":"a"}"#.into(),
+            404,
+        ),
+        (
+            "huge id",
+            Method::PATCH,
+            "/api/tasks/99999999999999999999999".into(),
+            "application/json",
+            r#"{"title":"a"}"#.into(),
+            404,
+        ),
+        (
+            "negative id",
+            Method::DELETE,
+            "/api/tasks/-1".into(),
+            "",
+            String::new(),
+            404,
+        ),
+        (
+            "zero id",
+            Method::POST,
+            "/api/tasks/0/complete".into(),
+            "",
+            String::new(),
+            404,
+        ),
+        (
+            "unknown status filter",
+            Method::GET,
+            "/api/tasks?status=done".into(),
+            "",
+            String::new(),
+            422,
+        ),
+        (
+            "limit of 0",
+            Method::GET,
+            "/api/tasks?limit=0".into(),
+            "",
+            String::new(),
+            422,
+        ),
+        (
+            "limit of 101",
+            Method::GET,
+            "/api/tasks?limit=101".into(),
+            "",
+            String::new(),
+            422,
+        ),
+        (
+            "limit not a number",
+            Method::GET,
+            "/api/tasks?limit=ten".into(),
+            "",
+            String::new(),
+            422,
+        ),
+        (
+            "forged cursor",
+            Method::GET,
+            "/api/tasks?cursor=abc".into(),
+            "",
+            String::new(),
+            422,
+        ),
+        (
+            "unknown route",
+            Method::GET,
+            "/api/nope".into(),
+            "",
+            String::new(),
+            404,
+        ),
+        (
+            "wrong method",
+            Method::DELETE,
+            "/api/tasks".into(),
+            "",
+            String::new(),
+            405,
+        ),
+    ];
+    for (reason, method, uri, content_type, body, status) in cases {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {}", token("alice")));
+        if !content_type.is_empty() {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let reply = app.send(request.body(Body::from(body)).unwrap()).await;
+        reply.assert_problem(status, reason);
+        if status == 422 && reply.body["errors"].is_array() {
+            assert!(
+                reply.body["errors"][0]["field"].is_string(),
+                "{reason}: {}",
+                reply.body
+            );
+        }
+    }
+    assert_eq!(
+        app.all_rows().await,
+        before,
+        "a refused request changed data"
+    );
+}
+
+#[tokio::test]
+async fn a_validation_problem_lists_every_invalid_field() {
+    let app = App::new().await;
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some("alice"),
+            Some(json!({"title": "", "description": "d".repeat(2001)})),
+        )
+        .await;
+    reply.assert_problem(422, "two bad fields");
+    let fields: Vec<&str> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["title", "description"]);
+}
+
+#[tokio::test]
+async fn phase2_routes_work_for_the_tokens_user() {
+    let app = App::new().await;
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/alice/tasks",
+            Some("alice"),
+            Some(json!({"title": "Via phase 2"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let id = reply.body["id"].as_i64().unwrap();
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/alice/tasks?status=pending",
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(listed.body["tasks"][0]["id"], id);
+    let toggled = app
+        .call(
+            Method::PATCH,
+            &format!("/api/alice/tasks/{id}/complete"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (toggled.status, &toggled.body["completed"]),
+        (StatusCode::OK, &json!(true))
+    );
+    let toggled = app
+        .call(
+            Method::PATCH,
+            &format!("/api/alice/tasks/{id}/complete"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&toggled.body["completed"], &toggled.body["completed_at"]),
+        (&json!(false), &Value::Null)
+    );
+    let completed = app
+        .call(
+            Method::POST,
+            &format!("/api/alice/tasks/{id}/complete"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(completed.body["completed"], true);
+    let reply = app
+        .call(
+            Method::DELETE,
+            &format!("/api/alice/tasks/{id}"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn phase2_routes_with_another_users_id_are_403_and_change_nothing() {
+    let app = App::new().await;
+    let task = app.create("bob", "Bob's").await;
+    let id = task["id"].as_i64().unwrap();
+    let before = app.all_rows().await;
+    let mut routes = vec![
+        (Method::GET, "/api/bob/tasks".to_owned(), None),
+        (
+            Method::POST,
+            "/api/bob/tasks".to_owned(),
+            Some(json!({"title": "planted"})),
+        ),
+        (Method::PATCH, format!("/api/bob/tasks/{id}/complete"), None),
+    ];
+    routes.extend(
+        id_routes()
+            .into_iter()
+            .map(|(m, suffix, body)| (m, format!("/api/bob/tasks/{id}{suffix}"), body)),
+    );
+    for (method, uri, body) in routes {
+        app.call(method.clone(), &uri, Some("alice"), body)
+            .await
+            .assert_problem(403, &format!("{method} {uri}"));
+    }
+    assert_eq!(app.all_rows().await, before);
+}
+
+/// Statements this database has run, by pg_stat_statements, leaving out our own bookkeeping.
+async fn statements_run(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements \
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND query NOT ILIKE '%pg_stat_statements%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn each_crud_request_runs_exactly_one_sql_statement() {
+    let app = App::new().await;
+    let client = app.db.raw_client().await;
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    // Open the pool's connections first: connecting is not a request's statement.
+    let warm = app.create("alice", "warm up").await;
+    let created = app.create("alice", "count me").await;
+    let uri = format!("/api/tasks/{}", created["id"]);
+    let requests: Vec<(&str, Method, String, Option<Value>, StatusCode)> = vec![
+        (
+            "create",
+            Method::POST,
+            "/api/tasks".into(),
+            Some(json!({"title": "one more"})),
+            StatusCode::CREATED,
+        ),
+        ("get", Method::GET, uri.clone(), None, StatusCode::OK),
+        (
+            "list",
+            Method::GET,
+            "/api/tasks?status=pending&limit=10".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "patch",
+            Method::PATCH,
+            uri.clone(),
+            Some(json!({"title": "renamed"})),
+            StatusCode::OK,
+        ),
+        (
+            "put",
+            Method::PUT,
+            uri.clone(),
+            Some(json!({"title": "replaced"})),
+            StatusCode::OK,
+        ),
+        (
+            "complete",
+            Method::POST,
+            format!("{uri}/complete"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "reopen",
+            Method::POST,
+            format!("{uri}/reopen"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "delete",
+            Method::DELETE,
+            format!("/api/tasks/{}", warm["id"]),
+            None,
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            "not found",
+            Method::GET,
+            "/api/tasks/999999".into(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (name, method, uri, body, status) in requests {
+        let before = statements_run(&client).await;
+        let reply = app.call(method, &uri, Some("alice"), body).await;
+        assert_eq!(reply.status, status, "{name}: {}", reply.body);
+        let after = statements_run(&client).await;
+        assert_eq!(
+            after - before,
+            1,
+            "{name} ran {} statements",
+            after - before
+        );
+    }
+}
