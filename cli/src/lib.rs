@@ -46,7 +46,7 @@ pub fn app(
     let api = api.method_not_allowed_fallback(method_not_allowed);
     let app = match frontend_dir {
         Some(dir) => {
-            let spa = ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html")));
+            let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
             api.fallback(move |request: Request| async move {
                 if API_PREFIXES
                     .iter()
