@@ -1,0 +1,2 @@
+-- GET /api/tasks?status=pending&limit=20 (shared/src/repo.rs list_tasks: no text filter, first page, limit + 1)
+SELECT id, title, description, completed, created_at, updated_at, completed_at FROM tasks WHERE user_id = :list_uid AND (:pending::bool IS NULL OR completed = :pending::bool) AND (NULL::text IS NULL OR strpos(lower(title || ' ' || coalesce(description, '')), lower(NULL::text)) > 0) AND id > :after ORDER BY id LIMIT :fetch;
