@@ -20,6 +20,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub openai_api_key: Option<SecretString>,
+    pub chat: crate::chat::ChatConfig,
 }
 
 /// How to reach PostgreSQL and how many connections to keep.
@@ -78,11 +79,7 @@ pub struct AuthConfig {
 impl Config {
     /// Reads the process environment, then the app secret when `APP_SECRET_ARN` is set.
     pub async fn load(pool_defaults: PoolSettings) -> anyhow::Result<Self> {
-        let env: HashMap<String, String> = std::env::vars().collect();
-        let secret = match env.get("APP_SECRET_ARN").filter(|v| !v.is_empty()) {
-            Some(arn) => crate::secrets::fetch_app_secret(arn).await?,
-            None => HashMap::new(),
-        };
+        let (env, secret) = sources().await?;
         Self::from_sources(&env, &secret, pool_defaults)
     }
 
@@ -92,46 +89,75 @@ impl Config {
         secret: &HashMap<String, String>,
         pool_defaults: PoolSettings,
     ) -> anyhow::Result<Self> {
-        let get = |key: &str| -> Option<String> {
-            env.get(key)
-                .filter(|v| !v.trim().is_empty())
-                .or_else(|| secret.get(key).filter(|v| !v.trim().is_empty()))
-                .cloned()
-        };
+        let get = lookup(env, secret);
+        let database = DatabaseConfig::from_lookup(&get, pool_defaults)?;
+        let auth = AuthConfig::from_lookup(&get)?;
+        let openai_api_key = get("OPENAI_API_KEY").map(SecretString::from);
+        let chat = crate::chat::ChatConfig::from_lookup(&get, openai_api_key.clone())?;
+        Ok(Self {
+            database,
+            auth,
+            openai_api_key,
+            chat,
+        })
+    }
+}
 
+/// The environment and, when `APP_SECRET_ARN` is set, the app secret's keys.
+async fn sources() -> anyhow::Result<(HashMap<String, String>, HashMap<String, String>)> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let secret = match env.get("APP_SECRET_ARN").filter(|v| !v.is_empty()) {
+        Some(arn) => crate::secrets::fetch_app_secret(arn).await?,
+        None => HashMap::new(),
+    };
+    Ok((env, secret))
+}
+
+/// Looks a key up in the environment first, then in the secret; blank values count as unset.
+fn lookup<'a>(
+    env: &'a HashMap<String, String>,
+    secret: &'a HashMap<String, String>,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |key: &str| {
+        env.get(key)
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| secret.get(key).filter(|v| !v.trim().is_empty()))
+            .cloned()
+    }
+}
+
+impl DatabaseConfig {
+    /// Only the database settings: what `smart-todo migrate` needs (no auth, no model).
+    pub async fn load(pool_defaults: PoolSettings) -> anyhow::Result<Self> {
+        let (env, secret) = sources().await?;
+        Self::from_lookup(&lookup(&env, &secret), pool_defaults)
+    }
+
+    fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+        pool_defaults: PoolSettings,
+    ) -> anyhow::Result<Self> {
         let url = get("DATABASE_URL").context(
             "DATABASE_URL is not set (neither in the environment nor in the APP_SECRET_ARN secret)",
         )?;
         let pool = PoolSettings {
-            max_size: parse_number(&get, "DB_POOL_MAX_SIZE", pool_defaults.max_size, 1..=512)?,
-            wait_timeout: parse_millis(
-                &get,
-                "DB_POOL_WAIT_TIMEOUT_MS",
-                pool_defaults.wait_timeout,
-            )?,
+            max_size: parse_number(get, "DB_POOL_MAX_SIZE", pool_defaults.max_size, 1..=512)?,
+            wait_timeout: parse_millis(get, "DB_POOL_WAIT_TIMEOUT_MS", pool_defaults.wait_timeout)?,
             connect_timeout: parse_millis(
-                &get,
+                get,
                 "DB_CONNECT_TIMEOUT_MS",
                 pool_defaults.connect_timeout,
             )?,
             recycle_timeout: parse_millis(
-                &get,
+                get,
                 "DB_RECYCLE_TIMEOUT_MS",
                 pool_defaults.recycle_timeout,
             )?,
         };
-        let database = DatabaseConfig {
+        Ok(Self {
             url: SecretString::from(url),
             ca_file: get("DATABASE_CA_FILE").map(PathBuf::from),
             pool,
-        };
-
-        let auth = AuthConfig::from_lookup(&get)?;
-
-        Ok(Self {
-            database,
-            auth,
-            openai_api_key: get("OPENAI_API_KEY").map(SecretString::from),
         })
     }
 }

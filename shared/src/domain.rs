@@ -400,3 +400,265 @@ mod tests {
         assert_eq!(StatusFilter::Completed.completed(), Some(true));
     }
 }
+
+/// A conversation's id (also its ChatKit thread id): a UUID, shown in its hyphenated form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(pub uuid::Uuid);
+
+impl ConversationId {
+    /// A new time-ordered id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    /// Parses an id a client sent back; anything else is an unknown conversation.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        uuid::Uuid::try_parse(raw.trim())
+            .map(Self)
+            .map_err(|_| ParseError(format!("'{}' is not a conversation id", clip(raw))))
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A message's id (also its ChatKit item id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub uuid::Uuid);
+
+impl MessageId {
+    /// A new time-ordered id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        uuid::Uuid::try_parse(raw.trim())
+            .map(Self)
+            .map_err(|_| ParseError(format!("'{}' is not a message id", clip(raw))))
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A conversation (a ChatKit thread).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub title: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::Tool => "tool",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "user" => Some(Self::User),
+            "assistant" => Some(Self::Assistant),
+            "tool" => Some(Self::Tool),
+            _ => None,
+        }
+    }
+}
+
+/// A stored message. Assistant messages that only requested tools, and tool results, carry
+/// `tool_calls` and are internal: clients see user messages and assistant replies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub role: Role,
+    pub content: String,
+    pub tool_calls: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Message {
+    /// Whether a client (ChatKit, the JSON API) shows this message.
+    pub fn is_visible(&self) -> bool {
+        match self.role {
+            Role::User => true,
+            Role::Assistant => self.tool_calls.is_none(),
+            Role::Tool => false,
+        }
+    }
+}
+
+/// A message about to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub id: MessageId,
+    pub role: Role,
+    pub content: String,
+    pub tool_calls: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Longest chat message a user may send, in characters.
+pub const CHAT_MESSAGE_MAX_CHARS: usize = 4_000;
+
+/// What a user says in a chat turn: 1–4,000 characters after trimming, no NUL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatText(String);
+
+impl ChatText {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return refuse("the message is empty");
+        }
+        let chars = trimmed.chars().count();
+        if chars > CHAT_MESSAGE_MAX_CHARS {
+            return refuse(format!(
+                "the message has {chars} characters; at most {CHAT_MESSAGE_MAX_CHARS} are allowed"
+            ));
+        }
+        if trimmed.contains('\0') {
+            return refuse("the message contains a NUL character");
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A conversation title: 1–200 characters, one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationTitle(String);
+
+impl ConversationTitle {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return refuse("the title is empty");
+        }
+        if trimmed.chars().count() > TITLE_MAX_CHARS {
+            return refuse(format!(
+                "the title is longer than {TITLE_MAX_CHARS} characters"
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return refuse("the title contains control characters");
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// A title made from the first message: its first line, cut at a word near 60 characters.
+    pub fn from_message(text: &ChatText) -> Self {
+        const MAX: usize = 60;
+        let line: String = text
+            .as_str()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        let title = if line.chars().count() <= MAX {
+            line
+        } else {
+            let cut: String = line.chars().take(MAX).collect();
+            let cut = cut
+                .rsplit_once(' ')
+                .map(|(head, _)| head.to_owned())
+                .unwrap_or(cut);
+            format!("{}…", cut.trim_end())
+        };
+        Self(if title.trim().is_empty() {
+            "New conversation".into()
+        } else {
+            title
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Direction of a listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+#[cfg(test)]
+mod chat_tests {
+    use super::*;
+
+    #[test]
+    fn a_chat_message_is_1_to_4000_characters() {
+        assert!(ChatText::parse("  ").is_err());
+        assert!(ChatText::parse(&"x".repeat(4000)).is_ok());
+        assert!(ChatText::parse(&"x".repeat(4001)).is_err());
+        assert!(ChatText::parse("a\0b").is_err());
+    }
+
+    #[test]
+    fn a_title_from_a_long_message_is_cut_at_a_word() {
+        let text = ChatText::parse(&format!("{} tail", "word ".repeat(20))).unwrap();
+        let title = ConversationTitle::from_message(&text);
+        assert!(
+            title.as_str().chars().count() <= 61 && title.as_str().ends_with('…'),
+            "{}",
+            title.as_str()
+        );
+        assert_eq!(
+            ConversationTitle::from_message(&ChatText::parse("Buy milk\nand eggs").unwrap())
+                .as_str(),
+            "Buy milk"
+        );
+    }
+
+    #[test]
+    fn ids_that_are_not_uuids_are_refused() {
+        assert!(ConversationId::parse("thr_123").is_err());
+        let id = ConversationId::generate();
+        assert_eq!(ConversationId::parse(&id.to_string()).unwrap(), id);
+    }
+
+    #[test]
+    fn internal_messages_are_hidden() {
+        let message = |role, tool_calls: Option<serde_json::Value>| Message {
+            id: MessageId::generate(),
+            role,
+            content: String::new(),
+            tool_calls,
+            created_at: Utc::now(),
+        };
+        assert!(message(Role::User, None).is_visible());
+        assert!(message(Role::Assistant, None).is_visible());
+        assert!(!message(Role::Assistant, Some(serde_json::json!([]))).is_visible());
+        assert!(!message(Role::Tool, Some(serde_json::json!({}))).is_visible());
+    }
+}

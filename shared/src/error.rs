@@ -47,6 +47,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The chat model failed or timed out; the user's message is kept and can be sent again.
+    #[error("the assistant is unavailable: {0}")]
+    ModelUnavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -68,7 +71,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ModelUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +91,7 @@ impl ApiError {
             Self::Validation(_) => "https://smart-todo.dev/problems/validation",
             Self::TooManyRequests { .. } => "https://smart-todo.dev/problems/rate-limited",
             Self::Unavailable(_) => "https://smart-todo.dev/problems/unavailable",
+            Self::ModelUnavailable(_) => "https://smart-todo.dev/problems/assistant-unavailable",
             Self::Internal(_) => "https://smart-todo.dev/problems/internal",
         }
     }
@@ -98,6 +102,10 @@ impl ApiError {
                 format!("{} fields are invalid", errors.len())
             }
             Self::Unavailable(_) => "the database is unavailable; try again shortly".into(),
+            Self::ModelUnavailable(_) => {
+                "the assistant did not answer; your message was saved, send it again to retry"
+                    .into()
+            }
             Self::Internal(_) => "something went wrong on our side; it has been logged".into(),
             other => other.to_string(),
         }
@@ -125,6 +133,7 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
             Self::Unavailable(cause) => tracing::warn!(error = ?cause, "database unavailable"),
+            Self::ModelUnavailable(cause) => tracing::warn!(error = %cause, "model unavailable"),
             _ => {}
         }
         let body = Problem {
@@ -148,7 +157,7 @@ impl IntoResponse for ApiError {
             Self::TooManyRequests { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::ModelUnavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}

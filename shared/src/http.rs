@@ -11,6 +11,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError};
 
 /// Largest request body accepted by every endpoint.
@@ -109,6 +110,23 @@ where
                 ApiError::BadRequest(format!("the query string is malformed: {}", e.body_text()))
             })
     }
+}
+
+/// Middleware for the Phase II `/api/{user_id}/…` routes: 403 unless the path's user is the
+/// token's subject. Stores the verified user so handlers do not check the token again.
+pub async fn require_path_user(
+    AuthUser(user): AuthUser,
+    axum::extract::Path(params): axum::extract::Path<std::collections::HashMap<String, String>>,
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    if params.get("user_id").map(String::as_str) != Some(user.as_str()) {
+        return Err(ApiError::Forbidden(
+            "the user id in the path is not the signed-in user".into(),
+        ));
+    }
+    request.extensions_mut().insert(AuthUser(user));
+    Ok(next.run(request).await)
 }
 
 /// Fallback for unknown paths.

@@ -1,6 +1,7 @@
 //! Smart Todo's common library: everything the Lambda functions and the CLI share.
 
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -26,6 +27,16 @@ use std::sync::Arc;
 pub struct AppState {
     pub pool: DbPool,
     pub auth: Arc<Authenticator>,
+}
+
+impl AppState {
+    /// The pool and the authenticator, built once from the configuration.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool: db::connect(&config.database)?,
+            auth: Arc::new(Authenticator::new(&config.auth)?),
+        })
+    }
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Authenticator> {

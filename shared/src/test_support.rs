@@ -103,3 +103,98 @@ pub fn token(user: &str) -> String {
 pub fn user(id: &str) -> UserId {
     UserId::parse(id).unwrap()
 }
+
+/// Turns on `pg_stat_statements` for this database (the cluster preloads it).
+pub async fn enable_statement_stats(client: &tokio_postgres::Client) {
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .expect("pg_stat_statements");
+}
+
+/// Statements this database has run, by `pg_stat_statements`: top-level ones only (with
+/// `track = all` the foreign-key checks' own queries are counted too), leaving out the counting.
+pub async fn statements_run(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements \
+             WHERE toplevel AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND query NOT ILIKE '%pg_stat_statements%'",
+            &[],
+        )
+        .await
+        .expect("reading pg_stat_statements")
+        .get(0)
+}
+
+/// An answer from a router driven in-process.
+pub struct TestResponse {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl TestResponse {
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The body as JSON (`Null` when empty).
+    pub fn json(&self) -> serde_json::Value {
+        if self.body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&self.body).expect("a JSON body")
+        }
+    }
+}
+
+/// Sends one request through `router`: `authorization` is the header's whole value, `json` the body.
+pub async fn send(
+    router: &axum::Router,
+    method: http::Method,
+    uri: &str,
+    authorization: Option<&str>,
+    json: Option<serde_json::Value>,
+) -> TestResponse {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let mut request = http::Request::builder().method(method).uri(uri);
+    if let Some(value) = authorization {
+        request = request.header(http::header::AUTHORIZATION, value);
+    }
+    let body = match json {
+        Some(json) => {
+            request = request.header(http::header::CONTENT_TYPE, "application/json");
+            axum::body::Body::from(json.to_string())
+        }
+        None => axum::body::Body::empty(),
+    };
+    let response = router
+        .clone()
+        .oneshot(request.body(body).expect("a request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `Bearer <a valid token for user>`.
+pub fn bearer(user: &str) -> String {
+    format!("Bearer {}", token(user))
+}

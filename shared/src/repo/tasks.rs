@@ -1,6 +1,4 @@
-//! All task SQL: one small function per statement, `$n` parameters only, every statement filtered
-//! by the user id. `query_typed` sends each as an unnamed statement in one round trip, which works
-//! behind a transaction-mode pooler (Neon's `-pooler` endpoint).
+//! Task statements.
 
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;

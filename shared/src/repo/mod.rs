@@ -1,0 +1,9 @@
+//! All SQL lives here: one small function per statement, `$n` parameters only, every statement on
+//! user data filtered by the user id. `query_typed` sends each as an unnamed statement in one round
+//! trip, which works behind a transaction-mode pooler (Neon's `-pooler` endpoint).
+
+mod conversations;
+mod tasks;
+
+pub use conversations::*;
+pub use tasks::*;
