@@ -1,0 +1,126 @@
+//! The `chat` Lambda: chat turns as JSON (`/api/chat`) and over the ChatKit protocol (`/chatkit`),
+//! streamed as server-sent events.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::routing::post;
+use axum::{Json, Router, middleware};
+use serde::{Deserialize, Serialize};
+use smart_todo_shared::chat::Model;
+use smart_todo_shared::chat::turn::{self, ToolCallRecord};
+use smart_todo_shared::domain::{ChatText, ConversationId};
+use smart_todo_shared::http::{JsonBody, MAX_BODY_BYTES, require_path_user};
+use smart_todo_shared::{ApiError, AppState, AuthUser, Authenticator};
+use tokio::sync::mpsc;
+
+pub mod chatkit;
+
+/// What the chat handlers share: the app state and the model back-end, built once.
+#[derive(Clone)]
+pub struct ChatState {
+    pub app: AppState,
+    pub model: Arc<Model>,
+}
+
+impl FromRef<ChatState> for Arc<Authenticator> {
+    fn from_ref(state: &ChatState) -> Self {
+        state.app.auth.clone()
+    }
+}
+
+/// The chat routes.
+pub fn router(state: ChatState) -> Router {
+    let phase2 =
+        Router::new()
+            .route("/chat", post(chat))
+            .route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                require_path_user,
+            ));
+    Router::new()
+        .route("/api/chat", post(chat))
+        .nest("/api/{user_id}", phase2)
+        .route("/chatkit", post(chatkit::handle))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Time kept back from the Lambda deadline to store what was done and answer.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(3);
+
+/// When this invocation must be finished by: the Lambda deadline less a margin, or none outside
+/// Lambda (the model's own timeout still applies).
+pub struct Deadline(pub Option<Instant>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Deadline {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(context) = parts.extensions.get::<lambda_http::Context>() else {
+            return Ok(Self(None));
+        };
+        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
+        Ok(Self(Some(
+            Instant::now() + left.saturating_sub(DEADLINE_MARGIN),
+        )))
+    }
+}
+
+/// Body of `POST /api/chat`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    /// Continue this conversation; a new one is started when absent.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    /// 1–4,000 characters.
+    pub message: String,
+}
+
+/// Answer of `POST /api/chat`.
+#[derive(Debug, Serialize)]
+pub struct ChatResponse {
+    pub conversation_id: String,
+    pub response: String,
+    pub tool_calls: Vec<ToolCallRecord>,
+}
+
+/// A conversation id from a client: an id that cannot exist is simply not found.
+pub fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
+    ConversationId::parse(raw).map_err(|_| ApiError::NotFound("conversation not found".into()))
+}
+
+async fn chat(
+    State(state): State<ChatState>,
+    AuthUser(user): AuthUser,
+    Deadline(deadline): Deadline,
+    JsonBody(body): JsonBody<ChatRequest>,
+) -> Result<Json<ChatResponse>, ApiError> {
+    let text = ChatText::parse(&body.message).map_err(|e| ApiError::invalid("message", e.0))?;
+    let conversation = body
+        .conversation_id
+        .as_deref()
+        .map(conversation_id)
+        .transpose()?;
+    let begun = turn::begin(&state.app.pool, &user, conversation, &text).await?;
+    // Nobody streams this turn: events go nowhere.
+    let (events, _) = mpsc::unbounded_channel();
+    let reply = turn::respond(
+        &state.app.pool,
+        &state.model,
+        &user,
+        &begun,
+        &events,
+        deadline,
+    )
+    .await?;
+    Ok(Json(ChatResponse {
+        conversation_id: reply.conversation.id.to_string(),
+        response: reply.message.content,
+        tool_calls: reply.tool_calls,
+    }))
+}

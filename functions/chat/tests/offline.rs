@@ -1,0 +1,625 @@
+//! Chat turns with the offline assistant: the spec's commands, the ChatKit protocol, resumability,
+//! isolation and bad input.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{App, deltas, done_items, input};
+use serde_json::{Value, json};
+use smart_todo_shared::test_support::{enable_statement_stats, statements_run};
+
+fn tool_names(reply: &common::Reply) -> Vec<String> {
+    reply.body["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_spec_commands_work_and_tool_calls_match_the_database() {
+    let app = App::offline().await;
+    let first = app.chat("alice", None, "Add a task to buy groceries").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let conversation = first.body["conversation_id"].as_str().unwrap().to_owned();
+    let say = |message: &'static str| {
+        let app = &app;
+        let conversation = conversation.clone();
+        async move { app.chat("alice", Some(&conversation), message).await }
+    };
+    assert_eq!(tool_names(&first), ["add_task"]);
+    assert_eq!(
+        first.body["tool_calls"][0]["result"],
+        json!({"task_id": 1, "status": "created", "title": "Buy groceries"})
+    );
+    assert_eq!(
+        app.tasks("alice").await,
+        [(1, "Buy groceries".into(), false)]
+    );
+
+    let bills = say("I need to remember to pay bills").await;
+    assert_eq!(
+        bills.body["tool_calls"][0]["arguments"],
+        json!({"title": "Pay bills"})
+    );
+    say("Add a task for the team meeting").await;
+    assert_eq!(app.tasks("alice").await.len(), 3);
+
+    let all = say("Show me all my tasks").await;
+    let text = all.body["response"].as_str().unwrap();
+    for title in ["Buy groceries", "Pay bills", "The team meeting"] {
+        assert!(text.contains(title), "{text}");
+    }
+
+    let done = say("Mark task 3 as complete").await;
+    assert_eq!(done.body["tool_calls"][0]["result"]["status"], "completed");
+    assert!(
+        app.tasks("alice").await[2].2,
+        "task 3 is completed in the database"
+    );
+
+    let pending = say("What's pending?").await;
+    assert_eq!(
+        pending.body["tool_calls"][0]["arguments"],
+        json!({"status": "pending"})
+    );
+    let text = pending.body["response"].as_str().unwrap();
+    assert!(
+        text.contains("Buy groceries") && !text.contains("team meeting"),
+        "{text}"
+    );
+
+    let completed = say("What have I completed?").await;
+    assert!(
+        completed.body["response"]
+            .as_str()
+            .unwrap()
+            .contains("The team meeting")
+    );
+
+    let deleted = say("Delete the meeting task").await;
+    assert_eq!(tool_names(&deleted), ["list_tasks", "delete_task"]);
+    assert_eq!(
+        deleted.body["tool_calls"][1]["arguments"],
+        json!({"task_id": 3})
+    );
+    assert_eq!(app.tasks("alice").await.len(), 2);
+
+    let renamed = say("Change task 1 to 'Call mom tonight'").await;
+    assert_eq!(
+        renamed.body["tool_calls"][0]["result"]["title"],
+        "Call mom tonight"
+    );
+    assert_eq!(
+        app.tasks("alice").await[0],
+        (1, "Call mom tonight".into(), false)
+    );
+    assert!(
+        renamed.body["response"]
+            .as_str()
+            .unwrap()
+            .contains("Call mom tonight")
+    );
+}
+
+#[tokio::test]
+async fn an_ambiguous_name_is_asked_about_and_changes_nothing() {
+    let app = App::offline().await;
+    let start = app
+        .chat("alice", None, "Add a task to prepare the meeting")
+        .await;
+    let conversation = start.body["conversation_id"].as_str().unwrap().to_owned();
+    app.chat(
+        "alice",
+        Some(&conversation),
+        "Add a task to write meeting notes",
+    )
+    .await;
+    let asked = app
+        .chat("alice", Some(&conversation), "Delete the meeting task")
+        .await;
+    let text = asked.body["response"].as_str().unwrap();
+    assert!(
+        text.starts_with("Which one") && text.contains("#1") && text.contains("#2"),
+        "{text}"
+    );
+    assert_eq!(app.tasks("alice").await.len(), 2);
+    let answered = app.chat("alice", Some(&conversation), "2").await;
+    assert_eq!(tool_names(&answered), ["delete_task"]);
+    assert_eq!(
+        app.tasks("alice").await,
+        [(1, "Prepare the meeting".into(), false)]
+    );
+}
+
+#[tokio::test]
+async fn a_chatkit_turn_streams_in_protocol_order() {
+    let app = App::offline().await;
+    let reply = app
+        .chatkit(
+            "alice",
+            "threads.create",
+            json!({"input": input("Add a task to buy groceries")}),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.content_type.as_str()),
+        (StatusCode::OK, "text/event-stream")
+    );
+    let kinds: Vec<&str> = reply
+        .frames
+        .iter()
+        .map(|f| f["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds[..3],
+        ["thread.created", "thread.item.done", "stream_options"]
+    );
+    assert_eq!(reply.frames[1]["item"]["type"], "user_message");
+    let at = |kind: &str| {
+        kinds
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {kinds:?}"))
+    };
+    assert!(at("progress_update") < at("client_effect"));
+    assert_eq!(reply.frames[at("client_effect")]["name"], "tasks_changed");
+    assert!(at("client_effect") < at("thread.item.added"));
+    assert_eq!(
+        kinds.last(),
+        Some(&"thread.updated"),
+        "the title arrives last"
+    );
+    let items = done_items(&reply.frames);
+    assert_eq!(items.len(), 2);
+    let text = items[1]["content"][0]["text"].as_str().unwrap();
+    assert_eq!(deltas(&reply.frames).concat(), text);
+    assert!(
+        deltas(&reply.frames).len() > 1,
+        "the reply streams in pieces"
+    );
+    assert_eq!(text, "Added \"Buy groceries\" to your list as task 1.");
+    assert_eq!(
+        reply.frames.last().unwrap()["thread"]["title"],
+        "Add a task to buy groceries"
+    );
+    let no_nulls = reply.frames.iter().all(|f| !f.to_string().contains("null"));
+    assert!(no_nulls, "ChatKit omits nulls");
+}
+
+#[tokio::test]
+async fn streamed_items_equal_what_a_fresh_instance_returns() {
+    let app = App::offline().await;
+    let created = app
+        .chatkit(
+            "alice",
+            "threads.create",
+            json!({"input": input("Add a task to buy groceries")}),
+        )
+        .await;
+    let thread_id = created.frames[0]["thread"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut streamed = done_items(&created.frames);
+    for text in [
+        "What's pending?",
+        "Mark task 1 as complete",
+        "hello",
+        "Show me all my tasks",
+    ] {
+        let reply = app
+            .chatkit(
+                "alice",
+                "threads.add_user_message",
+                json!({"thread_id": thread_id, "input": input(text)}),
+            )
+            .await;
+        assert!(reply.frames.iter().all(|f| f["type"] != "thread.created"));
+        streamed.extend(done_items(&reply.frames));
+    }
+    assert_eq!(streamed.len(), 10);
+
+    // A new router and pool: nothing survives in memory between instances.
+    let fresh = app.fresh_router();
+    let call = |kind: &str, params: Value| {
+        let fresh = fresh.clone();
+        let body = json!({"type": kind, "params": params});
+        async move {
+            App::send_to(&fresh, Method::POST, "/chatkit", Some("alice"), Some(body))
+                .await
+                .body
+        }
+    };
+    let thread = call("threads.get_by_id", json!({"thread_id": thread_id})).await;
+    assert_eq!(
+        thread["items"]["data"].as_array().unwrap(),
+        &streamed,
+        "get_by_id returns the streamed items"
+    );
+    assert_eq!(thread["items"]["has_more"], false);
+
+    let mut paged = vec![];
+    let mut after: Option<String> = None;
+    loop {
+        let mut params = json!({"thread_id": thread_id, "limit": 3, "order": "asc"});
+        if let Some(after) = &after {
+            params["after"] = json!(after);
+        }
+        let page = call("items.list", params).await;
+        paged.extend(page["data"].as_array().unwrap().iter().cloned());
+        if page["has_more"] == false {
+            break;
+        }
+        after = Some(page["after"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(paged, streamed, "asc pages with cursors");
+
+    let newest_first = call("items.list", json!({"thread_id": thread_id, "limit": 4})).await;
+    let expected: Vec<Value> = streamed.iter().rev().take(4).cloned().collect();
+    assert_eq!(
+        newest_first["data"].as_array().unwrap(),
+        &expected,
+        "desc is the default order"
+    );
+    let next = call(
+        "items.list",
+        json!({"thread_id": thread_id, "limit": 4, "after": newest_first["after"]}),
+    )
+    .await;
+    let expected: Vec<Value> = streamed.iter().rev().skip(4).take(4).cloned().collect();
+    assert_eq!(next["data"].as_array().unwrap(), &expected);
+}
+
+#[tokio::test]
+async fn a_conversation_continues_across_the_json_api_and_chatkit() {
+    let app = App::offline().await;
+    let first = app.chat("alice", None, "Add a task to buy groceries").await;
+    let id = first.body["conversation_id"].as_str().unwrap().to_owned();
+    let via_chatkit = app
+        .chatkit(
+            "alice",
+            "threads.add_user_message",
+            json!({"thread_id": id, "input": input("Mark task 1 as complete")}),
+        )
+        .await;
+    assert_eq!(done_items(&via_chatkit.frames).len(), 2);
+    let back = app.chat("alice", Some(&id), "What have I completed?").await;
+    assert_eq!(back.body["conversation_id"], id.as_str());
+    assert!(
+        back.body["response"]
+            .as_str()
+            .unwrap()
+            .contains("Buy groceries")
+    );
+    let thread = app
+        .chatkit("alice", "threads.get_by_id", json!({"thread_id": id}))
+        .await;
+    let texts: Vec<&str> = thread.body["items"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["content"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 6);
+    assert_eq!(
+        [texts[0], texts[2], texts[4]],
+        [
+            "Add a task to buy groceries",
+            "Mark task 1 as complete",
+            "What have I completed?"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn threads_are_listed_newest_first_renamed_and_deleted() {
+    let app = App::offline().await;
+    let mut ids = vec![];
+    for text in ["first", "second", "third"] {
+        let reply = app
+            .chatkit("alice", "threads.create", json!({"input": input(text)}))
+            .await;
+        ids.push(reply.frames[0]["thread"]["id"].as_str().unwrap().to_owned());
+    }
+    let listed = app
+        .chatkit("alice", "threads.list", json!({"limit": 2}))
+        .await;
+    let page: Vec<&str> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(page, [ids[2].as_str(), ids[1].as_str()]);
+    assert_eq!(listed.body["has_more"], true);
+    assert_eq!(
+        listed.body["data"][0]["items"],
+        json!({"data": [], "has_more": false})
+    );
+    let rest = app
+        .chatkit(
+            "alice",
+            "threads.list",
+            json!({"limit": 2, "after": listed.body["after"]}),
+        )
+        .await;
+    assert_eq!(rest.body["data"][0]["id"], ids[0].as_str());
+    assert_eq!(rest.body["has_more"], false);
+    let huge = app
+        .chatkit(
+            "alice",
+            "threads.list",
+            json!({"limit": 9999, "order": "asc"}),
+        )
+        .await;
+    assert_eq!(huge.body["data"].as_array().unwrap().len(), 3);
+    assert_eq!(huge.body["data"][0]["id"], ids[0].as_str());
+
+    let renamed = app
+        .chatkit(
+            "alice",
+            "threads.update",
+            json!({"thread_id": ids[0], "title": "Groceries"}),
+        )
+        .await;
+    assert_eq!(renamed.body["title"], "Groceries");
+    let deleted = app
+        .chatkit("alice", "threads.delete", json!({"thread_id": ids[1]}))
+        .await;
+    assert_eq!(
+        (deleted.status, deleted.body.clone()),
+        (StatusCode::OK, json!({}))
+    );
+    let gone = app
+        .chatkit("alice", "threads.get_by_id", json!({"thread_id": ids[1]}))
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let feedback = app
+        .chatkit(
+            "alice",
+            "items.feedback",
+            json!({"thread_id": ids[0], "item_ids": [], "kind": "positive"}),
+        )
+        .await;
+    assert_eq!(feedback.body, json!({}));
+}
+
+#[tokio::test]
+async fn retry_after_item_answers_again_without_duplicating_the_question() {
+    let app = App::offline().await;
+    let created = app
+        .chatkit(
+            "alice",
+            "threads.create",
+            json!({"input": input("What's pending?")}),
+        )
+        .await;
+    let thread_id = created.frames[0]["thread"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let question = done_items(&created.frames)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.chatkit(
+        "alice",
+        "threads.add_user_message",
+        json!({"thread_id": thread_id, "input": input("hello")}),
+    )
+    .await;
+    let retried = app
+        .chatkit(
+            "alice",
+            "threads.retry_after_item",
+            json!({"thread_id": thread_id, "item_id": question}),
+        )
+        .await;
+    let items = done_items(&retried.frames);
+    assert_eq!(items.len(), 1, "only the new reply");
+    assert_eq!(items[0]["type"], "assistant_message");
+    let thread = app
+        .chatkit(
+            "alice",
+            "threads.get_by_id",
+            json!({"thread_id": thread_id}),
+        )
+        .await;
+    let data = thread.body["items"]["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2, "the later turn is gone");
+    assert_eq!(data[0]["id"], question.as_str());
+    assert_eq!(data[1]["id"], items[0]["id"]);
+}
+
+#[tokio::test]
+async fn another_users_conversation_is_not_found_everywhere_and_unchanged() {
+    let app = App::offline().await;
+    let alice = app
+        .chatkit(
+            "alice",
+            "threads.create",
+            json!({"input": input("Add a task to buy groceries")}),
+        )
+        .await;
+    let thread_id = alice.frames[0]["thread"]["id"].as_str().unwrap().to_owned();
+    let item_id = done_items(&alice.frames)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = app.messages().await;
+    let attempts = [
+        ("threads.get_by_id", json!({"thread_id": thread_id})),
+        ("items.list", json!({"thread_id": thread_id})),
+        (
+            "threads.add_user_message",
+            json!({"thread_id": thread_id, "input": input("Delete task 1")}),
+        ),
+        (
+            "threads.retry_after_item",
+            json!({"thread_id": thread_id, "item_id": item_id}),
+        ),
+        (
+            "threads.update",
+            json!({"thread_id": thread_id, "title": "mine now"}),
+        ),
+        ("threads.delete", json!({"thread_id": thread_id})),
+        (
+            "items.feedback",
+            json!({"thread_id": thread_id, "item_ids": [item_id], "kind": "negative"}),
+        ),
+    ];
+    for (kind, params) in attempts {
+        let reply = app.chatkit("bob", kind, params).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{kind}");
+        assert_eq!(reply.content_type, "application/problem+json", "{kind}");
+    }
+    let continued = app.chat("bob", Some(&thread_id), "Delete task 1").await;
+    assert_eq!(continued.status, StatusCode::NOT_FOUND);
+    let listed = app.chatkit("bob", "threads.list", json!({})).await;
+    assert_eq!(listed.body["data"], json!([]));
+    assert_eq!(app.messages().await, before, "alice's conversation changed");
+    assert_eq!(app.tasks("alice").await.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_chat_input_is_a_4xx_problem_and_stores_nothing() {
+    let app = App::offline().await;
+    let cases: Vec<(&str, &str, Value, u16)> = vec![
+        ("empty message", "/api/chat", json!({"message": "  "}), 422),
+        (
+            "4001 characters",
+            "/api/chat",
+            json!({"message": "x".repeat(4001)}),
+            422,
+        ),
+        ("NUL byte", "/api/chat", json!({"message": "a\u{0}b"}), 422),
+        (
+            "message not a string",
+            "/api/chat",
+            json!({"message": 5}),
+            422,
+        ),
+        (
+            "unknown field",
+            "/api/chat",
+            json!({"message": "hi", "user_id": "bob"}),
+            422,
+        ),
+        (
+            "unknown conversation",
+            "/api/chat",
+            json!({"message": "hi", "conversation_id": "not-a-uuid"}),
+            404,
+        ),
+        (
+            "absent conversation",
+            "/api/chat",
+            json!({"message": "hi", "conversation_id": "01a20b81-0f32-72ad-99d4-4d939bb6635b"}),
+            404,
+        ),
+        (
+            "unknown chatkit type",
+            "/chatkit",
+            json!({"type": "threads.explode", "params": {}}),
+            400,
+        ),
+        (
+            "unsupported chatkit type",
+            "/chatkit",
+            json!({"type": "attachments.create", "params": {"name": "a", "size": 1, "mime_type": "text/plain"}}),
+            400,
+        ),
+        ("no type", "/chatkit", json!({"params": {}}), 422),
+        (
+            "create without input",
+            "/chatkit",
+            json!({"type": "threads.create", "params": {}}),
+            422,
+        ),
+        (
+            "create with empty text",
+            "/chatkit",
+            json!({"type": "threads.create", "params": {"input": input(" ")}}),
+            422,
+        ),
+        (
+            "empty title",
+            "/chatkit",
+            json!({"type": "threads.update", "params": {"thread_id": "01a20b81-0f32-72ad-99d4-4d939bb6635b", "title": ""}}),
+            422,
+        ),
+    ];
+    for (reason, uri, body, status) in cases {
+        let reply = App::send_to(&app.router, Method::POST, uri, Some("alice"), Some(body)).await;
+        assert_eq!(reply.status.as_u16(), status, "{reason}: {}", reply.body);
+        assert_eq!(reply.content_type, "application/problem+json", "{reason}");
+    }
+    let unauthenticated = App::send_to(
+        &app.router,
+        Method::POST,
+        "/chatkit",
+        None,
+        Some(json!({"type": "threads.list", "params": {}})),
+    )
+    .await;
+    assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+    let wrong_user = App::send_to(
+        &app.router,
+        Method::POST,
+        "/api/bob/chat",
+        Some("alice"),
+        Some(json!({"message": "hi"})),
+    )
+    .await;
+    assert_eq!(wrong_user.status, StatusCode::FORBIDDEN);
+    let own = App::send_to(
+        &app.router,
+        Method::POST,
+        "/api/alice/chat",
+        Some("alice"),
+        Some(json!({"message": "hi"})),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert_eq!(
+        app.messages().await.len(),
+        2,
+        "only the last, valid turn was stored"
+    );
+}
+
+#[tokio::test]
+async fn a_turn_without_tools_costs_four_statements_and_a_first_turn_two() {
+    let app = App::offline().await;
+    let client = app.db.raw_client().await;
+    enable_statement_stats(&client).await;
+    // Open the pool's connection first: connecting is not the turn's work.
+    let warm = app.chat("alice", None, "hello").await;
+    let id = warm.body["conversation_id"].as_str().unwrap().to_owned();
+
+    let before = statements_run(&client).await;
+    app.chat("alice", None, "hello").await;
+    assert_eq!(
+        statements_run(&client).await - before,
+        2,
+        "new conversation: start + reply"
+    );
+
+    let before = statements_run(&client).await;
+    app.chat("alice", Some(&id), "hello again").await;
+    assert_eq!(
+        statements_run(&client).await - before,
+        4,
+        "ownership, history, message, reply"
+    );
+
+    let before = statements_run(&client).await;
+    app.chat("alice", Some(&id), "Add a task to buy milk").await;
+    assert_eq!(
+        statements_run(&client).await - before,
+        6,
+        "plus the tool and its stored traffic"
+    );
+}

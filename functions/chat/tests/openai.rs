@@ -1,0 +1,245 @@
+//! Chat turns through the OpenAI-compatible back-end, against a scripted fake server at the HTTP
+//! boundary: tool calls, streamed deltas, failures, timeouts and a model that misbehaves.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use common::{App, Script, deltas, done_items, fake_openai, input, model_requests};
+use serde_json::json;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A model that fails every attempt of one request (with retries), then answers `text`.
+fn outage(status: u16, text: &'static str) -> Vec<Script> {
+    let mut scripts = vec![Script::Fail(status); 4];
+    scripts.push(Script::Text(vec![text]));
+    scripts
+}
+
+#[tokio::test]
+async fn a_tool_call_then_text_runs_the_tool_for_the_caller_and_reports_it() {
+    let (server, model) = fake_openai(
+        vec![
+            Script::Call("add_task", json!({"title": "Buy milk"})),
+            Script::Text(vec!["Added ", "\"Buy milk\"."]),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let app = App::with_model(model).await;
+    let reply = app.chat("alice", None, "add buy milk").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["response"], "Added \"Buy milk\".");
+    assert_eq!(
+        reply.body["tool_calls"],
+        json!([{"name": "add_task", "arguments": {"title": "Buy milk"}, "result": {"task_id": 1, "status": "created", "title": "Buy milk"}}])
+    );
+    assert_eq!(app.tasks("alice").await, [(1, "Buy milk".into(), false)]);
+
+    let requests = model_requests(&server).await;
+    assert_eq!(requests.len(), 2);
+    let first = &requests[0];
+    assert_eq!(first["model"], "fake-model");
+    assert_eq!(first["stream"], true);
+    assert_eq!(first["messages"][0]["role"], "system");
+    assert!(
+        first["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Today is")
+    );
+    assert_eq!(first["tools"].as_array().unwrap().len(), 7);
+    assert!(
+        !first["tools"].to_string().contains("user_id"),
+        "no tool takes a user id"
+    );
+    let second = requests[1]["messages"].as_array().unwrap();
+    let tool = second
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .expect("the tool result goes back to the model");
+    assert_eq!(tool["tool_call_id"], "call_0");
+    assert!(tool["content"].as_str().unwrap().contains("\"created\""));
+    let assistant = second.iter().find(|m| m["role"] == "assistant").unwrap();
+    assert_eq!(assistant["tool_calls"][0]["function"]["name"], "add_task");
+}
+
+#[tokio::test]
+async fn text_deltas_stream_as_the_model_produces_them() {
+    let (_server, model) =
+        fake_openai(vec![Script::Text(vec!["Hel", "lo", " there"])], TIMEOUT).await;
+    let app = App::with_model(model).await;
+    let reply = app
+        .chatkit("alice", "threads.create", json!({"input": input("hi")}))
+        .await;
+    assert_eq!(deltas(&reply.frames), ["Hel", "lo", " there"]);
+    assert_eq!(
+        done_items(&reply.frames)[1]["content"][0]["text"],
+        "Hello there"
+    );
+}
+
+#[tokio::test]
+async fn a_model_500_keeps_the_message_and_a_resend_is_not_a_duplicate() {
+    // async-openai retries a 5xx three times (100–400 ms apart): an outage is four failures.
+    let (server, model) = fake_openai(outage(500, "Back again."), TIMEOUT).await;
+    let app = App::with_model(model).await;
+    let failed = app.chat("alice", None, "hello").await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        model_requests(&server).await.len(),
+        4,
+        "one attempt and three retries"
+    );
+    assert_eq!(failed.content_type, "application/problem+json");
+    assert!(
+        !failed.body.to_string().contains("exploded"),
+        "no upstream internals"
+    );
+    assert_eq!(
+        app.messages().await,
+        [("user".to_owned(), "hello".to_owned())]
+    );
+
+    let id = {
+        let client = app.db.raw_client().await;
+        let row = client
+            .query_one("SELECT id::text FROM conversations", &[])
+            .await
+            .unwrap();
+        row.get::<_, String>(0)
+    };
+    let resent = app.chat("alice", Some(&id), "hello").await;
+    assert_eq!(resent.status, StatusCode::OK);
+    assert_eq!(resent.body["response"], "Back again.");
+    assert_eq!(
+        app.messages().await,
+        [
+            ("user".to_owned(), "hello".to_owned()),
+            ("assistant".to_owned(), "Back again.".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_model_failure_mid_stream_is_an_error_event_the_user_can_retry() {
+    let (_server, model) = fake_openai(outage(502, "Recovered."), TIMEOUT).await;
+    let app = App::with_model(model).await;
+    let reply = app
+        .chatkit("alice", "threads.create", json!({"input": input("hello")}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let error = reply.frames.last().unwrap();
+    assert_eq!(
+        (error["type"].as_str(), error["allow_retry"].as_bool()),
+        (Some("error"), Some(true))
+    );
+    let thread_id = reply.frames[0]["thread"]["id"].as_str().unwrap().to_owned();
+    let question = done_items(&reply.frames)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let retried = app
+        .chatkit(
+            "alice",
+            "threads.retry_after_item",
+            json!({"thread_id": thread_id, "item_id": question}),
+        )
+        .await;
+    assert_eq!(
+        done_items(&retried.frames)[0]["content"][0]["text"],
+        "Recovered."
+    );
+    assert_eq!(app.messages().await.len(), 2, "one question, one answer");
+}
+
+#[tokio::test]
+async fn a_model_that_does_not_answer_in_time_is_cut_off() {
+    let (_server, model) = fake_openai(
+        vec![Script::Slow(Duration::from_secs(30))],
+        Duration::from_millis(500),
+    )
+    .await;
+    let app = App::with_model(model).await;
+    let started = Instant::now();
+    let reply = app.chat("alice", None, "hello").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.messages().await.len(), 1, "the question is kept");
+}
+
+#[tokio::test]
+async fn a_model_cannot_act_on_another_users_tasks() {
+    let app_for_alice = App::offline().await;
+    app_for_alice
+        .chat("alice", None, "Add a task to buy groceries")
+        .await;
+    let alice_before = app_for_alice.tasks("alice").await;
+
+    // The same database, now served with a model that tries every trick on task 1 (alice's).
+    let (_server, model) = fake_openai(
+        vec![
+            Script::Call("complete_task", json!({"task_id": 1, "user_id": "alice"})),
+            Script::Call("delete_task", json!({"task_id": 1})),
+            Script::Call("update_task", json!({"task_id": 1, "title": "pwned"})),
+            Script::Call("list_tasks", json!({"status": "all", "user": "alice"})),
+            Script::Text(vec!["I tried."]),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let router = common::router(&app_for_alice.db, std::sync::Arc::new(model));
+    let reply = App::send_to(
+        &router,
+        axum::http::Method::POST,
+        "/api/chat",
+        Some("bob"),
+        Some(json!({"message": "do it"})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let results: Vec<String> = reply.body["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["result"].to_string())
+        .collect();
+    assert!(results[0].contains("unknown field"), "{}", results[0]);
+    assert!(
+        results[1].contains("not found") && results[2].contains("not found"),
+        "{results:?}"
+    );
+    assert!(results[3].contains("unknown field"), "{}", results[3]);
+    assert_eq!(
+        app_for_alice.tasks("alice").await,
+        alice_before,
+        "alice's tasks are untouched"
+    );
+    assert!(app_for_alice.tasks("bob").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_turn_is_bounded_in_model_rounds() {
+    // A model that never stops calling tools.
+    let (server, model) = fake_openai(vec![Script::Call("list_tasks", json!({}))], TIMEOUT).await;
+    let app = App::with_model(model).await;
+    let reply = app.chat("alice", None, "loop forever").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        model_requests(&server).await.len(),
+        5,
+        "at most five rounds"
+    );
+    assert_eq!(
+        reply.body["tool_calls"].as_array().unwrap().len(),
+        4,
+        "the last round's calls are not run"
+    );
+    assert!(reply.body["response"].as_str().unwrap().contains("stopped"));
+}
