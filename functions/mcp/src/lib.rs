@@ -1,0 +1,168 @@
+//! The `mcp` Lambda: the task tools over MCP Streamable HTTP at `POST /mcp`, stateless (no session
+//! id), JSON responses. A bearer-auth layer verifies the token before rmcp sees the request and puts
+//! the user into the request extensions, from where rmcp hands it to the tools.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any_service;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use smart_todo_shared::http::MAX_BODY_BYTES;
+use smart_todo_shared::{ApiError, AppState, AuthUser};
+
+mod server;
+
+pub use server::TaskToolServer;
+
+/// Where the MCP endpoint is served (also under `cargo lambda watch`, which strips its prefix).
+pub const MCP_PATH: &str = "/mcp";
+
+/// Host names accepted when `MCP_ALLOWED_HOSTS` is unset: loopback only.
+pub const DEFAULT_ALLOWED_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Settings of the MCP endpoint beyond the shared ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpSettings {
+    /// `Host` header values accepted (`name` or `name:port`); empty accepts any host.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl McpSettings {
+    /// Reads `MCP_ALLOWED_HOSTS` (comma-separated; `*` accepts any host; unset means loopback).
+    pub fn from_env() -> Self {
+        Self::parse(std::env::var("MCP_ALLOWED_HOSTS").ok().as_deref())
+    }
+
+    /// Parses a `MCP_ALLOWED_HOSTS` value.
+    pub fn parse(value: Option<&str>) -> Self {
+        let hosts: Vec<String> = value
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|host| !host.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let allowed_hosts = if hosts.is_empty() {
+            DEFAULT_ALLOWED_HOSTS.map(str::to_owned).to_vec()
+        } else if hosts.iter().any(|host| host == "*") {
+            Vec::new()
+        } else {
+            hosts
+        };
+        Self { allowed_hosts }
+    }
+}
+
+/// The MCP endpoint with `MCP_ALLOWED_HOSTS` from the environment.
+pub fn router(state: AppState) -> Router {
+    router_with(state, &McpSettings::from_env())
+}
+
+/// The MCP endpoint: bearer auth, then rmcp's stateless Streamable HTTP transport.
+pub fn router_with(state: AppState, settings: &McpSettings) -> Router {
+    // An empty allow-list is rmcp's "any host".
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        .with_sse_retry(None)
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_allowed_hosts(settings.allowed_hosts.clone());
+    let pool = state.pool.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(TaskToolServer::new(pool.clone())),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    );
+    let endpoint = any_service(service)
+        .layer(middleware::map_response(problem_for_transport_errors))
+        .layer(middleware::from_fn_with_state(state, authenticate));
+    Router::new().route(MCP_PATH, endpoint)
+}
+
+/// Verifies the bearer token (401 problem+json otherwise) and hands the user on to the tools.
+async fn authenticate(user: AuthUser, mut request: Request, next: Next) -> Response {
+    request.extensions_mut().insert(user);
+    next.run(request).await
+}
+
+/// Longest plain-text error body of the transport worth reading into a problem's detail.
+const TRANSPORT_ERROR_MAX_BYTES: usize = 4096;
+
+/// rmcp answers transport-level failures (host not allowed, body too large, wrong method, wrong
+/// content type) in plain text; this turns them into the API's problem+json. JSON-RPC bodies and
+/// statuses without a matching problem (406) pass unchanged.
+async fn problem_for_transport_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, TRANSPORT_ERROR_MAX_BYTES)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let problem = match status {
+        StatusCode::BAD_REQUEST => ApiError::BadRequest(detail),
+        StatusCode::FORBIDDEN => ApiError::Forbidden(detail),
+        StatusCode::NOT_FOUND => ApiError::NotFound(detail),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(detail),
+        _ if status.is_server_error() => {
+            ApiError::Internal(anyhow::anyhow!("MCP transport: {detail}"))
+        }
+        _ => return Response::from_parts(parts, axum::body::Body::from(bytes)),
+    };
+    let mut response = problem.into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        response.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_hosts_default_to_loopback_names() {
+        assert_eq!(
+            McpSettings::parse(None).allowed_hosts,
+            ["localhost", "127.0.0.1", "::1"]
+        );
+        assert_eq!(
+            McpSettings::parse(Some(" , ")).allowed_hosts,
+            ["localhost", "127.0.0.1", "::1"]
+        );
+    }
+
+    #[test]
+    fn allowed_hosts_are_a_trimmed_comma_separated_list() {
+        assert_eq!(
+            McpSettings::parse(Some(
+                "todo.example.com, abc.execute-api.eu-west-1.amazonaws.com,"
+            ))
+            .allowed_hosts,
+            [
+                "todo.example.com",
+                "abc.execute-api.eu-west-1.amazonaws.com"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_star_accepts_any_host() {
+        assert!(McpSettings::parse(Some("*")).allowed_hosts.is_empty());
+    }
+}

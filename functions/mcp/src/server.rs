@@ -1,0 +1,269 @@
+//! The MCP server itself: the shared tool catalog offered through rmcp. Names, descriptions and
+//! schemas come from `tools::CATALOG` only; every call runs through `tools::call`.
+
+use std::sync::{Arc, LazyLock};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde::Deserialize;
+use serde_json::Value;
+use smart_todo_shared::db::DbError;
+use smart_todo_shared::domain::{Task, UserId};
+use smart_todo_shared::tools::{self, CallError, ChangeStatus, TaskChange, TaskList, ToolError};
+use smart_todo_shared::{AuthUser, DbPool};
+
+/// What MCP clients are told about this server at `initialize`.
+const INSTRUCTIONS: &str = "Manage the signed-in user's todo list. Use list_tasks to find a task's id \
+before completing, updating, reopening or deleting it by name.";
+
+/// The tool list, built once per process from the catalog (a cache: it never changes at run time).
+static TOOLS: LazyLock<Vec<Tool>> =
+    LazyLock::new(|| tools::CATALOG.iter().map(tool_from_spec).collect());
+
+/// The MCP handler of one request: the task tools for the user the auth layer verified.
+#[derive(Clone)]
+pub struct TaskToolServer {
+    pool: DbPool,
+}
+
+impl TaskToolServer {
+    /// A handler over `pool`; cheap, so the transport builds one per request.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// The MCP description of one catalog entry.
+fn tool_from_spec(spec: &tools::ToolSpec) -> Tool {
+    let annotations = ToolAnnotations::with_title(spec.title)
+        .read_only(spec.read_only)
+        .destructive(spec.destructive)
+        .idempotent(spec.idempotent)
+        .open_world(false);
+    Tool::new(spec.name, spec.description, Arc::new(spec.input_schema()))
+        .with_title(spec.title)
+        .with_raw_output_schema(Arc::new(spec.output_schema()))
+        .with_annotations(annotations)
+}
+
+impl ServerHandler for TaskToolServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("smart-todo", env!("CARGO_PKG_VERSION"))
+                    .with_title("Smart Todo"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(TOOLS.clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        TOOLS.iter().find(|tool| tool.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let user = verified_user(&context)?;
+        let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        let outcome = tools::call(&self.pool, &user, &request.name, arguments).await;
+        tracing::info!(
+            tool = %request.name,
+            user_id = %user,
+            ok = outcome.is_ok(),
+            "tool call"
+        );
+        tool_result(outcome).map(CallToolResponse::from)
+    }
+}
+
+/// The user the auth layer put into the HTTP request, which rmcp hands to tools as `Parts`.
+fn verified_user(context: &RequestContext<RoleServer>) -> Result<UserId, ErrorData> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<AuthUser>())
+        .map(|AuthUser(user)| user.clone())
+        .ok_or_else(|| {
+            // Only a router wired without the auth layer gets here.
+            tracing::error!("an MCP tool call reached the server without a verified user");
+            ErrorData::internal_error("the request is not authenticated", None)
+        })
+}
+
+/// Maps a catalog call to MCP: results become structured content plus a short text; failures the
+/// caller can act on are `isError` results; bad arguments and unknown tools are `invalid_params`.
+pub fn tool_result(outcome: Result<Value, CallError>) -> Result<CallToolResult, ErrorData> {
+    match outcome {
+        Ok(value) => {
+            let mut result = CallToolResult::structured(value);
+            if let Some(value) = &result.structured_content {
+                result.content = vec![ContentBlock::text(render(value))];
+            }
+            Ok(result)
+        }
+        Err(err @ (CallError::UnknownTool(_) | CallError::BadArguments { .. })) => {
+            Err(ErrorData::invalid_params(err.to_string(), None))
+        }
+        Err(CallError::Tool(err)) => Ok(CallToolResult::error(vec![ContentBlock::text(
+            tool_error_text(err),
+        )])),
+    }
+}
+
+/// What the caller reads about a failed tool run; database causes go to the log only.
+fn tool_error_text(err: ToolError) -> String {
+    match err {
+        ToolError::NotFound(_) | ToolError::Invalid { .. } => err.to_string(),
+        ToolError::Db(DbError::Unavailable(cause)) => {
+            tracing::warn!(error = ?cause, "database unavailable during a tool call");
+            "The task database is unavailable right now; try again in a few seconds.".into()
+        }
+        ToolError::Db(DbError::Query(cause)) => {
+            tracing::error!(error = ?cause, "tool call failed");
+            "Something went wrong on our side; it has been logged.".into()
+        }
+    }
+}
+
+/// The result shapes of the catalog, told apart by their required fields.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Output {
+    List(TaskList),
+    Change(TaskChange),
+    Task(Task),
+}
+
+/// A short human-readable rendering of a tool's structured result.
+pub fn render(value: &Value) -> String {
+    match Output::deserialize(value) {
+        Ok(Output::Change(change)) => {
+            let verb = match change.status {
+                ChangeStatus::Created => "Created",
+                ChangeStatus::Completed => "Completed",
+                ChangeStatus::Reopened => "Reopened",
+                ChangeStatus::Updated => "Updated",
+                ChangeStatus::Deleted => "Deleted",
+            };
+            format!("{verb} task {}: {}", change.task_id, change.title)
+        }
+        Ok(Output::List(list)) if list.tasks.is_empty() => "No tasks.".into(),
+        Ok(Output::List(list)) => {
+            let noun = if list.tasks.len() == 1 {
+                "task"
+            } else {
+                "tasks"
+            };
+            let lines: Vec<String> = list.tasks.iter().map(list_line).collect();
+            format!("{} {noun}:\n{}", list.tasks.len(), lines.join("\n"))
+        }
+        Ok(Output::Task(task)) => {
+            let mut text = format!("{} ({})", list_line(&task), state(&task));
+            if let Some(description) = &task.description {
+                text.push('\n');
+                text.push_str(description);
+            }
+            text
+        }
+        // A catalog tool with a shape not rendered here yet still shows its JSON.
+        Err(_) => value.to_string(),
+    }
+}
+
+fn list_line(task: &Task) -> String {
+    let mark = if task.completed { 'x' } else { ' ' };
+    format!("[{mark}] {}. {}", task.id, task.title)
+}
+
+fn state(task: &Task) -> &'static str {
+    if task.completed {
+        "completed"
+    } else {
+        "pending"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn task(id: i64, title: &str, completed: bool, description: Option<&str>) -> Value {
+        json!({
+            "id": id, "title": title, "description": description, "completed": completed,
+            "created_at": "2026-01-02T03:04:05Z", "updated_at": "2026-01-02T03:04:05Z",
+            "completed_at": if completed { json!("2026-01-02T03:04:05Z") } else { Value::Null },
+        })
+    }
+
+    #[test]
+    fn a_change_renders_as_one_sentence() {
+        let value = json!({"task_id": 3, "status": "created", "title": "Buy milk"});
+        assert_eq!(render(&value), "Created task 3: Buy milk");
+        let value = json!({"task_id": 4, "status": "deleted", "title": "Call mom"});
+        assert_eq!(render(&value), "Deleted task 4: Call mom");
+    }
+
+    #[test]
+    fn a_list_renders_one_line_per_task_with_its_state() {
+        let value =
+            json!({"tasks": [task(1, "Buy milk", false, None), task(2, "Call mom", true, None)]});
+        assert_eq!(render(&value), "2 tasks:\n[ ] 1. Buy milk\n[x] 2. Call mom");
+        assert_eq!(render(&json!({"tasks": []})), "No tasks.");
+    }
+
+    #[test]
+    fn one_task_renders_with_its_description() {
+        let value = task(5, "Buy milk", false, Some("semi-skimmed"));
+        assert_eq!(render(&value), "[ ] 5. Buy milk (pending)\nsemi-skimmed");
+    }
+
+    #[test]
+    fn an_unknown_shape_falls_back_to_its_json() {
+        assert_eq!(render(&json!({"other": 1})), r#"{"other":1}"#);
+    }
+
+    #[test]
+    fn every_catalog_tool_is_listed_with_its_schemas_and_annotations() {
+        assert_eq!(TOOLS.len(), tools::CATALOG.len());
+        for (tool, spec) in TOOLS.iter().zip(tools::CATALOG.iter()) {
+            assert_eq!(tool.name, spec.name);
+            assert_eq!(tool.description.as_deref(), Some(spec.description));
+            assert!(tool.output_schema.is_some(), "{}", spec.name);
+            let annotations = tool.annotations.as_ref().expect("annotations");
+            assert_eq!(annotations.read_only_hint, Some(spec.read_only));
+            assert_eq!(annotations.open_world_hint, Some(false));
+        }
+    }
+
+    #[test]
+    fn failures_map_to_is_error_results_or_invalid_params() {
+        let not_found = tool_result(Err(CallError::Tool(ToolError::NotFound(7)))).unwrap();
+        assert_eq!(not_found.is_error, Some(true));
+        let unavailable = tool_result(Err(CallError::Tool(ToolError::Db(DbError::Unavailable(
+            anyhow::anyhow!("connect to 10.0.0.5:5432 refused"),
+        )))))
+        .unwrap();
+        assert_eq!(unavailable.is_error, Some(true));
+        let text = serde_json::to_string(&unavailable).unwrap();
+        assert!(!text.contains("10.0.0.5"), "{text}");
+        let unknown = tool_result(Err(CallError::UnknownTool("nope".into()))).unwrap_err();
+        assert_eq!(unknown.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+    }
+}
