@@ -1,7 +1,8 @@
-//! The one-port app of `smart-todo serve`: every function's router, `POST /dev/token`, and the
-//! built frontend. A library so tests can drive exactly what `serve` runs.
+//! The one-port app of `smart-todo serve`: every function's router (the REST API, `/mcp`, chat),
+//! `POST /dev/token`, and the built frontend. A library so tests can drive exactly what `serve` runs.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -10,7 +11,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use smart_todo_chat::ChatState;
 use smart_todo_shared::auth::mint_hs256;
+use smart_todo_shared::chat::Model;
 use smart_todo_shared::config::AuthConfig;
 use smart_todo_shared::domain::UserId;
 use smart_todo_shared::http::{JsonBody, method_not_allowed, not_found, with_layers};
@@ -27,11 +30,14 @@ const API_PREFIXES: [&str; 4] = ["/api/", "/mcp", "/chatkit", "/dev/"];
 /// Builds the whole local app. `dev_token_secret` enables `POST /dev/token` (HS256 mode only).
 pub fn app(
     state: AppState,
+    model: Arc<Model>,
     auth: &AuthConfig,
     dev_token_secret: Option<String>,
     frontend_dir: Option<&Path>,
 ) -> Router {
-    let mut api = smart_todo_tasks::router(state);
+    let mut api = smart_todo_tasks::router(state.clone())
+        .merge(smart_todo_mcp::router(state.clone()))
+        .merge(smart_todo_chat::router(ChatState { app: state, model }));
     if let Some(secret) = dev_token_secret {
         let dev = DevTokens {
             auth: auth.clone(),

@@ -10,9 +10,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use smart_todo_shared::auth::mint_hs256;
-use smart_todo_shared::config::{AuthConfig, Config, PoolSettings};
+use smart_todo_shared::config::{AuthConfig, Config, DatabaseConfig, PoolSettings};
 use smart_todo_shared::domain::UserId;
-use smart_todo_shared::{AppState, Authenticator, db, tracing_setup};
+use smart_todo_shared::{AppState, db, tracing_setup};
 
 #[derive(Parser)]
 #[command(
@@ -59,8 +59,9 @@ async fn main() -> anyhow::Result<()> {
             frontend_dir,
         } => serve(&host, port, frontend_dir).await,
         Command::Migrate => {
-            let config = Config::load(PoolSettings::LAMBDA).await?;
-            let pool = db::connect(&config.database)?;
+            // Migrations need only the database: no auth or model settings.
+            let database = DatabaseConfig::load(PoolSettings::LAMBDA).await?;
+            let pool = db::connect(&database)?;
             let applied = db::migrate(&pool).await?;
             if applied.is_empty() {
                 println!("database is up to date");
@@ -87,10 +88,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(host: &str, port: u16, frontend_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let config = Config::load(PoolSettings::SERVER).await?;
-    let state = AppState {
-        pool: db::connect(&config.database)?,
-        auth: Arc::new(Authenticator::new(&config.auth)?),
-    };
+    let state = AppState::from_config(&config)?;
     let frontend_dir = frontend_dir.or_else(|| {
         let default = PathBuf::from("frontend/dist");
         default.join("index.html").exists().then_some(default)
@@ -100,8 +98,11 @@ async fn serve(host: &str, port: u16, frontend_dir: Option<PathBuf>) -> anyhow::
         .jwt_secret
         .as_ref()
         .map(|s| s.expose_secret().to_owned());
+    let model = Arc::new(config.chat.model()?);
+    println!("chat engine: {}", model.name());
     let app = smart_todo_cli::app(
         state,
+        model,
         &config.auth,
         dev_token_secret,
         frontend_dir.as_deref(),

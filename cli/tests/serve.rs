@@ -1,52 +1,23 @@
 //! What `smart-todo serve` runs: the dev sign-in route and the frontend beside the APIs.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use smart_todo_shared::AppState;
-use smart_todo_shared::test_support::{TEST_JWT_SECRET, TestDb, auth_config, authenticator};
-use tower::ServiceExt;
+use smart_todo_shared::test_support::{TEST_JWT_SECRET, TestDb, auth_config, authenticator, send};
 
-async fn send(
+async fn call(
     app: &axum::Router,
     method: Method,
     uri: &str,
-    auth: Option<&str>,
+    token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, String, Vec<u8>) {
-    let mut request = Request::builder().method(method).uri(uri);
-    if let Some(token) = auth {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(json) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(json.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = app
-        .clone()
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    let response = send(app, method, uri, authorization.as_deref(), body).await;
     (
-        status,
-        content_type,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
+        response.status,
+        response.content_type().to_owned(),
+        response.body.to_vec(),
     )
 }
 
@@ -57,9 +28,15 @@ async fn dev_sign_in_gives_a_token_the_api_accepts() {
         pool: db.pool.clone(),
         auth: authenticator(),
     };
-    let app = smart_todo_cli::app(state, &auth_config(), Some(TEST_JWT_SECRET.into()), None);
+    let app = smart_todo_cli::app(
+        state,
+        offline(),
+        &auth_config(),
+        Some(TEST_JWT_SECRET.into()),
+        None,
+    );
 
-    let (status, _, body) = send(
+    let (status, _, body) = call(
         &app,
         Method::POST,
         "/dev/token",
@@ -71,7 +48,7 @@ async fn dev_sign_in_gives_a_token_the_api_accepts() {
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["token_type"], "Bearer");
     let token = body["token"].as_str().unwrap();
-    let (status, _, _) = send(
+    let (status, _, _) = call(
         &app,
         Method::POST,
         "/api/tasks",
@@ -87,7 +64,7 @@ async fn dev_sign_in_gives_a_token_the_api_accepts() {
         json!({"name": "alice"}),
     ] {
         let (status, content_type, _) =
-            send(&app, Method::POST, "/dev/token", None, Some(bad.clone())).await;
+            call(&app, Method::POST, "/dev/token", None, Some(bad.clone())).await;
         assert_eq!(
             (status, content_type.as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, "application/problem+json"),
@@ -103,8 +80,8 @@ async fn without_a_shared_secret_there_is_no_dev_sign_in() {
         pool: db.pool.clone(),
         auth: authenticator(),
     };
-    let app = smart_todo_cli::app(state, &auth_config(), None, None);
-    let (status, content_type, _) = send(
+    let app = smart_todo_cli::app(state, offline(), &auth_config(), None, None);
+    let (status, content_type, _) = call(
         &app,
         Method::POST,
         "/dev/token",
@@ -133,30 +110,34 @@ async fn the_frontend_is_served_beside_the_api_and_unknown_api_paths_stay_json()
         pool: db.pool.clone(),
         auth: authenticator(),
     };
-    let app = smart_todo_cli::app(state, &auth_config(), None, Some(&dir));
+    let app = smart_todo_cli::app(state, offline(), &auth_config(), None, Some(&dir));
 
-    let (status, content_type, body) = send(&app, Method::GET, "/", None, None).await;
+    let (status, content_type, body) = call(&app, Method::GET, "/", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         content_type.starts_with("text/html")
             && String::from_utf8_lossy(&body).contains("Smart Todo")
     );
-    let (status, content_type, _) = send(&app, Method::GET, "/assets/app.js", None, None).await;
+    let (status, content_type, _) = call(&app, Method::GET, "/assets/app.js", None, None).await;
     assert!(
         status == StatusCode::OK && content_type.contains("javascript"),
         "{content_type}"
     );
     // A client-side route falls back to the app shell.
-    let (status, _, body) = send(&app, Method::GET, "/tasks/42", None, None).await;
+    let (status, _, body) = call(&app, Method::GET, "/tasks/42", None, None).await;
     assert!(status == StatusCode::OK && String::from_utf8_lossy(&body).contains("Smart Todo"));
-    let (status, content_type, _) = send(&app, Method::GET, "/api/nope", None, None).await;
+    let (status, content_type, _) = call(&app, Method::GET, "/api/nope", None, None).await;
     assert_eq!(
         (status, content_type.as_str()),
         (StatusCode::NOT_FOUND, "application/problem+json")
     );
-    let (status, _, _) = send(&app, Method::GET, "/api/health", None, None).await;
+    let (status, _, _) = call(&app, Method::GET, "/api/health", None, None).await;
     assert_eq!(status, StatusCode::OK);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+fn offline() -> std::sync::Arc<smart_todo_shared::chat::Model> {
+    std::sync::Arc::new(smart_todo_shared::chat::Model::Offline(Default::default()))
 }
 
 fn uuid_like() -> String {

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::{HeaderValue, StatusCode, header::LOCATION, request::Parts};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
@@ -14,7 +14,7 @@ use smart_todo_shared::domain::{
     TaskQuery, TaskTitle,
 };
 use smart_todo_shared::error::{FieldError, Problem};
-use smart_todo_shared::http::{ApiQuery, JsonBody, MAX_BODY_BYTES};
+use smart_todo_shared::http::{ApiQuery, JsonBody, MAX_BODY_BYTES, require_path_user};
 use smart_todo_shared::{ApiError, AppState, AuthUser, db, repo};
 use utoipa::{OpenApi, ToSchema};
 
@@ -54,23 +54,6 @@ fn task_routes(complete: MethodRouter<AppState>) -> Router<AppState> {
 /// The OpenAPI 3.1 document of this API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     openapi::ApiDoc::openapi()
-}
-
-/// Phase II routes answer 403 when the path's user is not the token's.
-async fn require_path_user(
-    AuthUser(user): AuthUser,
-    Path(params): Path<HashMap<String, String>>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    if params.get("user_id").map(String::as_str) != Some(user.as_str()) {
-        return Err(ApiError::Forbidden(
-            "the user id in the path is not the signed-in user".into(),
-        ));
-    }
-    // Spare the handler a second signature check.
-    request.extensions_mut().insert(AuthUser(user));
-    Ok(next.run(request).await)
 }
 
 /// The `{id}` path segment as a task id; anything that cannot be a task id is not found.

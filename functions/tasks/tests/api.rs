@@ -8,7 +8,10 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use smart_todo_shared::AppState;
 use smart_todo_shared::config::{DatabaseConfig, PoolSettings};
-use smart_todo_shared::test_support::{TEST_JWT_SECRET, TestDb, authenticator, token};
+use smart_todo_shared::test_support::{
+    TEST_JWT_SECRET, TestDb, authenticator, bearer, enable_statement_stats, send, statements_run,
+    token,
+};
 use tower::ServiceExt;
 
 struct App {
@@ -79,18 +82,12 @@ impl App {
         user: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(user) = user {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {}", token(user)));
+        let response = send(&self.router, method, uri, user.map(bearer).as_deref(), body).await;
+        Reply {
+            status: response.status,
+            body: response.json(),
+            headers: response.headers,
         }
-        let body = match body {
-            Some(json) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        self.send(request.body(body).unwrap()).await
     }
 
     async fn create(&self, user: &str, title: &str) -> Value {
@@ -918,28 +915,11 @@ async fn phase2_routes_with_another_users_id_are_403_and_change_nothing() {
     assert_eq!(app.all_rows().await, before);
 }
 
-/// Statements this database has run, by pg_stat_statements, leaving out our own bookkeeping.
-async fn statements_run(client: &tokio_postgres::Client) -> i64 {
-    client
-        .query_one(
-            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements \
-             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND query NOT ILIKE '%pg_stat_statements%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test]
 async fn each_crud_request_runs_exactly_one_sql_statement() {
     let app = App::new().await;
     let client = app.db.raw_client().await;
-    client
-        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        .await
-        .unwrap();
+    enable_statement_stats(&client).await;
     // Open the pool's connections first: connecting is not a request's statement.
     let warm = app.create("alice", "warm up").await;
     let created = app.create("alice", "count me").await;
