@@ -1,0 +1,593 @@
+/**
+ * The built-in chat UI: speaks the ChatKit protocol to `/chatkit` with `fetch` and a streaming SSE parser.
+ * No third-party scripts. Streams replies as they arrive, shows tool activity, lists the user's threads,
+ * resumes the last one after a reload and offers a retry after an error.
+ */
+import { useCallback, useEffect, useId, useLayoutEffect, useReducer, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { ApiError } from "../api/http";
+import { textInput, type ChatKitClient, type StreamEvent, type Thread } from "../api/chatkit";
+import { chatReducer, initialChatState, type ChatMessage } from "./chatState";
+import { loadLastThread, saveLastThread } from "./lastThread";
+import { Markdown } from "./Markdown";
+import { SUGGESTIONS } from "./suggestions";
+import { MenuIcon, PencilIcon, PlusIcon, RetryIcon, SendIcon, SparkIcon, TrashIcon } from "../ui/icons";
+
+
+type Props = {
+  client: ChatKitClient;
+  /** The signed-in user (keys the remembered thread). */
+  user: string;
+  /** Called when the assistant changed tasks (`tasks_changed` effect) and after every finished turn. */
+  onTasksChanged: () => void;
+  /** Shown above the conversation, e.g. why ChatKit is not used. */
+  notice?: string | null;
+};
+
+function isAbort(e: unknown) {
+  return e instanceof DOMException && e.name === "AbortError";
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof ApiError) return e.userMessage;
+  if (e instanceof Error && e.message) return e.message;
+  return "Something went wrong.";
+}
+
+function threadTitle(t: Thread | undefined): string {
+  return t?.title?.trim() || "New conversation";
+}
+
+function shortDate(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const today = new Date();
+  return d.toDateString() === today.toDateString()
+    ? d.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" })
+    : d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+}
+
+export function BuiltinChat({ client, user, onTasksChanged, notice }: Props) {
+  const [state, dispatch] = useReducer(chatReducer, initialChatState);
+  const [threads, setThreads] = useState<Thread[]>([]);
+  const [threadsLoaded, setThreadsLoaded] = useState(false);
+  const [loadingThread, setLoadingThread] = useState(true);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [draft, setDraft] = useState("");
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const streamRef = useRef<AbortController | null>(null);
+  const loadRef = useRef<AbortController | null>(null);
+  const composerRef = useRef<HTMLTextAreaElement>(null);
+  const toggleRef = useRef<HTMLButtonElement>(null);
+  const navRef = useRef<HTMLElement>(null);
+  const logRef = useRef<HTMLDivElement>(null);
+  const stickToBottom = useRef(true);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const loadingRef = useRef(loadingThread);
+  loadingRef.current = loadingThread;
+  const localKey = useRef(0);
+  const onTasksChangedRef = useRef(onTasksChanged);
+  onTasksChangedRef.current = onTasksChanged;
+  const ids = useId();
+
+  const refreshThreads = useCallback(async () => {
+    try {
+      const page = await client.listThreads(50);
+      setThreads(page.data);
+    } catch {
+      // the list is secondary; the conversation still works
+    } finally {
+      setThreadsLoaded(true);
+    }
+  }, [client]);
+
+  const upsertThread = useCallback((t: Thread) => {
+    setThreads((prev) => {
+      const at = prev.findIndex((x) => x.id === t.id);
+      if (at === -1) return [t, ...prev];
+      const next = prev.slice();
+      next[at] = { ...prev[at], ...t };
+      return next;
+    });
+  }, []);
+
+  const openThread = useCallback(
+    async (threadId: string, opts: { remembered?: boolean } = {}) => {
+      streamRef.current?.abort();
+      loadRef.current?.abort();
+      const ac = new AbortController();
+      loadRef.current = ac;
+      setLoadingThread(true);
+      setLoadError(null);
+      try {
+        const { thread, items } = await client.loadThread(threadId, ac.signal);
+        stickToBottom.current = true;
+        dispatch({ type: "loaded", threadId: thread.id, items });
+        saveLastThread(user, thread.id);
+      } catch (e) {
+        if (isAbort(e)) return;
+        if (e instanceof ApiError && e.status === 404) {
+          // Deleted meanwhile (or never this user's): start afresh.
+          saveLastThread(user, null);
+          dispatch({ type: "reset" });
+          if (!opts.remembered) setLoadError("That conversation no longer exists.");
+        } else {
+          setLoadError(`Could not load the conversation: ${messageOf(e)}`);
+        }
+      } finally {
+        if (loadRef.current === ac) {
+          loadRef.current = null;
+          setLoadingThread(false);
+        }
+      }
+    },
+    [client, user],
+  );
+
+  // Resume the last thread of this user, and list their threads.
+  useEffect(() => {
+    const last = loadLastThread(user);
+    if (last) void openThread(last, { remembered: true });
+    else setLoadingThread(false);
+    void refreshThreads();
+    return () => {
+      streamRef.current?.abort();
+      loadRef.current?.abort();
+    };
+  }, [user, openThread, refreshThreads]);
+
+  useEffect(() => {
+    if (state.threadId) saveLastThread(user, state.threadId);
+  }, [state.threadId, user]);
+
+  // The conversations drawer (narrow screens): focus moves into it when it opens.
+  useEffect(() => {
+    if (!historyOpen) return;
+    // After the frame that makes the drawer visible (a hidden element cannot take focus).
+    const raf = requestAnimationFrame(() => navRef.current?.querySelector<HTMLButtonElement>("button")?.focus());
+    return () => cancelAnimationFrame(raf);
+  }, [historyOpen]);
+
+  const closeHistory = () => {
+    setHistoryOpen(false);
+    toggleRef.current?.focus();
+  };
+
+  // On a wide screen the composer is where the user starts; on a phone, focusing it would pop up the keyboard.
+  useEffect(() => {
+    if (window.matchMedia?.("(min-width: 821px)").matches) composerRef.current?.focus();
+  }, []);
+
+  // Keep the newest message in view unless the reader scrolled up.
+  useLayoutEffect(() => {
+    const log = logRef.current;
+    if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
+  }, [state.messages, state.progress, state.busy, state.error]);
+
+  const onLogScroll = () => {
+    const log = logRef.current;
+    if (log) stickToBottom.current = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  };
+
+  const runStream = useCallback(
+    async (op: string, params: Record<string, unknown>) => {
+      const ac = new AbortController();
+      streamRef.current = ac;
+      stickToBottom.current = true;
+      try {
+        await client.stream(
+          op,
+          params,
+          (event: StreamEvent) => {
+            dispatch({ type: "event", event });
+            if (event.type === "client_effect" && event.name === "tasks_changed") onTasksChangedRef.current();
+            if (event.type === "thread.created" || event.type === "thread.updated") upsertThread(event.thread);
+          },
+          ac.signal,
+        );
+        if (!ac.signal.aborted) dispatch({ type: "finished" });
+      } catch (e) {
+        if (isAbort(e) || ac.signal.aborted) return;
+        dispatch({ type: "failed", message: messageOf(e) });
+      } finally {
+        if (streamRef.current === ac) streamRef.current = null;
+        if (!ac.signal.aborted) {
+          onTasksChangedRef.current();
+          void refreshThreads();
+        }
+      }
+    },
+    [client, refreshThreads, upsertThread],
+  );
+
+  const sendText = useCallback(
+    (raw: string) => {
+      const text = raw.trim();
+      const s = stateRef.current;
+      if (!text || s.busy || loadingRef.current) return;
+      dispatch({ type: "send", text, localKey: `local-${++localKey.current}` });
+      setLoadError(null);
+      if (s.threadId) void runStream("threads.add_user_message", { thread_id: s.threadId, input: textInput(text) });
+      else void runStream("threads.create", { input: textInput(text) });
+    },
+    [runStream],
+  );
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!draft.trim() || state.busy || loadingThread) return;
+    sendText(draft);
+    setDraft("");
+    composerRef.current?.focus();
+  };
+
+  const onComposerKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      onSubmit(e);
+    }
+  };
+
+  const retry = () => {
+    const plan = state.error?.retry;
+    if (!plan || state.busy) return;
+    dispatch({ type: "retry", plan });
+    if (plan.kind === "after_item") {
+      void runStream("threads.retry_after_item", { thread_id: plan.threadId, item_id: plan.itemId });
+    } else {
+      sendText(plan.text);
+    }
+    composerRef.current?.focus();
+  };
+
+  const newChat = () => {
+    streamRef.current?.abort();
+    loadRef.current?.abort();
+    setLoadingThread(false);
+    setLoadError(null);
+    dispatch({ type: "reset" });
+    saveLastThread(user, null);
+    setHistoryOpen(false);
+    composerRef.current?.focus();
+  };
+
+  const pickThread = (id: string) => {
+    setHistoryOpen(false);
+    if (id !== state.threadId || loadError) void openThread(id);
+    composerRef.current?.focus();
+  };
+
+  const renameThread = async (id: string, title: string) => {
+    const t = await client.renameThread(id, title);
+    upsertThread(t);
+  };
+
+  const deleteThread = async (id: string) => {
+    await client.deleteThread(id);
+    setThreads((prev) => prev.filter((t) => t.id !== id));
+    if (id === stateRef.current.threadId) newChat();
+  };
+
+  // Grow the composer with its content, up to a limit.
+  useLayoutEffect(() => {
+    const el = composerRef.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${Math.min(el.scrollHeight, 180)}px`;
+  }, [draft]);
+
+  const current = threads.find((t) => t.id === state.threadId);
+  const streamingNow = state.messages.some((m) => m.streaming);
+  const historyId = `${ids}-history`;
+  const empty = !loadingThread && state.messages.length === 0;
+
+  return (
+    <div className="chat" data-history-open={historyOpen || undefined}>
+      <nav
+        id={historyId}
+        ref={navRef}
+        className="threads"
+        aria-label="Conversations"
+        onKeyDown={(e) => {
+          if (e.key === "Escape" && historyOpen) {
+            e.preventDefault();
+            closeHistory();
+          }
+        }}
+      >
+        <div className="threads-head">
+          <button type="button" className="btn btn-small" onClick={newChat}>
+            <PlusIcon /> New chat
+          </button>
+          <h2>Conversations</h2>
+        </div>
+        {threadsLoaded && threads.length === 0 ? (
+          <p className="muted threads-empty">No conversations yet.</p>
+        ) : (
+          <ul className="thread-list">
+            {threads.map((t) => (
+              <ThreadRow
+                key={t.id}
+                thread={t}
+                active={t.id === state.threadId}
+                disabled={state.busy}
+                onPick={() => pickThread(t.id)}
+                onRename={(title) => renameThread(t.id, title)}
+                onDelete={() => deleteThread(t.id)}
+              />
+            ))}
+          </ul>
+        )}
+      </nav>
+      {historyOpen && <div className="scrim" onClick={closeHistory} aria-hidden="true" />}
+
+      <section className="conversation" aria-labelledby={`${ids}-title`}>
+        <header className="conversation-head">
+          <button
+            type="button"
+            ref={toggleRef}
+            className="icon-btn history-toggle"
+            aria-expanded={historyOpen}
+            aria-controls={historyId}
+            onClick={() => setHistoryOpen((o) => !o)}
+            aria-label="Conversations"
+            title="Conversations"
+          >
+            <MenuIcon />
+          </button>
+          <h2 id={`${ids}-title`} className="conversation-title">
+            {state.threadId ? threadTitle(current) : "New conversation"}
+          </h2>
+          <button type="button" className="icon-btn new-chat-compact" onClick={newChat} aria-label="New chat" title="New chat">
+            <PlusIcon />
+          </button>
+        </header>
+        {notice && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
+
+        <div
+          ref={logRef}
+          className="log"
+          role="log"
+          aria-live="polite"
+          aria-busy={state.busy || loadingThread}
+          aria-label="Messages"
+          tabIndex={0}
+          onScroll={onLogScroll}
+        >
+          {loadingThread && <p className="muted center">Loading conversation…</p>}
+          {loadError && (
+            <p className="inline-error" role="alert">
+              {loadError}
+            </p>
+          )}
+          {empty && (
+            <div className="empty-chat">
+              <div className="empty-icon">
+                <SparkIcon />
+              </div>
+              <h3>What needs doing?</h3>
+              <p className="muted">Tell me in your own words. I can add, list, complete, change and delete tasks.</p>
+              <div className="suggestions">
+                {SUGGESTIONS.map((s) => (
+                  <button key={s} type="button" className="chip" onClick={() => sendText(s)} disabled={state.busy}>
+                    {s}
+                  </button>
+                ))}
+              </div>
+            </div>
+          )}
+          {state.messages.map((m) => (
+            <Message key={m.key} message={m} />
+          ))}
+          {state.busy && !streamingNow && (
+            <div className="progress" role="status">
+              <span className="dots" aria-hidden="true">
+                <i />
+                <i />
+                <i />
+              </span>
+              {state.progress ?? "Thinking…"}
+            </div>
+          )}
+          {state.busy && streamingNow && state.progress && (
+            <div className="progress" role="status">
+              {state.progress}
+            </div>
+          )}
+        </div>
+
+        {state.error && (
+          <div className="chat-error" role="alert">
+            <span>{state.error.message}</span>
+            {state.error.retry && (
+              <button type="button" className="btn btn-small" onClick={retry} disabled={state.busy}>
+                <RetryIcon /> Retry
+              </button>
+            )}
+          </div>
+        )}
+
+        <form className="composer" onSubmit={onSubmit}>
+          <label htmlFor={`${ids}-composer`} className="visually-hidden">
+            Message
+          </label>
+          <textarea
+            id={`${ids}-composer`}
+            ref={composerRef}
+            rows={1}
+            value={draft}
+            maxLength={4000}
+            placeholder="Ask me to add or change tasks…"
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={onComposerKey}
+            aria-describedby={`${ids}-hint`}
+          />
+          <span id={`${ids}-hint`} className="visually-hidden">
+            Enter sends, Shift+Enter adds a new line.
+          </span>
+          <button type="submit" className="send-btn" disabled={state.busy || loadingThread || !draft.trim()} aria-label="Send" title="Send">
+            <SendIcon />
+          </button>
+        </form>
+      </section>
+    </div>
+  );
+}
+
+function Message({ message }: { message: ChatMessage }) {
+  const text = message.parts.filter((p) => p !== "").join("\n\n");
+  const mine = message.role === "user";
+  return (
+    <article
+      className={`msg ${mine ? "msg-user" : "msg-assistant"}`}
+      data-role={message.role}
+      data-streaming={message.streaming || undefined}
+      aria-busy={message.streaming || undefined}
+    >
+      <span className="visually-hidden">{mine ? "You said:" : "Assistant:"}</span>
+      <div className="bubble">
+        {mine ? (
+          <p className="plain">{text}</p>
+        ) : text ? (
+          <Markdown text={text} />
+        ) : (
+          <span className="dots" aria-hidden="true">
+            <i />
+            <i />
+            <i />
+          </span>
+        )}
+      </div>
+    </article>
+  );
+}
+
+type RowProps = {
+  thread: Thread;
+  active: boolean;
+  disabled: boolean;
+  onPick: () => void;
+  onRename: (title: string) => Promise<void>;
+  onDelete: () => Promise<void>;
+};
+
+function ThreadRow({ thread, active, disabled, onPick, onRename, onDelete }: RowProps) {
+  const [mode, setMode] = useState<"view" | "rename" | "confirm">("view");
+  const [title, setTitle] = useState(threadTitle(thread));
+  const [error, setError] = useState<string | null>(null);
+  const inputRef = useRef<HTMLInputElement>(null);
+  const renameBtn = useRef<HTMLButtonElement>(null);
+  const confirmBtn = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (mode === "rename") {
+      inputRef.current?.focus();
+      inputRef.current?.select();
+    }
+    if (mode === "confirm") confirmBtn.current?.focus();
+  }, [mode]);
+
+  const back = () => {
+    setMode("view");
+    setError(null);
+    requestAnimationFrame(() => renameBtn.current?.focus());
+  };
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    const t = title.trim();
+    if (!t) return;
+    try {
+      await onRename(t);
+      back();
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+
+  if (mode === "rename") {
+    return (
+      <li className="thread-row editing">
+        <form onSubmit={save} className="thread-rename" onKeyDown={(e) => e.key === "Escape" && back()}>
+          <label className="visually-hidden" htmlFor={`rename-${thread.id}`}>
+            Conversation title
+          </label>
+          <input id={`rename-${thread.id}`} ref={inputRef} value={title} maxLength={200} onChange={(e) => setTitle(e.target.value)} />
+          <button type="submit" className="btn btn-small btn-primary">
+            Save
+          </button>
+          <button type="button" className="btn btn-small" onClick={back}>
+            Cancel
+          </button>
+        </form>
+        {error && <p className="inline-error">{error}</p>}
+      </li>
+    );
+  }
+
+  if (mode === "confirm") {
+    return (
+      <li className="thread-row confirming">
+        <span className="thread-confirm-text">Delete “{threadTitle(thread)}”?</span>
+        <div className="thread-confirm-actions">
+          <button
+            type="button"
+            ref={confirmBtn}
+            className="btn btn-small btn-danger"
+            onClick={async () => {
+              try {
+                await onDelete();
+              } catch (err) {
+                setError(messageOf(err));
+              }
+            }}
+          >
+            Delete
+          </button>
+          <button type="button" className="btn btn-small" onClick={back}>
+            Cancel
+          </button>
+        </div>
+        {error && <p className="inline-error">{error}</p>}
+      </li>
+    );
+  }
+
+  return (
+    <li className={`thread-row${active ? " active" : ""}`}>
+      <button type="button" className="thread-pick" onClick={onPick} aria-current={active ? "true" : undefined} disabled={disabled && !active}>
+        <span className="thread-title">{threadTitle(thread)}</span>
+        <span className="thread-date">{shortDate(thread.created_at)}</span>
+      </button>
+      <div className="thread-actions">
+        <button
+          type="button"
+          ref={renameBtn}
+          className="icon-btn"
+          aria-label={`Rename “${threadTitle(thread)}”`}
+          title="Rename"
+          onClick={() => {
+            setTitle(threadTitle(thread));
+            setMode("rename");
+          }}
+        >
+          <PencilIcon />
+        </button>
+        <button
+          type="button"
+          className="icon-btn"
+          aria-label={`Delete “${threadTitle(thread)}”`}
+          title="Delete"
+          disabled={disabled}
+          onClick={() => setMode("confirm")}
+        >
+          <TrashIcon />
+        </button>
+      </div>
+    </li>
+  );
+}
