@@ -40,6 +40,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import Checks  # noqa: E402  (tests/lib, shared by the protocol clients)
+
 from chatkit.types import (
     ChatKitReq,
     InferenceOptions,
@@ -86,23 +89,6 @@ STREAM_TIMEOUT = 60.0
 # ---------------------------------------------------------------------------------------------------
 # Checks and generic JSON helpers
 # ---------------------------------------------------------------------------------------------------
-
-
-class Checks:
-    """Counts and prints checks; a failed check never stops the run."""
-
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, ok: bool, detail: Any = "") -> bool:
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}", flush=True)
-        return ok
 
 
 def clip(text: str, limit: int = 600) -> str:

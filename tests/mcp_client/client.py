@@ -26,6 +26,9 @@ import time
 from contextlib import AsyncExitStack
 from typing import Any
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import Checks  # noqa: E402  (tests/lib, shared by the protocol clients)
+
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -35,23 +38,6 @@ TOOLS = ["add_task", "list_tasks", "get_task", "complete_task", "reopen_task", "
 READ_ONLY = {"list_tasks", "get_task"}
 INVALID_PARAMS = -32602
 ACCEPT = "application/json, text/event-stream"
-
-
-class Checks:
-    """Counts and prints checks; a failed check never stops the run."""
-
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, ok: bool, detail: Any = "") -> bool:
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}", flush=True)
-        return ok
 
 
 def text_of(result: Any) -> str:
