@@ -31,6 +31,46 @@ macro_rules! visible {
     };
 }
 
+/// A keyset page of a user's conversations: `$1` user, `$2` the conversation to start after (or
+/// null), `$3` the row limit; `$cmp` and `$dir` give the direction (fixed SQL per direction).
+macro_rules! conversations_page {
+    ($cmp:literal, $dir:literal) => {
+        concat!(
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations WHERE user_id = $1 AND ($2::uuid IS NULL OR (created_at, id) ",
+            $cmp,
+            " (SELECT created_at, id FROM conversations WHERE id = $2 AND user_id = $1))",
+            " ORDER BY created_at ",
+            $dir,
+            ", id ",
+            $dir,
+            " LIMIT $3"
+        )
+    };
+}
+
+/// A keyset page of a conversation's visible messages: `$1` conversation, `$2` user, `$3` the
+/// message to start after (or null), `$4` the row limit.
+macro_rules! visible_page {
+    ($cmp:literal, $dir:literal) => {
+        concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND ",
+            visible!(),
+            " AND ($3::uuid IS NULL OR (created_at, id) ",
+            $cmp,
+            " (SELECT created_at, id FROM messages WHERE id = $3 AND conversation_id = $1))",
+            " ORDER BY created_at ",
+            $dir,
+            ", id ",
+            $dir,
+            " LIMIT $4"
+        )
+    };
+}
+
 fn conversation_from_row(row: &Row) -> Conversation {
     Conversation {
         id: ConversationId(row.get(0)),
@@ -130,36 +170,11 @@ pub async fn list_conversations(
         (&after, Type::UUID),
         (&limit, Type::INT8),
     ];
-    let rows = match order {
-        SortOrder::Desc => {
-            client
-                .query_typed(
-                    concat!(
-                        "SELECT ",
-                        conversation_columns!(),
-                        " FROM conversations WHERE user_id = $1 AND ($2::uuid IS NULL OR (created_at, id) <",
-                        " (SELECT created_at, id FROM conversations WHERE id = $2 AND user_id = $1))",
-                        " ORDER BY created_at DESC, id DESC LIMIT $3"
-                    ),
-                    &params,
-                )
-                .await?
-        }
-        SortOrder::Asc => {
-            client
-                .query_typed(
-                    concat!(
-                        "SELECT ",
-                        conversation_columns!(),
-                        " FROM conversations WHERE user_id = $1 AND ($2::uuid IS NULL OR (created_at, id) >",
-                        " (SELECT created_at, id FROM conversations WHERE id = $2 AND user_id = $1))",
-                        " ORDER BY created_at, id LIMIT $3"
-                    ),
-                    &params,
-                )
-                .await?
-        }
+    let sql = match order {
+        SortOrder::Desc => conversations_page!("<", "DESC"),
+        SortOrder::Asc => conversations_page!(">", "ASC"),
     };
+    let rows = client.query_typed(sql, &params).await?;
     Ok(rows.iter().map(conversation_from_row).collect())
 }
 
@@ -243,40 +258,11 @@ pub async fn visible_messages(
         (&after, Type::UUID),
         (&limit, Type::INT8),
     ];
-    let rows = match order {
-        SortOrder::Asc => {
-            client
-                .query_typed(
-                    concat!(
-                        "SELECT ",
-                        message_columns!(),
-                        " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND ",
-                        visible!(),
-                        " AND ($3::uuid IS NULL OR (created_at, id) >",
-                        " (SELECT created_at, id FROM messages WHERE id = $3 AND conversation_id = $1))",
-                        " ORDER BY created_at, id LIMIT $4"
-                    ),
-                    &params,
-                )
-                .await?
-        }
-        SortOrder::Desc => {
-            client
-                .query_typed(
-                    concat!(
-                        "SELECT ",
-                        message_columns!(),
-                        " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND ",
-                        visible!(),
-                        " AND ($3::uuid IS NULL OR (created_at, id) <",
-                        " (SELECT created_at, id FROM messages WHERE id = $3 AND conversation_id = $1))",
-                        " ORDER BY created_at DESC, id DESC LIMIT $4"
-                    ),
-                    &params,
-                )
-                .await?
-        }
+    let sql = match order {
+        SortOrder::Asc => visible_page!(">", "ASC"),
+        SortOrder::Desc => visible_page!("<", "DESC"),
     };
+    let rows = client.query_typed(sql, &params).await?;
     rows.iter().map(message_from_row).collect()
 }
 
