@@ -72,18 +72,15 @@ _venv_setup_locked() {
     log "Python venv ready: $VENV_DIR"
 }
 
-# sam_venv_setup: the deployment tooling venv (aws-sam-cli, cfn-lint, cargo-lambda, ziglang) in
+# sam_venv_setup: the deployment tooling venv (aws-sam-cli, cfn-lint, cargo-lambda, zig, shellcheck) in
 # $SAM_VENV_DIR (default REPO_ROOT/.local/sam-venv) from scripts/requirements-sam.txt, with the same
-# stamp and lock as venv_setup (run in a subshell, so the test venv's variables stay as they are).
+# stamp and lock as venv_setup (through locals, so the test venv's variables stay as they are).
 # Kept apart from the test venv because aws-sam-cli pins many packages of its own. Sets SAM_VENV_DIR;
 # returns non-zero (after the error message) when the venv cannot be built, e.g. with no registry.
 sam_venv_setup() {
     SAM_VENV_DIR="${SAM_VENV_DIR:-$REPO_ROOT/.local/sam-venv}"
-    (
-        VENV_DIR="$SAM_VENV_DIR"
-        VENV_PY="$VENV_DIR/bin/python"
-        VENV_REQUIREMENTS="$REPO_ROOT/scripts/requirements-sam.txt"
-        VENV_NODEPS_REQUIREMENTS=""
-        venv_setup
-    )
+    local VENV_DIR="$SAM_VENV_DIR" VENV_PY="$SAM_VENV_DIR/bin/python"
+    local VENV_REQUIREMENTS="$REPO_ROOT/scripts/requirements-sam.txt" VENV_NODEPS_REQUIREMENTS=""
+    # A subshell, so that a failure (die) returns here instead of ending the caller.
+    (venv_setup)
 }
