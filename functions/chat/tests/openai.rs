@@ -243,3 +243,112 @@ async fn a_turn_is_bounded_in_model_rounds() {
     );
     assert!(reply.body["response"].as_str().unwrap().contains("stopped"));
 }
+
+#[tokio::test]
+async fn the_spec_commands_run_through_the_openai_path_and_match_the_database() {
+    let text = || Script::Text(vec!["Done."]);
+    let (server, model) = fake_openai(
+        vec![
+            Script::Call("add_task", json!({"title": "Buy groceries"})),
+            text(),
+            Script::Call("add_task", json!({"title": "Pay bills"})),
+            text(),
+            Script::Call("add_task", json!({"title": "Team meeting"})),
+            text(),
+            Script::Call("list_tasks", json!({})),
+            text(),
+            Script::Call("list_tasks", json!({"status": "pending"})),
+            text(),
+            Script::Call("complete_task", json!({"task_id": 3})),
+            text(),
+            Script::Call("list_tasks", json!({"status": "completed"})),
+            text(),
+            Script::Call("list_tasks", json!({"status": "all"})),
+            Script::Call("delete_task", json!({"task_id": 3})),
+            text(),
+            Script::Call(
+                "update_task",
+                json!({"task_id": 1, "title": "Call mom tonight"}),
+            ),
+            text(),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let app = App::with_model(model).await;
+    let first = app.chat("alice", None, "Add a task to buy groceries").await;
+    let id = first.body["conversation_id"].as_str().unwrap().to_owned();
+    let turn = |message: &'static str| {
+        let (app, id) = (&app, id.clone());
+        async move { app.chat("alice", Some(&id), message).await.body }
+    };
+    let titles = |result: &serde_json::Value| -> Vec<String> {
+        result["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    assert_eq!(
+        first.body["tool_calls"][0]["result"],
+        json!({"task_id": 1, "status": "created", "title": "Buy groceries"})
+    );
+    assert_eq!(
+        turn("I need to remember to pay bills").await["tool_calls"][0]["result"]["task_id"],
+        2
+    );
+    turn("Add a task for the team meeting").await;
+    assert_eq!(app.tasks("alice").await.len(), 3);
+
+    let all = turn("Show me all my tasks").await;
+    assert_eq!(
+        titles(&all["tool_calls"][0]["result"]),
+        ["Buy groceries", "Pay bills", "Team meeting"]
+    );
+    let pending = turn("What's pending?").await;
+    assert_eq!(titles(&pending["tool_calls"][0]["result"]).len(), 3);
+
+    let completed = turn("Mark task 3 as complete").await;
+    assert_eq!(
+        completed["tool_calls"][0]["result"],
+        json!({"task_id": 3, "status": "completed", "title": "Team meeting"})
+    );
+    assert!(
+        app.tasks("alice").await[2].2,
+        "task 3 is completed in the database"
+    );
+    let done = turn("What have I completed?").await;
+    assert_eq!(titles(&done["tool_calls"][0]["result"]), ["Team meeting"]);
+
+    let deleted = turn("Delete the meeting task").await;
+    let names: Vec<&str> = deleted["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["list_tasks", "delete_task"]);
+    assert_eq!(deleted["tool_calls"][1]["result"]["status"], "deleted");
+    assert_eq!(app.tasks("alice").await.len(), 2);
+
+    let renamed = turn("Change task 1 to 'Call mom tonight'").await;
+    assert_eq!(
+        renamed["tool_calls"][0]["result"],
+        json!({"task_id": 1, "status": "updated", "title": "Call mom tonight"})
+    );
+    assert_eq!(
+        app.tasks("alice").await,
+        [
+            (1, "Call mom tonight".into(), false),
+            (2, "Pay bills".into(), false)
+        ]
+    );
+
+    // Each turn's request carried the conversation so far: the last one saw every earlier message.
+    let requests = model_requests(&server).await;
+    let last = requests.last().unwrap()["messages"].as_array().unwrap();
+    let users = last.iter().filter(|m| m["role"] == "user").count();
+    assert_eq!(users, 9, "every earlier user turn reaches the model");
+}
