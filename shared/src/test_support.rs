@@ -58,6 +58,16 @@ impl TestDb {
         }
     }
 
+    /// Every task row as JSON text, in id order: a snapshot to prove a refused request changed nothing.
+    pub async fn task_rows(&self) -> Vec<String> {
+        let client = self.raw_client().await;
+        let rows = client
+            .query("SELECT row_to_json(t)::text FROM tasks t ORDER BY id", &[])
+            .await
+            .expect("tasks");
+        rows.iter().map(|row| row.get(0)).collect()
+    }
+
     /// A plain connection to this database, outside the pool.
     pub async fn raw_client(&self) -> tokio_postgres::Client {
         connect_raw(self.pg_config.clone()).await

@@ -172,18 +172,7 @@ impl App {
 
     /// Every row of the tasks table, to prove a failed call changed nothing.
     async fn rows(&self) -> Vec<String> {
-        let client = self.db.as_ref().expect("a database").raw_client().await;
-        client
-            .query(
-                "SELECT row_to_json(t)::text FROM (SELECT id, user_id, title, description, completed, \
-                 completed_at FROM tasks ORDER BY id) t",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect()
+        self.db.as_ref().expect("a database").task_rows().await
     }
 }
 

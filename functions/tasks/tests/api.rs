@@ -102,18 +102,6 @@ impl App {
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         reply.body
     }
-
-    /// Every row of the tasks table, to prove a failed request changed nothing.
-    async fn all_rows(&self) -> Vec<String> {
-        let client = self.db.raw_client().await;
-        client
-            .query("SELECT row_to_json(t)::text FROM tasks t ORDER BY id", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
-    }
 }
 
 #[tokio::test]
@@ -392,7 +380,7 @@ fn id_routes() -> Vec<(Method, &'static str, Option<Value>)> {
 async fn another_users_task_is_404_like_a_missing_one_and_stays_unchanged() {
     let app = App::new().await;
     let task = app.create("alice", "Alice's task").await;
-    let before = app.all_rows().await;
+    let before = app.db.task_rows().await;
     for (method, suffix, body) in id_routes() {
         let theirs = app
             .call(
@@ -416,7 +404,7 @@ async fn another_users_task_is_404_like_a_missing_one_and_stays_unchanged() {
     }
     let bobs = app.call(Method::GET, "/api/tasks", Some("bob"), None).await;
     assert_eq!(bobs.body["tasks"], json!([]));
-    assert_eq!(app.all_rows().await, before, "alice's data changed");
+    assert_eq!(app.db.task_rows().await, before, "alice's data changed");
     let alices = app
         .call(
             Method::GET,
@@ -503,7 +491,7 @@ async fn every_route_but_health_requires_a_valid_token() {
         }
     }
     assert_eq!(
-        app.all_rows().await.len(),
+        app.db.task_rows().await.len(),
         1,
         "an unauthenticated request wrote"
     );
@@ -519,7 +507,7 @@ async fn bad_input_is_a_4xx_problem_and_changes_nothing() {
     let app = App::new().await;
     let task = app.create("alice", "Keep me").await;
     let id = task["id"].as_i64().unwrap();
-    let before = app.all_rows().await;
+    let before = app.db.task_rows().await;
     let big = format!(
         r#"{{"title":"x","description":"{}"}}"#,
         "a".repeat(65 * 1024)
@@ -794,7 +782,7 @@ async fn bad_input_is_a_4xx_problem_and_changes_nothing() {
         }
     }
     assert_eq!(
-        app.all_rows().await,
+        app.db.task_rows().await,
         before,
         "a refused request changed data"
     );
@@ -892,7 +880,7 @@ async fn phase2_routes_with_another_users_id_are_403_and_change_nothing() {
     let app = App::new().await;
     let task = app.create("bob", "Bob's").await;
     let id = task["id"].as_i64().unwrap();
-    let before = app.all_rows().await;
+    let before = app.db.task_rows().await;
     let mut routes = vec![
         (Method::GET, "/api/bob/tasks".to_owned(), None),
         (
@@ -912,7 +900,7 @@ async fn phase2_routes_with_another_users_id_are_403_and_change_nothing() {
             .await
             .assert_problem(403, &format!("{method} {uri}"));
     }
-    assert_eq!(app.all_rows().await, before);
+    assert_eq!(app.db.task_rows().await, before);
 }
 
 #[tokio::test]
