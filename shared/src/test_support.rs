@@ -170,9 +170,6 @@ pub async fn send(
     authorization: Option<&str>,
     json: Option<serde_json::Value>,
 ) -> TestResponse {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
     let mut request = http::Request::builder().method(method).uri(uri);
     if let Some(value) = authorization {
         request = request.header(http::header::AUTHORIZATION, value);
@@ -184,11 +181,18 @@ pub async fn send(
         }
         None => axum::body::Body::empty(),
     };
-    let response = router
-        .clone()
-        .oneshot(request.body(body).expect("a request"))
-        .await
-        .expect("infallible");
+    send_request(router, request.body(body).expect("a request")).await
+}
+
+/// Sends a request built by the test (any header, any body) through `router`.
+pub async fn send_request(
+    router: &axum::Router,
+    request: http::Request<axum::body::Body>,
+) -> TestResponse {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let response = router.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
     let body = response

@@ -59,7 +59,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Deadline {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(context) = parts.extensions.get::<lambda_http::Context>() else {
+        let Some(context) = parts.extensions.get::<lambda_runtime::Context>() else {
             return Ok(Self(None));
         };
         let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use smart_todo_mcp::{McpSettings, router_with};
 use smart_todo_shared::AppState;
 use smart_todo_shared::config::{DatabaseConfig, PoolSettings};
-use smart_todo_shared::test_support::{TestDb, auth_config, authenticator, token, user};
+use smart_todo_shared::test_support::{
+    TestDb, auth_config, authenticator, send_request, token, user,
+};
 use tower::ServiceExt;
 
 const ACCEPT: &str = "application/json, text/event-stream";
@@ -110,15 +112,14 @@ impl App {
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let response = send_request(&self.router, request).await;
+        // rmcp answers some refusals in plain text: keep them readable.
+        let body = serde_json::from_slice(&response.body).unwrap_or_else(|_| {
+            Value::String(String::from_utf8_lossy(&response.body).into_owned())
+        });
         Reply {
-            status,
-            headers,
+            status: response.status,
+            headers: response.headers,
             body,
         }
     }

@@ -4,15 +4,13 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use smart_todo_shared::AppState;
 use smart_todo_shared::config::{DatabaseConfig, PoolSettings};
 use smart_todo_shared::test_support::{
-    TEST_JWT_SECRET, TestDb, authenticator, bearer, enable_statement_stats, send, statements_run,
-    token,
+    TEST_JWT_SECRET, TestDb, authenticator, bearer, enable_statement_stats, send, send_request,
+    statements_run, token,
 };
-use tower::ServiceExt;
 
 struct App {
     db: TestDb,
@@ -59,19 +57,11 @@ impl App {
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
+        let response = send_request(&self.router, request).await;
         Reply {
-            status,
-            headers,
-            body,
+            status: response.status,
+            body: response.json(),
+            headers: response.headers,
         }
     }
 
@@ -129,16 +119,10 @@ async fn health_is_503_with_retry_after_when_the_database_is_down() {
         auth: authenticator(),
     };
     let router = smart_todo_shared::http::api_app(smart_todo_tasks::router(state));
-    let response = router
-        .oneshot(Request::get("/api/health").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(response.headers().contains_key(header::RETRY_AFTER));
-    assert_eq!(
-        response.headers()[header::CONTENT_TYPE],
-        "application/problem+json"
-    );
+    let response = send(&router, Method::GET, "/api/health", None, None).await;
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(response.content_type(), "application/problem+json");
 }
 
 #[tokio::test]
