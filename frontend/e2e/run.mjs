@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 
-const BASE = (process.env.E2E_BASE_URL ?? "").replace(/\/+$/, "");
+const BASE = (process.env.E2E_BASE_URL ?? process.env.SERVE_URL ?? "").replace(/\/+$/, "");
 if (!BASE) {
   console.error("E2E_BASE_URL is not set (the URL of a running smart-todo serve)");
   process.exit(2);

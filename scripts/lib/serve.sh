@@ -2,17 +2,19 @@
 # Sourced by scripts/test: run a protocol client against a real `smart-todo serve`.
 # Needs common.sh (free_port, wait_http, stop_pid, log, warn, die), ROOT, TMP_DIR and TEST_DATABASE_URL.
 
-# serve_on_fresh_db TAG CMD [ARGS...]: run CMD against `target/debug/smart-todo serve` on a free
+# serve_on_fresh_db TAG CMD [ARGS...]: run CMD against `smart-todo serve` (target/debug, or
+# $SMART_TODO_BIN) on a free
 # loopback port over a fresh, migrated database of the test cluster, with a random AUTH_JWT_SECRET
 # and no model key (the offline assistant). CMD gets SERVE_URL (http://127.0.0.1:PORT), ALICE_TOKEN
 # and BOB_TOKEN (`smart-todo token`) in its environment. The server is stopped and the database
 # dropped however it ends; on failure the tail of the server log is shown. Returns CMD's status.
-# Run it as the child `run` waits for (`run serve_on_fresh_db ...`): it sets traps and exports.
+# Run it as the child `run` waits for (`run serve_on_fresh_db ...`), or as the last thing a script
+# does: it sets traps and exports. An exported FRONTEND_DIR is served too.
 serve_on_fresh_db() {
     local tag="$1"
     shift
     # Not `local`: the EXIT trap reads them after the function has returned.
-    _sofd_bin="$ROOT/target/debug/smart-todo"
+    _sofd_bin="${SMART_TODO_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/smart-todo}"
     _sofd_log="$TMP_DIR/$tag-serve.log"
     _sofd_db="${tag}_$$_$RANDOM"
     _sofd_pid=""
@@ -31,7 +33,7 @@ serve_on_fresh_db() {
         "$TEST_DATABASE_URL" "$_sofd_db")"
     AUTH_JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
     export DATABASE_URL AUTH_JWT_SECRET HOST=127.0.0.1 CHAT_ENGINE=offline
-    unset OPENAI_API_KEY OPENAI_BASE_URL OPENAI_MODEL AUTH_JWKS_URL AUTH_ISSUER AUTH_AUDIENCE
+    unset OPENAI_API_KEY OPENAI_BASE_URL OPENAI_MODEL AUTH_JWKS_URL AUTH_ISSUER AUTH_AUDIENCE APP_SECRET_ARN
     "$_sofd_bin" migrate >/dev/null
 
     local port rc=0
