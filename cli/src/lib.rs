@@ -12,8 +12,9 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use smart_todo_chat::ChatState;
+use smart_todo_chat::agent::Model;
+use smart_todo_mcp::McpSettings;
 use smart_todo_shared::auth::mint_hs256;
-use smart_todo_shared::chat::Model;
 use smart_todo_shared::config::AuthConfig;
 use smart_todo_shared::domain::UserId;
 use smart_todo_shared::http::{JsonBody, method_not_allowed, not_found, with_layers};
@@ -31,13 +32,14 @@ const API_PREFIXES: [&str; 4] = ["/api/", "/mcp", "/chatkit", "/dev/"];
 pub fn app(
     state: AppState,
     model: Arc<Model>,
+    mcp: &McpSettings,
     auth: &AuthConfig,
     dev_token_secret: Option<String>,
     frontend_dir: Option<&Path>,
 ) -> Router {
     let mut api = smart_todo_tasks::router(state.clone())
-        .merge(smart_todo_mcp::router(state.clone()))
-        .merge(smart_todo_chat::router(ChatState { app: state, model }));
+        .merge(smart_todo_mcp::router(state.clone(), mcp))
+        .merge(smart_todo_chat::router(ChatState::new(state, model)));
     if let Some(secret) = dev_token_secret {
         let dev = DevTokens {
             auth: auth.clone(),

@@ -9,8 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
+use smart_todo_chat::agent::ChatConfig;
+use smart_todo_mcp::McpSettings;
 use smart_todo_shared::auth::mint_hs256;
-use smart_todo_shared::config::{AuthConfig, Config, DatabaseConfig, PoolSettings};
+use smart_todo_shared::config::{AuthConfig, Config, DatabaseConfig, PoolSettings, Sources};
 use smart_todo_shared::domain::UserId;
 use smart_todo_shared::{AppState, db, tracing_setup};
 
@@ -87,7 +89,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(host: &str, port: u16, frontend_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let config = Config::load(PoolSettings::SERVER).await?;
+    let sources = Sources::load().await?;
+    let config = Config::from(&sources, PoolSettings::SERVER)?;
+    let chat = ChatConfig::from_sources(&sources)?;
+    let mcp = McpSettings::from_sources(&sources);
     let state = AppState::from_config(&config)?;
     let frontend_dir = frontend_dir.or_else(|| {
         let default = PathBuf::from("frontend/dist");
@@ -98,11 +103,12 @@ async fn serve(host: &str, port: u16, frontend_dir: Option<PathBuf>) -> anyhow::
         .jwt_secret
         .as_ref()
         .map(|s| s.expose_secret().to_owned());
-    let model = Arc::new(config.chat.model()?);
+    let model = Arc::new(chat.model()?);
     println!("chat engine: {}", model.name());
     let app = smart_todo_cli::app(
         state,
         model,
+        &mcp,
         &config.auth,
         dev_token_secret,
         frontend_dir.as_deref(),

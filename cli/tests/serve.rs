@@ -31,6 +31,7 @@ async fn dev_sign_in_gives_a_token_the_api_accepts() {
     let app = smart_todo_cli::app(
         state,
         offline(),
+        &smart_todo_mcp::McpSettings::parse(None),
         &auth_config(),
         Some(TEST_JWT_SECRET.into()),
         None,
@@ -80,7 +81,14 @@ async fn without_a_shared_secret_there_is_no_dev_sign_in() {
         pool: db.pool.clone(),
         auth: authenticator(),
     };
-    let app = smart_todo_cli::app(state, offline(), &auth_config(), None, None);
+    let app = smart_todo_cli::app(
+        state,
+        offline(),
+        &smart_todo_mcp::McpSettings::parse(None),
+        &auth_config(),
+        None,
+        None,
+    );
     let (status, content_type, _) = call(
         &app,
         Method::POST,
@@ -110,7 +118,14 @@ async fn the_frontend_is_served_beside_the_api_and_unknown_api_paths_stay_json()
         pool: db.pool.clone(),
         auth: authenticator(),
     };
-    let app = smart_todo_cli::app(state, offline(), &auth_config(), None, Some(&dir));
+    let app = smart_todo_cli::app(
+        state,
+        offline(),
+        &smart_todo_mcp::McpSettings::parse(None),
+        &auth_config(),
+        None,
+        Some(&dir),
+    );
 
     let (status, content_type, body) = call(&app, Method::GET, "/", None, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -136,8 +151,8 @@ async fn the_frontend_is_served_beside_the_api_and_unknown_api_paths_stay_json()
     std::fs::remove_dir_all(&dir).ok();
 }
 
-fn offline() -> std::sync::Arc<smart_todo_shared::chat::Model> {
-    std::sync::Arc::new(smart_todo_shared::chat::Model::Offline(Default::default()))
+fn offline() -> std::sync::Arc<smart_todo_chat::agent::Model> {
+    std::sync::Arc::new(smart_todo_chat::agent::Model::Offline(Default::default()))
 }
 
 fn uuid_like() -> String {

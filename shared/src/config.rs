@@ -14,13 +14,85 @@ pub const SECRET_KEYS: [&str; 3] = ["DATABASE_URL", "OPENAI_API_KEY", "AUTH_JWT_
 /// Shortest HS256 secret accepted: 256 bits, as RFC 7518 asks for HS256 keys.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
-/// Everything the functions need, already checked.
+/// What every function needs, already checked. Settings of one function only (the chat model,
+/// the MCP host allow-list) are read by that function from the same [`Sources`].
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
-    pub openai_api_key: Option<SecretString>,
-    pub chat: crate::chat::ChatConfig,
+}
+
+/// Where settings come from: the environment and, when `APP_SECRET_ARN` is set, the app secret.
+/// A variable set directly wins; blank values count as unset. Read once at start-up.
+#[derive(Clone, Default)]
+pub struct Sources {
+    env: HashMap<String, String>,
+    secret: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values may be secrets: show only which keys are set.
+        f.debug_struct("Sources")
+            .field("secret_keys", &self.secret.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sources {
+    /// The process environment, then the app secret when `APP_SECRET_ARN` is set.
+    pub async fn load() -> anyhow::Result<Self> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let secret = match env.get("APP_SECRET_ARN").filter(|v| !v.is_empty()) {
+            Some(arn) => crate::secrets::fetch_app_secret(arn).await?,
+            None => HashMap::new(),
+        };
+        Ok(Self { env, secret })
+    }
+
+    /// Settings given directly (tests, tools).
+    pub fn from_maps(env: HashMap<String, String>, secret: HashMap<String, String>) -> Self {
+        Self { env, secret }
+    }
+
+    /// A setting's value; `None` when unset or blank.
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.env
+            .get(key)
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| self.secret.get(key).filter(|v| !v.trim().is_empty()))
+            .cloned()
+    }
+
+    /// A secret setting.
+    pub fn secret(&self, key: &str) -> Option<SecretString> {
+        self.get(key).map(SecretString::from)
+    }
+
+    /// A yes/no setting: `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`; anything else stops start-up.
+    pub fn flag(&self, key: &str, default: bool) -> anyhow::Result<bool> {
+        match self
+            .get(key)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None => Ok(default),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some("false" | "0" | "no" | "off") => Ok(false),
+            Some(other) => bail!("{key} must be true or false, not {other:?}"),
+        }
+    }
+
+    /// A comma-separated list, trimmed, without empty entries.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.get(key)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// How to reach PostgreSQL and how many connections to keep.
@@ -79,8 +151,16 @@ pub struct AuthConfig {
 impl Config {
     /// Reads the process environment, then the app secret when `APP_SECRET_ARN` is set.
     pub async fn load(pool_defaults: PoolSettings) -> anyhow::Result<Self> {
-        let (env, secret) = sources().await?;
-        Self::from_sources(&env, &secret, pool_defaults)
+        Self::from(&Sources::load().await?, pool_defaults)
+    }
+
+    /// Builds the config from already loaded sources.
+    pub fn from(sources: &Sources, pool_defaults: PoolSettings) -> anyhow::Result<Self> {
+        let get = |key: &str| sources.get(key);
+        Ok(Self {
+            database: DatabaseConfig::from_lookup(&get, pool_defaults)?,
+            auth: AuthConfig::from_lookup(&get)?,
+        })
     }
 
     /// Builds the config from the environment and the secret's keys; a variable set directly wins.
@@ -89,48 +169,18 @@ impl Config {
         secret: &HashMap<String, String>,
         pool_defaults: PoolSettings,
     ) -> anyhow::Result<Self> {
-        let get = lookup(env, secret);
-        let database = DatabaseConfig::from_lookup(&get, pool_defaults)?;
-        let auth = AuthConfig::from_lookup(&get)?;
-        let openai_api_key = get("OPENAI_API_KEY").map(SecretString::from);
-        let chat = crate::chat::ChatConfig::from_lookup(&get, openai_api_key.clone())?;
-        Ok(Self {
-            database,
-            auth,
-            openai_api_key,
-            chat,
-        })
-    }
-}
-
-/// The environment and, when `APP_SECRET_ARN` is set, the app secret's keys.
-async fn sources() -> anyhow::Result<(HashMap<String, String>, HashMap<String, String>)> {
-    let env: HashMap<String, String> = std::env::vars().collect();
-    let secret = match env.get("APP_SECRET_ARN").filter(|v| !v.is_empty()) {
-        Some(arn) => crate::secrets::fetch_app_secret(arn).await?,
-        None => HashMap::new(),
-    };
-    Ok((env, secret))
-}
-
-/// Looks a key up in the environment first, then in the secret; blank values count as unset.
-fn lookup<'a>(
-    env: &'a HashMap<String, String>,
-    secret: &'a HashMap<String, String>,
-) -> impl Fn(&str) -> Option<String> + 'a {
-    move |key: &str| {
-        env.get(key)
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| secret.get(key).filter(|v| !v.trim().is_empty()))
-            .cloned()
+        Self::from(
+            &Sources::from_maps(env.clone(), secret.clone()),
+            pool_defaults,
+        )
     }
 }
 
 impl DatabaseConfig {
     /// Only the database settings: what `smart-todo migrate` needs (no auth, no model).
     pub async fn load(pool_defaults: PoolSettings) -> anyhow::Result<Self> {
-        let (env, secret) = sources().await?;
-        Self::from_lookup(&lookup(&env, &secret), pool_defaults)
+        let sources = Sources::load().await?;
+        Self::from_lookup(&|key: &str| sources.get(key), pool_defaults)
     }
 
     fn from_lookup(
@@ -273,7 +323,11 @@ mod tests {
         let config = Config::from_sources(&env, &secret, PoolSettings::LAMBDA).unwrap();
         assert_eq!(config.database.url.expose_secret(), "postgres://env/db");
         assert_eq!(config.auth.jwt_secret.unwrap().expose_secret(), SECRET);
-        assert_eq!(config.openai_api_key.unwrap().expose_secret(), "sk-test");
+        let sources = Sources::from_maps(env, secret);
+        assert_eq!(
+            sources.secret("OPENAI_API_KEY").unwrap().expose_secret(),
+            "sk-test"
+        );
     }
 
     #[test]
@@ -305,13 +359,27 @@ mod tests {
     }
 
     #[test]
+    fn a_flag_takes_true_or_false_and_refuses_anything_else() {
+        let sources = Sources::from_maps(
+            vars(&[("A", "off"), ("B", "TRUE"), ("C", "maybe")]),
+            HashMap::new(),
+        );
+        assert!(!sources.flag("A", true).unwrap());
+        assert!(sources.flag("B", false).unwrap());
+        assert!(sources.flag("UNSET", true).unwrap());
+        let err = sources.flag("C", true).unwrap_err();
+        assert!(err.to_string().contains('C'), "{err}");
+    }
+
+    #[test]
     fn debug_output_never_shows_secrets() {
         let env = vars(&[
             ("DATABASE_URL", "postgres://u:pw-visible@h/db"),
             ("AUTH_JWT_SECRET", SECRET),
         ]);
         let config = Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA).unwrap();
-        let printed = format!("{config:?}");
+        let sources = Sources::from_maps(env, HashMap::new());
+        let printed = format!("{config:?} {sources:?}");
         assert!(
             !printed.contains("pw-visible") && !printed.contains(SECRET),
             "{printed}"

@@ -9,7 +9,10 @@ use tokio_postgres::config::SslMode;
 
 use crate::config::{DatabaseConfig, PoolSettings};
 
-pub use deadpool_postgres::{Object as Client, Pool as DbPool};
+pub use deadpool_postgres::Pool as DbPool;
+/// Where statements run: a pooled connection (`&*conn`) or a transaction. Repositories take it so
+/// one statement can join a caller's transaction (a tool's effect and its record commit together).
+pub use tokio_postgres::GenericClient as Executor;
 
 refinery::embed_migrations!("../migrations");
 
@@ -21,6 +24,9 @@ pub enum DbError {
     Unavailable(#[source] anyhow::Error),
     #[error("database query failed")]
     Query(#[source] anyhow::Error),
+    /// A unique constraint refused the write: a domain conflict, not a bug.
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
 }
 
 impl From<deadpool_postgres::PoolError> for DbError {
@@ -35,6 +41,13 @@ impl From<deadpool_postgres::PoolError> for DbError {
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(err: tokio_postgres::Error) -> Self {
+        if let Some(db) = err.as_db_error()
+            && db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+        {
+            return Self::Conflict {
+                constraint: db.constraint().unwrap_or_default().to_owned(),
+            };
+        }
         let connection_lost = err.is_closed()
             || match err.code() {
                 // Class 08: connection exception; 57P0x: the server is shutting down or restarting;
@@ -125,9 +138,27 @@ fn tls_connector(
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
 }
 
+/// A pooled connection; derefs to the tokio-postgres client, so `&*conn` is an [`Executor`] and
+/// `conn.transaction()` opens a transaction.
+pub struct Client(deadpool_postgres::Object);
+
+impl std::ops::Deref for Client {
+    type Target = tokio_postgres::Client;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
 /// Hands out a pooled connection, classifying failures.
 pub async fn client(pool: &Pool) -> Result<Client, DbError> {
-    Ok(pool.get().await?)
+    Ok(Client(pool.get().await?))
 }
 
 /// `SELECT 1` through the pool: what the health check reports.

@@ -487,8 +487,26 @@ impl Role {
     }
 }
 
-/// A stored message. Assistant messages that only requested tools, and tool results, carry
-/// `tool_calls` and are internal: clients see user messages and assistant replies.
+/// A turn's id: one per user message, kept across retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TurnId(pub uuid::Uuid);
+
+impl TurnId {
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+}
+
+impl fmt::Display for TurnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A stored message, in its conversation's order (`seq`). Assistant messages that only requested
+/// tools, and tool results, carry `tool_calls` and are internal: clients see user messages and
+/// assistant replies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub id: MessageId,
@@ -496,6 +514,12 @@ pub struct Message {
     pub content: String,
     pub tool_calls: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
+    /// Position in the conversation: 1, 2, 3 … handed out by the conversation row.
+    pub seq: i64,
+    /// The turn that wrote it (none for messages stored before turns existed).
+    pub turn_id: Option<TurnId>,
+    /// For a tool result: the model's id of the call it answers.
+    pub tool_call_id: Option<String>,
 }
 
 impl Message {
@@ -509,14 +533,117 @@ impl Message {
     }
 }
 
-/// A message about to be stored.
+/// A message about to be stored; its time and position come from the database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
     pub id: MessageId,
     pub role: Role,
     pub content: String,
     pub tool_calls: Option<serde_json::Value>,
-    pub created_at: DateTime<Utc>,
+    pub turn_id: Option<TurnId>,
+    pub tool_call_id: Option<String>,
+}
+
+impl NewMessage {
+    /// A message of `role` written by `turn`. NUL characters, which PostgreSQL cannot store in
+    /// text, are replaced so that whatever a model writes can be kept.
+    pub fn new(role: Role, content: impl Into<String>, turn: Option<TurnId>) -> Self {
+        Self {
+            id: MessageId::generate(),
+            role,
+            content: storable(content.into()),
+            tool_calls: None,
+            turn_id: turn,
+            tool_call_id: None,
+        }
+    }
+}
+
+/// Text PostgreSQL can store: NUL becomes U+FFFD.
+pub fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
+}
+
+/// Where a turn is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnStatus {
+    Running,
+    Done,
+    Failed,
+}
+
+impl TurnStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "running" => Some(Self::Running),
+            "done" => Some(Self::Done),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A stored turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    pub id: TurnId,
+    pub conversation_id: ConversationId,
+    pub user_message_id: MessageId,
+    pub status: TurnStatus,
+    /// Bumped by every (re)start; only the current attempt may write.
+    pub attempt: i32,
+    /// Seconds until the running attempt's lease runs out (0 when it has).
+    pub lease_left_secs: f64,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+    pub reply_message_id: Option<MessageId>,
+    /// The stored answer of a finished turn.
+    pub response: Option<serde_json::Value>,
+}
+
+impl Turn {
+    /// Running, and its lease has not run out: someone is working on it.
+    pub fn is_live(&self) -> bool {
+        self.status == TurnStatus::Running && self.lease_left_secs > 0.0
+    }
+}
+
+/// A client's `Idempotency-Key`: 1–128 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        if raw.is_empty() || raw.len() > Self::MAX_CHARS {
+            return refuse(format!(
+                "an Idempotency-Key has 1 to {} characters",
+                Self::MAX_CHARS
+            ));
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return refuse("an Idempotency-Key has only visible ASCII characters (no spaces)");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Longest chat message a user may send, in characters.
@@ -648,6 +775,28 @@ mod chat_tests {
     }
 
     #[test]
+    fn an_idempotency_key_is_1_to_128_visible_ascii_characters() {
+        assert!(IdempotencyKey::parse("0b6c-4f1e_x.y~z").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(128)).is_ok());
+        for (bad, why) in [
+            ("", "empty"),
+            ("has space", "a space is not visible"),
+            ("tab\there", "control character"),
+            ("clé", "not ASCII"),
+        ] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{why}");
+        }
+        assert!(IdempotencyKey::parse(&"k".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn a_nul_in_model_text_is_replaced_so_it_can_be_stored() {
+        let message = NewMessage::new(Role::Assistant, "a\0b", None);
+        assert_eq!(message.content, "a\u{FFFD}b");
+        assert_eq!(storable("plain".into()), "plain");
+    }
+
+    #[test]
     fn internal_messages_are_hidden() {
         let message = |role, tool_calls: Option<serde_json::Value>| Message {
             id: MessageId::generate(),
@@ -655,6 +804,9 @@ mod chat_tests {
             content: String::new(),
             tool_calls,
             created_at: Utc::now(),
+            seq: 1,
+            turn_id: None,
+            tool_call_id: None,
         };
         assert!(message(Role::User, None).is_visible());
         assert!(message(Role::Assistant, None).is_visible());

@@ -43,6 +43,15 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{}", .0.first().map(|e| format!("{}: {}", e.field, e.message)).unwrap_or_default())]
     Validation(Vec<FieldError>),
+    /// The request collides with work in progress or with an earlier request.
+    #[error("{0}")]
+    Conflict(String),
+    /// Another turn of the conversation is still running.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
@@ -70,6 +79,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) | Self::Busy { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::ModelUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +99,8 @@ impl ApiError {
                 "https://smart-todo.dev/problems/unsupported-media-type"
             }
             Self::Validation(_) => "https://smart-todo.dev/problems/validation",
+            Self::Conflict(_) => "https://smart-todo.dev/problems/conflict",
+            Self::Busy { .. } => "https://smart-todo.dev/problems/turn-in-progress",
             Self::TooManyRequests { .. } => "https://smart-todo.dev/problems/rate-limited",
             Self::Unavailable(_) => "https://smart-todo.dev/problems/unavailable",
             Self::ModelUnavailable(_) => "https://smart-todo.dev/problems/assistant-unavailable",
@@ -154,7 +166,10 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyRequests { retry_after_secs } => {
+            Self::TooManyRequests { retry_after_secs }
+            | Self::Busy {
+                retry_after_secs, ..
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             Self::Unavailable(_) | Self::ModelUnavailable(_) => {
@@ -171,6 +186,9 @@ impl From<crate::db::DbError> for ApiError {
         match err {
             crate::db::DbError::Unavailable(cause) => Self::Unavailable(cause),
             crate::db::DbError::Query(cause) => Self::Internal(cause),
+            crate::db::DbError::Conflict { constraint } => Self::Conflict(format!(
+                "the change conflicts with another one ({constraint}); reload and try again"
+            )),
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Smart Todo's common library: everything the Lambda functions and the CLI share.
+//! Smart Todo's common library: what every Lambda function and the CLI share — configuration and
+//! secrets, the PostgreSQL pool, domain types, repositories (all SQL), task operations, auth,
+//! errors and the task tool registry. It knows nothing of chat models or of any one function.
 
 pub mod auth;
-pub mod chat;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod repo;
 pub mod secrets;
+pub mod service;
 pub mod tools;
 pub mod tracing_setup;
 

@@ -68,6 +68,13 @@ impl TestDb {
         rows.iter().map(|row| row.get(0)).collect()
     }
 
+    /// A pooled connection of this database's pool.
+    pub async fn conn(&self) -> crate::db::Client {
+        crate::db::client(&self.pool)
+            .await
+            .expect("a pooled connection")
+    }
+
     /// A plain connection to this database, outside the pool.
     pub async fn raw_client(&self) -> tokio_postgres::Client {
         connect_raw(self.pg_config.clone()).await

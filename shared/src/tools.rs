@@ -1,17 +1,18 @@
-//! The task tool catalog, defined once. The MCP server and the chat agent both offer exactly these
-//! tools and run them through [`call`]. No argument is a user id: the caller passes the verified one.
+//! The task tool registry, defined once: the [`Tool`] enum. The MCP server and the chat agent both
+//! offer exactly these tools and run them through [`Tool::call`], which runs the same task
+//! operations as the REST API. No argument is a user id: the caller passes the verified one.
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::db::{self, DbError, DbPool};
+use crate::db::Executor;
 use crate::domain::{
     NewTask, PageLimit, StatusFilter, Task, TaskDescription, TaskId, TaskPatch, TaskQuery,
     TaskTitle, UserId,
 };
-use crate::repo;
+use crate::service;
 
 /// Arguments of `add_task`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -77,6 +78,16 @@ pub struct TaskChange {
     pub title: String,
 }
 
+impl TaskChange {
+    fn new(task: &Task, status: ChangeStatus) -> Self {
+        Self {
+            task_id: task.id,
+            status,
+            title: task.title.clone(),
+        }
+    }
+}
+
 /// Result of `list_tasks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskList {
@@ -84,28 +95,9 @@ pub struct TaskList {
     pub tasks: Vec<Task>,
 }
 
-/// A failure the caller (a person or a model) should see and can act on, or a database failure.
-#[derive(Debug, thiserror::Error)]
-pub enum ToolError {
-    #[error("task {0} was not found")]
-    NotFound(i64),
-    #[error("invalid {field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl ToolError {
-    fn invalid(field: &'static str, err: crate::domain::ParseError) -> Self {
-        Self::Invalid {
-            field,
-            message: err.0,
-        }
-    }
-}
+/// A failure the caller (a person or a model) should see and can act on, or a database failure:
+/// the errors of the task operations the tools run.
+pub use crate::service::TaskError as ToolError;
 
 fn task_id(raw: i64) -> Result<TaskId, ToolError> {
     TaskId::new(raw).map_err(|_| ToolError::NotFound(raw))
@@ -116,7 +108,7 @@ pub const LIST_TASKS_MAX: i64 = PageLimit::MAX;
 
 /// Creates a task.
 pub async fn add_task(
-    pool: &DbPool,
+    db: &impl Executor,
     user: &UserId,
     args: AddTaskArgs,
 ) -> Result<TaskChange, ToolError> {
@@ -129,18 +121,13 @@ pub async fn add_task(
             None => None,
         },
     };
-    let client = db::client(pool).await?;
-    let task = repo::insert_task(&client, user, &new).await?;
-    Ok(TaskChange {
-        task_id: task.id,
-        status: ChangeStatus::Created,
-        title: task.title,
-    })
+    let task = service::create_task(db, user, &new).await?;
+    Ok(TaskChange::new(&task, ChangeStatus::Created))
 }
 
 /// Lists tasks, oldest first.
 pub async fn list_tasks(
-    pool: &DbPool,
+    db: &impl Executor,
     user: &UserId,
     args: ListTasksArgs,
 ) -> Result<TaskList, ToolError> {
@@ -149,86 +136,52 @@ pub async fn list_tasks(
         limit: PageLimit::new(LIST_TASKS_MAX).expect("in range"),
         ..TaskQuery::default()
     };
-    let client = db::client(pool).await?;
-    let page = repo::list_tasks(&client, user, &query).await?;
+    let page = service::list_tasks(db, user, &query).await?;
     Ok(TaskList { tasks: page.tasks })
 }
 
 /// Shows one task.
-pub async fn get_task(pool: &DbPool, user: &UserId, args: TaskRefArgs) -> Result<Task, ToolError> {
-    let id = task_id(args.task_id)?;
-    let client = db::client(pool).await?;
-    repo::get_task(&client, user, id)
-        .await?
-        .ok_or(ToolError::NotFound(args.task_id))
-}
-
-async fn set_completed(
-    pool: &DbPool,
+pub async fn get_task(
+    db: &impl Executor,
     user: &UserId,
-    raw_id: i64,
-    completed: bool,
-) -> Result<TaskChange, ToolError> {
-    let id = task_id(raw_id)?;
-    let patch = TaskPatch {
-        completed: Some(completed),
-        ..TaskPatch::default()
-    };
-    let client = db::client(pool).await?;
-    let task = repo::update_task(&client, user, id, &patch)
-        .await?
-        .ok_or(ToolError::NotFound(raw_id))?;
-    let status = if completed {
-        ChangeStatus::Completed
-    } else {
-        ChangeStatus::Reopened
-    };
-    Ok(TaskChange {
-        task_id: task.id,
-        status,
-        title: task.title,
-    })
+    args: TaskRefArgs,
+) -> Result<Task, ToolError> {
+    service::get_task(db, user, task_id(args.task_id)?).await
 }
 
 /// Marks a task completed (completing it again changes nothing).
 pub async fn complete_task(
-    pool: &DbPool,
+    db: &impl Executor,
     user: &UserId,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    set_completed(pool, user, args.task_id, true).await
+    let task = service::set_completed(db, user, task_id(args.task_id)?, true).await?;
+    Ok(TaskChange::new(&task, ChangeStatus::Completed))
 }
 
 /// Marks a task pending again.
 pub async fn reopen_task(
-    pool: &DbPool,
+    db: &impl Executor,
     user: &UserId,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    set_completed(pool, user, args.task_id, false).await
+    let task = service::set_completed(db, user, task_id(args.task_id)?, false).await?;
+    Ok(TaskChange::new(&task, ChangeStatus::Reopened))
 }
 
 /// Deletes a task.
 pub async fn delete_task(
-    pool: &DbPool,
+    db: &impl Executor,
     user: &UserId,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    let id = task_id(args.task_id)?;
-    let client = db::client(pool).await?;
-    let task = repo::delete_task(&client, user, id)
-        .await?
-        .ok_or(ToolError::NotFound(args.task_id))?;
-    Ok(TaskChange {
-        task_id: task.id,
-        status: ChangeStatus::Deleted,
-        title: task.title,
-    })
+    let task = service::delete_task(db, user, task_id(args.task_id)?).await?;
+    Ok(TaskChange::new(&task, ChangeStatus::Deleted))
 }
 
 /// Changes a task's title and/or description.
 pub async fn update_task(
-    pool: &DbPool,
+    db: &impl Executor,
     user: &UserId,
     args: UpdateTaskArgs,
 ) -> Result<TaskChange, ToolError> {
@@ -252,20 +205,28 @@ pub async fn update_task(
             message: "give a new title or description to change".into(),
         });
     }
-    let client = db::client(pool).await?;
-    let task = repo::update_task(&client, user, id, &patch)
-        .await?
-        .ok_or(ToolError::NotFound(args.task_id))?;
-    Ok(TaskChange {
-        task_id: task.id,
-        status: ChangeStatus::Updated,
-        title: task.title,
-    })
+    let task = service::update_task(db, user, id, &patch).await?;
+    Ok(TaskChange::new(&task, ChangeStatus::Updated))
 }
 
-/// One catalog entry: what a model or MCP client is told about a tool.
+/// Every task tool. This enum is the registry: a tool's name, description, schemas, annotations,
+/// progress label, dispatch and rendering all come from here, and its name is written only in
+/// [`Tool::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tool {
+    AddTask,
+    ListTasks,
+    GetTask,
+    CompleteTask,
+    ReopenTask,
+    UpdateTask,
+    DeleteTask,
+}
+
+/// What a tool is: how clients and models are told about it.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolSpec {
+    pub tool: Tool,
     pub name: &'static str,
     /// A short human-readable name.
     pub title: &'static str,
@@ -277,6 +238,8 @@ pub struct ToolSpec {
     pub destructive: bool,
     /// Calling it twice has the effect of calling it once.
     pub idempotent: bool,
+    /// What a person sees while it runs ("Adding a task").
+    pub label: &'static str,
     input_schema: fn() -> schemars::Schema,
     output_schema: fn() -> schemars::Schema,
 }
@@ -300,98 +263,238 @@ fn object_schema(schema: schemars::Schema) -> serde_json::Map<String, Value> {
     }
 }
 
-macro_rules! spec {
-    ($name:literal, $title:literal, $args:ty, $out:ty, ro = $ro:expr, destructive = $de:expr, idempotent = $id:expr, $desc:expr) => {
-        ToolSpec {
-            name: $name,
-            title: $title,
-            description: $desc,
-            read_only: $ro,
-            destructive: $de,
-            idempotent: $id,
-            input_schema: || schemars::schema_for!($args),
-            output_schema: || schemars::schema_for!($out),
-        }
-    };
+/// How a tool behaves, for [`Tool::spec`].
+struct Traits {
+    read_only: bool,
+    destructive: bool,
+    idempotent: bool,
 }
 
-/// Every task tool, in the order they are offered.
-pub const CATALOG: [ToolSpec; 7] = [
-    spec!(
-        "add_task",
-        "Add task",
-        AddTaskArgs,
-        TaskChange,
-        ro = false,
-        destructive = false,
-        idempotent = false,
-        "Create a new task on the user's todo list. Use when the user wants to add, remember or note something to do."
-    ),
-    spec!(
-        "list_tasks",
-        "List tasks",
-        ListTasksArgs,
-        TaskList,
-        ro = true,
-        destructive = false,
-        idempotent = true,
-        "List the user's tasks with their ids, titles and whether they are completed. Use to answer questions about the list and to find the id of a task the user names in words."
-    ),
-    spec!(
-        "get_task",
-        "Show task",
-        TaskRefArgs,
-        Task,
-        ro = true,
-        destructive = false,
-        idempotent = true,
-        "Show one task by id, with its description and timestamps."
-    ),
-    spec!(
-        "complete_task",
-        "Complete task",
-        TaskRefArgs,
-        TaskChange,
-        ro = false,
-        destructive = false,
-        idempotent = true,
-        "Mark a task as completed (done). Needs the task's id; use list_tasks first if the user named the task in words."
-    ),
-    spec!(
-        "reopen_task",
-        "Reopen task",
-        TaskRefArgs,
-        TaskChange,
-        ro = false,
-        destructive = false,
-        idempotent = true,
-        "Mark a completed task as pending (not done) again."
-    ),
-    spec!(
-        "update_task",
-        "Update task",
-        UpdateTaskArgs,
-        TaskChange,
-        ro = false,
-        destructive = false,
-        idempotent = true,
-        "Change a task's title and/or description. Needs the task's id; use list_tasks first if the user named the task in words."
-    ),
-    spec!(
-        "delete_task",
-        "Delete task",
-        TaskRefArgs,
-        TaskChange,
-        ro = false,
-        destructive = true,
-        idempotent = false,
-        "Delete a task permanently. Needs the task's id; if several tasks could match the user's words, ask which one instead of guessing."
-    ),
-];
+const READ: Traits = Traits {
+    read_only: true,
+    destructive: false,
+    idempotent: true,
+};
+const WRITE: Traits = Traits {
+    read_only: false,
+    destructive: false,
+    idempotent: true,
+};
 
-/// Finds a tool by name.
-pub fn spec(name: &str) -> Option<&'static ToolSpec> {
-    CATALOG.iter().find(|spec| spec.name == name)
+impl Tool {
+    /// Every tool, in the order they are offered.
+    pub const ALL: [Tool; 7] = [
+        Tool::AddTask,
+        Tool::ListTasks,
+        Tool::GetTask,
+        Tool::CompleteTask,
+        Tool::ReopenTask,
+        Tool::UpdateTask,
+        Tool::DeleteTask,
+    ];
+
+    /// The tool's name as models and MCP clients call it: the one place each name is written.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tool::AddTask => "add_task",
+            Tool::ListTasks => "list_tasks",
+            Tool::GetTask => "get_task",
+            Tool::CompleteTask => "complete_task",
+            Tool::ReopenTask => "reopen_task",
+            Tool::UpdateTask => "update_task",
+            Tool::DeleteTask => "delete_task",
+        }
+    }
+
+    /// Finds a tool by name.
+    pub fn from_name(name: &str) -> Option<Tool> {
+        Self::ALL.into_iter().find(|tool| tool.name() == name)
+    }
+
+    /// Everything clients and models are told about the tool.
+    pub fn spec(self) -> ToolSpec {
+        macro_rules! spec {
+            ($title:literal, $args:ty, $out:ty, $traits:expr, $label:literal, $desc:literal) => {{
+                let traits: Traits = $traits;
+                ToolSpec {
+                    tool: self,
+                    name: self.name(),
+                    title: $title,
+                    description: $desc,
+                    read_only: traits.read_only,
+                    destructive: traits.destructive,
+                    idempotent: traits.idempotent,
+                    label: $label,
+                    input_schema: || schemars::schema_for!($args),
+                    output_schema: || schemars::schema_for!($out),
+                }
+            }};
+        }
+        match self {
+            Tool::AddTask => spec!(
+                "Add task",
+                AddTaskArgs,
+                TaskChange,
+                Traits {
+                    idempotent: false,
+                    ..WRITE
+                },
+                "Adding a task",
+                "Create a new task on the user's todo list. Use when the user wants to add, remember or note something to do."
+            ),
+            Tool::ListTasks => spec!(
+                "List tasks",
+                ListTasksArgs,
+                TaskList,
+                READ,
+                "Reading your tasks",
+                "List the user's tasks with their ids, titles and whether they are completed. Use to answer questions about the list and to find the id of a task the user names in words."
+            ),
+            Tool::GetTask => spec!(
+                "Show task",
+                TaskRefArgs,
+                Task,
+                READ,
+                "Looking at a task",
+                "Show one task by id, with its description and timestamps."
+            ),
+            Tool::CompleteTask => spec!(
+                "Complete task",
+                TaskRefArgs,
+                TaskChange,
+                WRITE,
+                "Completing a task",
+                "Mark a task as completed (done). Needs the task's id; use list_tasks first if the user named the task in words."
+            ),
+            Tool::ReopenTask => spec!(
+                "Reopen task",
+                TaskRefArgs,
+                TaskChange,
+                WRITE,
+                "Reopening a task",
+                "Mark a completed task as pending (not done) again."
+            ),
+            Tool::UpdateTask => spec!(
+                "Update task",
+                UpdateTaskArgs,
+                TaskChange,
+                WRITE,
+                "Updating a task",
+                "Change a task's title and/or description. Needs the task's id; use list_tasks first if the user named the task in words."
+            ),
+            Tool::DeleteTask => spec!(
+                "Delete task",
+                TaskRefArgs,
+                TaskChange,
+                Traits {
+                    read_only: false,
+                    destructive: true,
+                    idempotent: false,
+                },
+                "Deleting a task",
+                "Delete a task permanently. Needs the task's id; if several tasks could match the user's words, ask which one instead of guessing."
+            ),
+        }
+    }
+
+    /// Runs the tool for `user` with JSON arguments (`null`, absent or `""` mean `{}`).
+    pub async fn call(
+        self,
+        db: &impl Executor,
+        user: &UserId,
+        arguments: Value,
+    ) -> Result<ToolOutput, CallError> {
+        let name = self.name();
+        Ok(match self {
+            Tool::AddTask => ToolOutput::Change(add_task(db, user, args(name, arguments)?).await?),
+            Tool::ListTasks => {
+                ToolOutput::List(list_tasks(db, user, args(name, arguments)?).await?)
+            }
+            Tool::GetTask => ToolOutput::Task(get_task(db, user, args(name, arguments)?).await?),
+            Tool::CompleteTask => {
+                ToolOutput::Change(complete_task(db, user, args(name, arguments)?).await?)
+            }
+            Tool::ReopenTask => {
+                ToolOutput::Change(reopen_task(db, user, args(name, arguments)?).await?)
+            }
+            Tool::UpdateTask => {
+                ToolOutput::Change(update_task(db, user, args(name, arguments)?).await?)
+            }
+            Tool::DeleteTask => {
+                ToolOutput::Change(delete_task(db, user, args(name, arguments)?).await?)
+            }
+        })
+    }
+}
+
+/// The specs of every tool, in the order they are offered.
+pub fn catalog() -> impl Iterator<Item = ToolSpec> {
+    Tool::ALL.into_iter().map(Tool::spec)
+}
+
+/// What a tool returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ToolOutput {
+    List(TaskList),
+    Change(TaskChange),
+    Task(Task),
+}
+
+impl ToolOutput {
+    /// The structured result (a JSON object), as MCP clients and models receive it.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("tool results serialise")
+    }
+
+    /// A short human-readable rendering: MCP's text content.
+    pub fn render(&self) -> String {
+        match self {
+            ToolOutput::Change(change) => {
+                let verb = match change.status {
+                    ChangeStatus::Created => "Created",
+                    ChangeStatus::Completed => "Completed",
+                    ChangeStatus::Reopened => "Reopened",
+                    ChangeStatus::Updated => "Updated",
+                    ChangeStatus::Deleted => "Deleted",
+                };
+                format!("{verb} task {}: {}", change.task_id, change.title)
+            }
+            ToolOutput::List(list) if list.tasks.is_empty() => "No tasks.".into(),
+            ToolOutput::List(list) => {
+                let noun = if list.tasks.len() == 1 {
+                    "task"
+                } else {
+                    "tasks"
+                };
+                let lines: Vec<String> = list.tasks.iter().map(list_line).collect();
+                format!("{} {noun}:\n{}", list.tasks.len(), lines.join("\n"))
+            }
+            ToolOutput::Task(task) => {
+                let state = if task.completed {
+                    "completed"
+                } else {
+                    "pending"
+                };
+                let mut text = format!("{} ({state})", list_line(task));
+                if let Some(description) = &task.description {
+                    text.push('\n');
+                    text.push_str(description);
+                }
+                text
+            }
+        }
+    }
+
+    /// Whether the result reports a change to the user's tasks.
+    pub fn changed_tasks(&self) -> bool {
+        matches!(self, ToolOutput::Change(_))
+    }
+}
+
+fn list_line(task: &Task) -> String {
+    let mark = if task.completed { 'x' } else { ' ' };
+    format!("[{mark}] {}. {}", task.id, task.title)
 }
 
 /// Why a dynamic call failed before or while running the tool.
@@ -406,11 +509,11 @@ pub enum CallError {
 }
 
 fn args<T: DeserializeOwned>(tool: &'static str, value: Value) -> Result<T, CallError> {
-    // A model may send `null` or nothing for a tool without required arguments.
-    let value = if value.is_null() {
-        Value::Object(Default::default())
-    } else {
-        value
+    // A model may send `null`, nothing or "" for a tool without required arguments.
+    let value = match value {
+        Value::Null => Value::Object(Default::default()),
+        Value::String(text) if text.trim().is_empty() => Value::Object(Default::default()),
+        other => other,
     };
     serde_json::from_value(value).map_err(|e| CallError::BadArguments {
         tool,
@@ -418,46 +521,39 @@ fn args<T: DeserializeOwned>(tool: &'static str, value: Value) -> Result<T, Call
     })
 }
 
-fn json<T: Serialize>(result: Result<T, ToolError>) -> Result<Value, CallError> {
-    let value = result?;
-    Ok(serde_json::to_value(value).expect("tool results serialise"))
-}
-
-/// Runs a tool by name with JSON arguments for `user`, returning its structured result.
+/// Runs a tool by name with JSON arguments for `user`.
 pub async fn call(
-    pool: &DbPool,
+    db: &impl Executor,
     user: &UserId,
     name: &str,
     arguments: Value,
-) -> Result<Value, CallError> {
-    let spec = spec(name).ok_or_else(|| CallError::UnknownTool(name.to_owned()))?;
-    match spec.name {
-        "add_task" => json(add_task(pool, user, args(spec.name, arguments)?).await),
-        "list_tasks" => json(list_tasks(pool, user, args(spec.name, arguments)?).await),
-        "get_task" => json(get_task(pool, user, args(spec.name, arguments)?).await),
-        "complete_task" => json(complete_task(pool, user, args(spec.name, arguments)?).await),
-        "reopen_task" => json(reopen_task(pool, user, args(spec.name, arguments)?).await),
-        "update_task" => json(update_task(pool, user, args(spec.name, arguments)?).await),
-        "delete_task" => json(delete_task(pool, user, args(spec.name, arguments)?).await),
-        other => Err(CallError::UnknownTool(other.to_owned())),
-    }
+) -> Result<ToolOutput, CallError> {
+    let tool = Tool::from_name(name).ok_or_else(|| CallError::UnknownTool(name.to_owned()))?;
+    tool.call(db, user, arguments).await
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
-    fn tool_names_are_unique_and_every_one_dispatches() {
-        let mut names: Vec<_> = CATALOG.iter().map(|s| s.name).collect();
+    fn tool_names_are_unique_and_round_trip() {
+        let mut names: Vec<_> = Tool::ALL.iter().map(|t| t.name()).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), CATALOG.len());
+        assert_eq!(names.len(), Tool::ALL.len());
+        for tool in Tool::ALL {
+            assert_eq!(Tool::from_name(tool.name()), Some(tool));
+            assert_eq!(tool.spec().tool, tool);
+        }
+        assert_eq!(Tool::from_name("drop_tables"), None);
     }
 
     #[test]
     fn no_schema_mentions_a_user_id() {
-        for spec in &CATALOG {
+        for spec in catalog() {
             let schema = Value::Object(spec.input_schema()).to_string();
             assert!(!schema.contains("user"), "{}: {schema}", spec.name);
             assert_eq!(spec.input_schema()["type"], "object", "{}", spec.name);
@@ -467,7 +563,7 @@ mod tests {
 
     #[test]
     fn argument_docs_reach_the_schema() {
-        let schema = Value::Object(spec("add_task").unwrap().input_schema());
+        let schema = Value::Object(Tool::AddTask.spec().input_schema());
         let description = schema["properties"]["title"]["description"]
             .as_str()
             .unwrap();
@@ -476,29 +572,108 @@ mod tests {
 
     #[test]
     fn a_user_id_smuggled_into_arguments_is_refused() {
-        let err = args::<TaskRefArgs>(
-            "complete_task",
-            serde_json::json!({"task_id": 1, "user_id": "bob"}),
-        )
-        .unwrap_err();
+        let err = args::<TaskRefArgs>("complete_task", json!({"task_id": 1, "user_id": "bob"}))
+            .unwrap_err();
         assert!(matches!(err, CallError::BadArguments { .. }));
     }
 
     #[test]
+    fn empty_string_arguments_mean_no_arguments() {
+        let parsed: ListTasksArgs = args("list_tasks", json!("")).unwrap();
+        assert_eq!(parsed.status, None);
+        let parsed: ListTasksArgs = args("list_tasks", Value::Null).unwrap();
+        assert_eq!(parsed.status, None);
+    }
+
+    #[test]
     fn only_delete_is_destructive_and_only_reads_are_read_only() {
-        for spec in &CATALOG {
+        for spec in catalog() {
             assert_eq!(
                 spec.destructive,
-                spec.name == "delete_task",
+                spec.tool == Tool::DeleteTask,
                 "{}",
                 spec.name
             );
             assert_eq!(
                 spec.read_only,
-                matches!(spec.name, "list_tasks" | "get_task"),
+                matches!(spec.tool, Tool::ListTasks | Tool::GetTask),
                 "{}",
                 spec.name
             );
+        }
+    }
+
+    fn task(id: i64, title: &str, completed: bool, description: Option<&str>) -> Task {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .to_utc();
+        Task {
+            id,
+            title: title.into(),
+            description: description.map(Into::into),
+            completed,
+            created_at: at,
+            updated_at: at,
+            completed_at: completed.then_some(at),
+        }
+    }
+
+    #[test]
+    fn a_change_renders_as_one_sentence() {
+        let change = |status| {
+            ToolOutput::Change(TaskChange {
+                task_id: 3,
+                status,
+                title: "Buy milk".into(),
+            })
+        };
+        assert_eq!(
+            change(ChangeStatus::Created).render(),
+            "Created task 3: Buy milk"
+        );
+        assert_eq!(
+            change(ChangeStatus::Deleted).render(),
+            "Deleted task 3: Buy milk"
+        );
+    }
+
+    #[test]
+    fn a_list_renders_one_line_per_task_with_its_state() {
+        let list = ToolOutput::List(TaskList {
+            tasks: vec![
+                task(1, "Buy milk", false, None),
+                task(2, "Call mom", true, None),
+            ],
+        });
+        assert_eq!(list.render(), "2 tasks:\n[ ] 1. Buy milk\n[x] 2. Call mom");
+        assert_eq!(
+            ToolOutput::List(TaskList { tasks: vec![] }).render(),
+            "No tasks."
+        );
+    }
+
+    #[test]
+    fn one_task_renders_with_its_description() {
+        let one = ToolOutput::Task(task(5, "Buy milk", false, Some("semi-skimmed")));
+        assert_eq!(one.render(), "[ ] 5. Buy milk (pending)\nsemi-skimmed");
+    }
+
+    #[test]
+    fn outputs_round_trip_through_their_json() {
+        let outputs = [
+            ToolOutput::List(TaskList {
+                tasks: vec![task(1, "a", false, None)],
+            }),
+            ToolOutput::Change(TaskChange {
+                task_id: 1,
+                status: ChangeStatus::Updated,
+                title: "a".into(),
+            }),
+            ToolOutput::Task(task(2, "b", true, Some("d"))),
+        ];
+        for output in outputs {
+            let back: ToolOutput = serde_json::from_value(output.to_json()).unwrap();
+            assert_eq!(back, output);
         }
     }
 }

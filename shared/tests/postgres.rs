@@ -15,7 +15,7 @@ use smart_todo_shared::{db, domain::StatusFilter};
 
 async fn add(db: &TestDb, who: &str, title: &str) -> i64 {
     tools::add_task(
-        &db.pool,
+        &*db.conn().await,
         &user(who),
         AddTaskArgs {
             title: title.into(),
@@ -29,7 +29,7 @@ async fn add(db: &TestDb, who: &str, title: &str) -> i64 {
 
 async fn titles(db: &TestDb, who: &str, status: StatusFilter) -> Vec<(String, bool)> {
     tools::list_tasks(
-        &db.pool,
+        &*db.conn().await,
         &user(who),
         ListTasksArgs {
             status: Some(status),
@@ -83,6 +83,8 @@ async fn the_contract_indexes_exist() {
         "(user_id, completed",
         "(user_id, updated_at)",
         "(conversation_id, created_at)",
+        "(conversation_id, seq)",
+        "(conversation_id) WHERE (status = 'running'",
     ] {
         assert!(
             defs.iter().any(|d| d.contains(wanted)),
@@ -195,8 +197,9 @@ async fn config_is_read_from_a_secrets_manager_secret() {
         config.auth.jwt_secret.unwrap().expose_secret(),
         "secret-from-secrets-manager-0123456789"
     );
+    let sources = smart_todo_shared::config::Sources::from_maps(env, values);
     assert_eq!(
-        config.openai_api_key.unwrap().expose_secret(),
+        sources.secret("OPENAI_API_KEY").unwrap().expose_secret(),
         "sk-from-secret"
     );
 
@@ -208,7 +211,7 @@ async fn config_is_read_from_a_secrets_manager_secret() {
 async fn add_task_creates_and_trims() {
     let db = TestDb::new().await;
     let change = tools::add_task(
-        &db.pool,
+        &*db.conn().await,
         &user("alice"),
         AddTaskArgs {
             title: "  Buy groceries ".into(),
@@ -220,7 +223,7 @@ async fn add_task_creates_and_trims() {
     assert_eq!(change.status, ChangeStatus::Created);
     assert_eq!(change.title, "Buy groceries");
     let task = tools::get_task(
-        &db.pool,
+        &*db.conn().await,
         &user("alice"),
         TaskRefArgs {
             task_id: change.task_id,
@@ -236,7 +239,7 @@ async fn add_task_creates_and_trims() {
 async fn add_task_refuses_an_empty_title_and_stores_nothing() {
     let db = TestDb::new().await;
     let err = tools::add_task(
-        &db.pool,
+        &*db.conn().await,
         &user("alice"),
         AddTaskArgs {
             title: "   ".into(),
@@ -258,9 +261,13 @@ async fn list_tasks_filters_by_status_and_user() {
     let a = add(&db, "alice", "one").await;
     add(&db, "alice", "two").await;
     add(&db, "bob", "bob's").await;
-    tools::complete_task(&db.pool, &user("alice"), TaskRefArgs { task_id: a })
-        .await
-        .unwrap();
+    tools::complete_task(
+        &*db.conn().await,
+        &user("alice"),
+        TaskRefArgs { task_id: a },
+    )
+    .await
+    .unwrap();
     assert_eq!(
         titles(&db, "alice", StatusFilter::All).await,
         [("one".into(), true), ("two".into(), false)]
@@ -284,29 +291,29 @@ async fn complete_is_idempotent_and_reopen_clears_completion() {
     let db = TestDb::new().await;
     let id = add(&db, "alice", "pay bills").await;
     let alice = user("alice");
-    let first = tools::complete_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+    let first = tools::complete_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap();
     assert_eq!(first.status, ChangeStatus::Completed);
-    let at = tools::get_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+    let at = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap()
         .completed_at;
-    tools::complete_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+    tools::complete_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap();
-    let again = tools::get_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+    let again = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap();
     assert_eq!(
         again.completed_at, at,
         "completing twice keeps the first completion time"
     );
-    let reopened = tools::reopen_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+    let reopened = tools::reopen_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap();
     assert_eq!(reopened.status, ChangeStatus::Reopened);
-    let task = tools::get_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+    let task = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap();
     assert!(!task.completed && task.completed_at.is_none());
@@ -318,7 +325,7 @@ async fn update_task_changes_title_and_description() {
     let id = add(&db, "alice", "Call mom").await;
     let alice = user("alice");
     let change = tools::update_task(
-        &db.pool,
+        &*db.conn().await,
         &alice,
         UpdateTaskArgs {
             task_id: id,
@@ -337,8 +344,10 @@ async fn update_task_changes_title_and_description() {
         title: None,
         description: Some("".into()),
     };
-    tools::update_task(&db.pool, &alice, cleared).await.unwrap();
-    let task = tools::get_task(&db.pool, &alice, TaskRefArgs { task_id: id })
+    tools::update_task(&*db.conn().await, &alice, cleared)
+        .await
+        .unwrap();
+    let task = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap();
     assert_eq!(
@@ -351,7 +360,7 @@ async fn update_task_changes_title_and_description() {
         description: None,
     };
     assert!(matches!(
-        tools::update_task(&db.pool, &alice, nothing).await,
+        tools::update_task(&*db.conn().await, &alice, nothing).await,
         Err(ToolError::Invalid { .. })
     ));
 }
@@ -360,14 +369,23 @@ async fn update_task_changes_title_and_description() {
 async fn delete_task_removes_it() {
     let db = TestDb::new().await;
     let id = add(&db, "alice", "meeting").await;
-    let change = tools::delete_task(&db.pool, &user("alice"), TaskRefArgs { task_id: id })
-        .await
-        .unwrap();
+    let change = tools::delete_task(
+        &*db.conn().await,
+        &user("alice"),
+        TaskRefArgs { task_id: id },
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (change.status, change.title.as_str()),
         (ChangeStatus::Deleted, "meeting")
     );
-    let again = tools::delete_task(&db.pool, &user("alice"), TaskRefArgs { task_id: id }).await;
+    let again = tools::delete_task(
+        &*db.conn().await,
+        &user("alice"),
+        TaskRefArgs { task_id: id },
+    )
+    .await;
     assert!(matches!(again, Err(ToolError::NotFound(n)) if n == id));
 }
 
@@ -377,13 +395,14 @@ async fn every_tool_treats_another_users_task_as_not_found_and_changes_nothing()
     let id = add(&db, "alice", "alice's secret").await;
     let bob = user("bob");
     let by_id = || TaskRefArgs { task_id: id };
+    let conn = db.conn().await;
     let results = [
-        tools::get_task(&db.pool, &bob, by_id()).await.err(),
-        tools::complete_task(&db.pool, &bob, by_id()).await.err(),
-        tools::reopen_task(&db.pool, &bob, by_id()).await.err(),
-        tools::delete_task(&db.pool, &bob, by_id()).await.err(),
+        tools::get_task(&*conn, &bob, by_id()).await.err(),
+        tools::complete_task(&*conn, &bob, by_id()).await.err(),
+        tools::reopen_task(&*conn, &bob, by_id()).await.err(),
+        tools::delete_task(&*conn, &bob, by_id()).await.err(),
         tools::update_task(
-            &db.pool,
+            &*conn,
             &bob,
             UpdateTaskArgs {
                 task_id: id,
@@ -411,9 +430,13 @@ async fn every_tool_treats_another_users_task_as_not_found_and_changes_nothing()
 async fn a_missing_or_impossible_task_id_is_not_found() {
     let db = TestDb::new().await;
     for id in [0, -5, 999_999, i64::MAX] {
-        let err = tools::complete_task(&db.pool, &user("alice"), TaskRefArgs { task_id: id })
-            .await
-            .unwrap_err();
+        let err = tools::complete_task(
+            &*db.conn().await,
+            &user("alice"),
+            TaskRefArgs { task_id: id },
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(err, ToolError::NotFound(n) if n == id),
             "{id}: {err}"
@@ -426,26 +449,39 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
     let db = TestDb::new().await;
     let alice = user("alice");
     let created = tools::call(
-        &db.pool,
+        &*db.conn().await,
         &alice,
         "add_task",
         json!({"title": "Buy groceries"}),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .to_json();
     assert_eq!(created["status"], "created");
     let id = created["task_id"].as_i64().unwrap();
-    let listed = tools::call(&db.pool, &alice, "list_tasks", json!({"status": "pending"}))
-        .await
-        .unwrap();
+    let listed = tools::call(
+        &*db.conn().await,
+        &alice,
+        "list_tasks",
+        json!({"status": "pending"}),
+    )
+    .await
+    .unwrap()
+    .to_json();
     assert_eq!(listed["tasks"][0]["id"], id);
-    let listed_null = tools::call(&db.pool, &alice, "list_tasks", serde_json::Value::Null)
-        .await
-        .unwrap();
+    let listed_null = tools::call(
+        &*db.conn().await,
+        &alice,
+        "list_tasks",
+        serde_json::Value::Null,
+    )
+    .await
+    .unwrap()
+    .to_json();
     assert_eq!(listed_null["tasks"].as_array().unwrap().len(), 1);
     assert!(matches!(
         tools::call(
-            &db.pool,
+            &*db.conn().await,
             &alice,
             "complete_task",
             json!({"task_id": "three"})
@@ -454,12 +490,12 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
         Err(CallError::BadArguments { .. })
     ));
     assert!(matches!(
-        tools::call(&db.pool, &alice, "drop_tables", json!({})).await,
+        tools::call(&*db.conn().await, &alice, "drop_tables", json!({})).await,
         Err(CallError::UnknownTool(_))
     ));
     // A user id smuggled into arguments is refused, not obeyed.
     let smuggled = tools::call(
-        &db.pool,
+        &*db.conn().await,
         &user("bob"),
         "delete_task",
         json!({"task_id": id, "user_id": "alice"}),

@@ -81,7 +81,7 @@ REQUEST = TypeAdapter(ChatKitReq)
 
 HIDDEN_ITEM_TYPES = {"hidden_context_item", "sdk_hidden_context"}
 ADDED_RE = re.compile(r'^Added "Buy groceries" to your list as task (\d+)\.$')
-# The browser-observed UserMessageInput (chatkit-protocol.md §3.1).
+# The browser-observed UserMessageInput (docs/chatkit-protocol.md, "Requests").
 BROWSER_INPUT = {"content": [{"type": "input_text", "text": ""}], "quoted_text": "", "attachments": [], "inference_options": {}}
 STREAM_TIMEOUT = 60.0
 
@@ -279,8 +279,9 @@ class Server:
 def sse_frames(body: bytes) -> tuple[list[str], list[str]]:
     """Splits an SSE body into the JSON of its frames; the second list holds framing violations.
 
-    ChatKit framing (chatkit-protocol.md §2): every event is exactly `data: <compact JSON>\\n\\n`;
-    no `event:`/`id:` fields, no comments, no multi-line data.
+    ChatKit framing (docs/chatkit-protocol.md, "Transport"): every event is exactly
+    `data: <compact JSON>\\n\\n`; no `event:`/`id:` fields, no multi-line data. The one comment
+    allowed is the keep-alive `: keep-alive\\n\\n` a quiet stream sends (SSE clients skip comments).
     """
     problems: list[str] = []
     text = body.decode("utf-8", errors="replace")
@@ -290,7 +291,7 @@ def sse_frames(body: bytes) -> tuple[list[str], list[str]]:
         problems.append(f"stream does not end with a blank line: ...{text[-80:]!r}")
     frames: list[str] = []
     for block in text.split("\n\n"):
-        if block == "":
+        if block == "" or block == ": keep-alive":
             continue
         lines = block.split("\n")
         if len(lines) != 1 or not lines[0].startswith("data: "):

@@ -6,23 +6,41 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router, middleware};
-use serde::{Deserialize, Serialize};
-use smart_todo_shared::chat::Model;
-use smart_todo_shared::chat::turn::{self, ToolCallRecord};
-use smart_todo_shared::domain::{ChatText, ConversationId};
+use serde::Deserialize;
+use smart_todo_shared::domain::{ChatText, ConversationId, IdempotencyKey};
 use smart_todo_shared::http::{JsonBody, MAX_BODY_BYTES, require_path_user};
 use smart_todo_shared::{ApiError, AppState, AuthUser, Authenticator};
 use tokio::sync::mpsc;
 
+pub mod agent;
 pub mod chatkit;
+
+use agent::Model;
+use agent::turn::{self, Start, TurnRequest};
+
+/// How often a quiet event stream gets a keep-alive comment.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// What the chat handlers share: the app state and the model back-end, built once.
 #[derive(Clone)]
 pub struct ChatState {
     pub app: AppState,
     pub model: Arc<Model>,
+    /// Silence after which a stream sends a keep-alive comment ([`KEEP_ALIVE`]).
+    pub keep_alive: Duration,
+}
+
+impl ChatState {
+    pub fn new(app: AppState, model: Arc<Model>) -> Self {
+        Self {
+            app,
+            model,
+            keep_alive: KEEP_ALIVE,
+        }
+    }
 }
 
 impl FromRef<ChatState> for Arc<Authenticator> {
@@ -81,12 +99,27 @@ pub struct ChatRequest {
     pub message: String,
 }
 
-/// Answer of `POST /api/chat`.
-#[derive(Debug, Serialize)]
-pub struct ChatResponse {
-    pub conversation_id: String,
-    pub response: String,
-    pub tool_calls: Vec<ToolCallRecord>,
+/// The `Idempotency-Key` header, when sent: 1–128 visible ASCII characters, at most one.
+pub struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut values = parts.headers.get_all("idempotency-key").iter();
+        let Some(value) = values.next() else {
+            return Ok(Self(None));
+        };
+        if values.next().is_some() {
+            return Err(ApiError::BadRequest(
+                "send at most one Idempotency-Key header".into(),
+            ));
+        }
+        let raw = value.to_str().unwrap_or("\u{0}");
+        IdempotencyKey::parse(raw)
+            .map(|key| Self(Some(key)))
+            .map_err(|e| ApiError::invalid("Idempotency-Key", e.0))
+    }
 }
 
 /// A conversation id from a client: an id that cannot exist is simply not found.
@@ -94,33 +127,46 @@ pub fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(raw).map_err(|_| ApiError::NotFound("conversation not found".into()))
 }
 
+/// `POST /api/chat`: one turn, answered as JSON. The turn runs in its own task, so it finishes
+/// and is stored even when the client disconnects; a repeated key answers what was stored.
 async fn chat(
     State(state): State<ChatState>,
     AuthUser(user): AuthUser,
     Deadline(deadline): Deadline,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     JsonBody(body): JsonBody<ChatRequest>,
-) -> Result<Json<ChatResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let text = ChatText::parse(&body.message).map_err(|e| ApiError::invalid("message", e.0))?;
     let conversation = body
         .conversation_id
         .as_deref()
         .map(conversation_id)
         .transpose()?;
-    let begun = turn::begin(&state.app.pool, &user, conversation, &text).await?;
-    // Nobody streams this turn: events go nowhere.
-    let (events, _) = mpsc::unbounded_channel();
-    let reply = turn::respond(
-        &state.app.pool,
-        &state.model,
-        &user,
-        &begun,
-        &events,
-        deadline,
-    )
-    .await?;
-    Ok(Json(ChatResponse {
-        conversation_id: reply.conversation.id.to_string(),
-        response: reply.message.content,
-        tool_calls: reply.tool_calls,
-    }))
+    let request = TurnRequest {
+        conversation,
+        text,
+        key,
+        channel: "api",
+    };
+    let begun = match turn::begin(&state.app.pool, &user, &request).await? {
+        Start::Replay(replayed) => return Ok(Json(replayed.response).into_response()),
+        Start::Run(begun) => begun,
+    };
+    let worker = tokio::spawn(async move {
+        // Nobody streams this turn: events go nowhere.
+        let (events, _) = mpsc::unbounded_channel();
+        turn::respond(
+            &state.app.pool,
+            &state.model,
+            &user,
+            &begun,
+            &events,
+            deadline,
+        )
+        .await
+    });
+    let reply = worker
+        .await
+        .map_err(|panic| ApiError::Internal(anyhow::anyhow!("chat turn panicked: {panic}")))??;
+    Ok(Json(reply.response).into_response())
 }

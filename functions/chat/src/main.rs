@@ -5,23 +5,21 @@
 use std::sync::Arc;
 
 use smart_todo_chat::ChatState;
-use smart_todo_shared::config::{Config, PoolSettings};
+use smart_todo_chat::agent::ChatConfig;
+use smart_todo_shared::config::{Config, PoolSettings, Sources};
 use smart_todo_shared::{AppState, http, tracing_setup};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     tracing_setup::init();
-    let config = Config::load(PoolSettings::LAMBDA).await?;
-    let state = ChatState {
-        app: AppState::from_config(&config)?,
-        model: Arc::new(config.chat.model()?),
-    };
+    let sources = Sources::load().await?;
+    let config = Config::from(&sources, PoolSettings::LAMBDA)?;
+    let chat = ChatConfig::from_sources(&sources)?;
+    let state = ChatState::new(AppState::from_config(&config)?, Arc::new(chat.model()?));
     let router = http::api_app(smart_todo_chat::router(state));
-    match std::env::var("CHAT_RESPONSE_STREAMING")
-        .as_deref()
-        .map(str::trim)
-    {
-        Ok("false") | Ok("0") => lambda_http::run(router).await,
-        _ => lambda_http::run_with_streaming_response(router).await,
+    if chat.response_streaming {
+        lambda_http::run_with_streaming_response(router).await
+    } else {
+        lambda_http::run(router).await
     }
 }

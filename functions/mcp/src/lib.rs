@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any_service;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use smart_todo_shared::config::Sources;
 use smart_todo_shared::http::MAX_BODY_BYTES;
 use smart_todo_shared::{ApiError, AppState, AuthUser};
 
@@ -34,8 +35,8 @@ pub struct McpSettings {
 
 impl McpSettings {
     /// Reads `MCP_ALLOWED_HOSTS` (comma-separated; `*` accepts any host; unset means loopback).
-    pub fn from_env() -> Self {
-        Self::parse(std::env::var("MCP_ALLOWED_HOSTS").ok().as_deref())
+    pub fn from_sources(sources: &Sources) -> Self {
+        Self::parse(sources.get("MCP_ALLOWED_HOSTS").as_deref())
     }
 
     /// Parses a `MCP_ALLOWED_HOSTS` value.
@@ -58,13 +59,8 @@ impl McpSettings {
     }
 }
 
-/// The MCP endpoint with `MCP_ALLOWED_HOSTS` from the environment.
-pub fn router(state: AppState) -> Router {
-    router_with(state, &McpSettings::from_env())
-}
-
 /// The MCP endpoint: bearer auth, then rmcp's stateless Streamable HTTP transport.
-pub fn router_with(state: AppState, settings: &McpSettings) -> Router {
+pub fn router(state: AppState, settings: &McpSettings) -> Router {
     // An empty allow-list is rmcp's "any host".
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)

@@ -1,5 +1,5 @@
-//! The MCP server itself: the shared tool catalog offered through rmcp. Names, descriptions and
-//! schemas come from `tools::CATALOG` only; every call runs through `tools::call`.
+//! The MCP server itself: the shared tool registry offered through rmcp. Names, descriptions,
+//! schemas and renderings come from `tools::Tool` only; every call runs through it.
 
 use std::sync::{Arc, LazyLock};
 
@@ -10,11 +10,10 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
-use serde::Deserialize;
 use serde_json::Value;
-use smart_todo_shared::db::DbError;
-use smart_todo_shared::domain::{Task, UserId};
-use smart_todo_shared::tools::{self, CallError, ChangeStatus, TaskChange, TaskList, ToolError};
+use smart_todo_shared::db::{self, DbError};
+use smart_todo_shared::domain::UserId;
+use smart_todo_shared::tools::{self, CallError, ToolError, ToolOutput};
 use smart_todo_shared::{AuthUser, DbPool};
 
 /// What MCP clients are told about this server at `initialize`.
@@ -23,7 +22,7 @@ before completing, updating, reopening or deleting it by name.";
 
 /// The tool list, built once per process from the catalog (a cache: it never changes at run time).
 static TOOLS: LazyLock<Vec<Tool>> =
-    LazyLock::new(|| tools::CATALOG.iter().map(tool_from_spec).collect());
+    LazyLock::new(|| tools::catalog().map(|spec| tool_from_spec(&spec)).collect());
 
 /// The MCP handler of one request: the task tools for the user the auth layer verified.
 #[derive(Clone)]
@@ -80,7 +79,10 @@ impl ServerHandler for TaskToolServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let user = verified_user(&context)?;
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let outcome = tools::call(&self.pool, &user, &request.name, arguments).await;
+        let outcome = match db::client(&self.pool).await {
+            Ok(client) => tools::call(&*client, &user, &request.name, arguments).await,
+            Err(err) => Err(CallError::Tool(ToolError::Db(err))),
+        };
         tracing::info!(
             tool = %request.name,
             user_id = %user,
@@ -107,13 +109,11 @@ fn verified_user(context: &RequestContext<RoleServer>) -> Result<UserId, ErrorDa
 
 /// Maps a catalog call to MCP: results become structured content plus a short text; failures the
 /// caller can act on are `isError` results; bad arguments and unknown tools are `invalid_params`.
-pub fn tool_result(outcome: Result<Value, CallError>) -> Result<CallToolResult, ErrorData> {
+pub fn tool_result(outcome: Result<ToolOutput, CallError>) -> Result<CallToolResult, ErrorData> {
     match outcome {
-        Ok(value) => {
-            let mut result = CallToolResult::structured(value);
-            if let Some(value) = &result.structured_content {
-                result.content = vec![ContentBlock::text(render(value))];
-            }
+        Ok(output) => {
+            let mut result = CallToolResult::structured(output.to_json());
+            result.content = vec![ContentBlock::text(output.render())];
             Ok(result)
         }
         Err(err @ (CallError::UnknownTool(_) | CallError::BadArguments { .. })) => {
@@ -137,112 +137,21 @@ fn tool_error_text(err: ToolError) -> String {
             tracing::error!(error = ?cause, "tool call failed");
             "Something went wrong on our side; it has been logged.".into()
         }
-    }
-}
-
-/// The result shapes of the catalog, told apart by their required fields.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Output {
-    List(TaskList),
-    Change(TaskChange),
-    Task(Task),
-}
-
-/// A short human-readable rendering of a tool's structured result.
-pub fn render(value: &Value) -> String {
-    match Output::deserialize(value) {
-        Ok(Output::Change(change)) => {
-            let verb = match change.status {
-                ChangeStatus::Created => "Created",
-                ChangeStatus::Completed => "Completed",
-                ChangeStatus::Reopened => "Reopened",
-                ChangeStatus::Updated => "Updated",
-                ChangeStatus::Deleted => "Deleted",
-            };
-            format!("{verb} task {}: {}", change.task_id, change.title)
+        ToolError::Db(DbError::Conflict { constraint }) => {
+            tracing::warn!(%constraint, "tool call conflicted");
+            "That change conflicts with another one made at the same moment; try again.".into()
         }
-        Ok(Output::List(list)) if list.tasks.is_empty() => "No tasks.".into(),
-        Ok(Output::List(list)) => {
-            let noun = if list.tasks.len() == 1 {
-                "task"
-            } else {
-                "tasks"
-            };
-            let lines: Vec<String> = list.tasks.iter().map(list_line).collect();
-            format!("{} {noun}:\n{}", list.tasks.len(), lines.join("\n"))
-        }
-        Ok(Output::Task(task)) => {
-            let mut text = format!("{} ({})", list_line(&task), state(&task));
-            if let Some(description) = &task.description {
-                text.push('\n');
-                text.push_str(description);
-            }
-            text
-        }
-        // A catalog tool with a shape not rendered here yet still shows its JSON.
-        Err(_) => value.to_string(),
-    }
-}
-
-fn list_line(task: &Task) -> String {
-    let mark = if task.completed { 'x' } else { ' ' };
-    format!("[{mark}] {}. {}", task.id, task.title)
-}
-
-fn state(task: &Task) -> &'static str {
-    if task.completed {
-        "completed"
-    } else {
-        "pending"
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    fn task(id: i64, title: &str, completed: bool, description: Option<&str>) -> Value {
-        json!({
-            "id": id, "title": title, "description": description, "completed": completed,
-            "created_at": "2026-01-02T03:04:05Z", "updated_at": "2026-01-02T03:04:05Z",
-            "completed_at": if completed { json!("2026-01-02T03:04:05Z") } else { Value::Null },
-        })
-    }
-
-    #[test]
-    fn a_change_renders_as_one_sentence() {
-        let value = json!({"task_id": 3, "status": "created", "title": "Buy milk"});
-        assert_eq!(render(&value), "Created task 3: Buy milk");
-        let value = json!({"task_id": 4, "status": "deleted", "title": "Call mom"});
-        assert_eq!(render(&value), "Deleted task 4: Call mom");
-    }
-
-    #[test]
-    fn a_list_renders_one_line_per_task_with_its_state() {
-        let value =
-            json!({"tasks": [task(1, "Buy milk", false, None), task(2, "Call mom", true, None)]});
-        assert_eq!(render(&value), "2 tasks:\n[ ] 1. Buy milk\n[x] 2. Call mom");
-        assert_eq!(render(&json!({"tasks": []})), "No tasks.");
-    }
-
-    #[test]
-    fn one_task_renders_with_its_description() {
-        let value = task(5, "Buy milk", false, Some("semi-skimmed"));
-        assert_eq!(render(&value), "[ ] 5. Buy milk (pending)\nsemi-skimmed");
-    }
-
-    #[test]
-    fn an_unknown_shape_falls_back_to_its_json() {
-        assert_eq!(render(&json!({"other": 1})), r#"{"other":1}"#);
-    }
 
     #[test]
     fn every_catalog_tool_is_listed_with_its_schemas_and_annotations() {
-        assert_eq!(TOOLS.len(), tools::CATALOG.len());
-        for (tool, spec) in TOOLS.iter().zip(tools::CATALOG.iter()) {
+        assert_eq!(TOOLS.len(), tools::Tool::ALL.len());
+        for (tool, spec) in TOOLS.iter().zip(tools::catalog()) {
             assert_eq!(tool.name, spec.name);
             assert_eq!(tool.description.as_deref(), Some(spec.description));
             assert!(tool.output_schema.is_some(), "{}", spec.name);

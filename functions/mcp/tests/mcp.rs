@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use smart_todo_mcp::{McpSettings, router_with};
+use smart_todo_mcp::{McpSettings, router as router_with};
 use smart_todo_shared::AppState;
 use smart_todo_shared::config::{DatabaseConfig, PoolSettings};
 use smart_todo_shared::test_support::{

@@ -15,7 +15,7 @@ use smart_todo_shared::domain::{
 };
 use smart_todo_shared::error::{FieldError, Problem};
 use smart_todo_shared::http::{ApiQuery, JsonBody, MAX_BODY_BYTES, require_path_user};
-use smart_todo_shared::{ApiError, AppState, AuthUser, db, repo};
+use smart_todo_shared::{ApiError, AppState, AuthUser, db, service};
 use utoipa::{OpenApi, ToSchema};
 
 mod openapi;
@@ -71,10 +71,6 @@ impl<S: Send + Sync> FromRequestParts<S> for TaskIdPath {
             .map(TaskIdPath)
             .map_err(|e| ApiError::NotFound(format!("no such task: {e}")))
     }
-}
-
-fn not_found(id: TaskId) -> ApiError {
-    ApiError::NotFound(format!("task {id} was not found"))
 }
 
 /// Body of `POST /api/tasks`.
@@ -307,7 +303,7 @@ async fn list_tasks(
 ) -> Result<Json<TaskListPage>, ApiError> {
     let query = params.parse()?;
     let client = db::client(&state.pool).await?;
-    let page = repo::list_tasks(&client, &user, &query).await?;
+    let page = service::list_tasks(&*client, &user, &query).await?;
     Ok(Json(TaskListPage {
         tasks: page.tasks,
         next_cursor: page.next_cursor.map(|c| c.to_string()),
@@ -328,7 +324,7 @@ async fn create_task(
 ) -> Result<Response, ApiError> {
     let new = body.parse()?;
     let client = db::client(&state.pool).await?;
-    let task = repo::insert_task(&client, &user, &new).await?;
+    let task = service::create_task(&*client, &user, &new).await?;
     let location = HeaderValue::try_from(format!("/api/tasks/{}", task.id)).expect("ascii");
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(task)).into_response())
 }
@@ -341,10 +337,7 @@ async fn get_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
-    repo::get_task(&client, &user, id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| not_found(id))
+    Ok(Json(service::get_task(&*client, &user, id).await?))
 }
 
 async fn apply(
@@ -354,10 +347,9 @@ async fn apply(
     patch: &TaskPatch,
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
-    repo::update_task(&client, &user.0, id, patch)
-        .await?
-        .map(Json)
-        .ok_or_else(|| not_found(id))
+    Ok(Json(
+        service::update_task(&*client, &user.0, id, patch).await?,
+    ))
 }
 
 #[utoipa::path(patch, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), request_body = PatchTask,
@@ -394,16 +386,10 @@ async fn complete_task(
     user: AuthUser,
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<Task>, ApiError> {
-    apply(
-        &state,
-        &user,
-        id,
-        &TaskPatch {
-            completed: Some(true),
-            ..TaskPatch::default()
-        },
-    )
-    .await
+    let client = db::client(&state.pool).await?;
+    Ok(Json(
+        service::set_completed(&*client, &user.0, id, true).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/tasks/{id}/reopen", tag = "tasks", params(("id" = i64, Path)),
@@ -414,16 +400,10 @@ async fn reopen_task(
     user: AuthUser,
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<Task>, ApiError> {
-    apply(
-        &state,
-        &user,
-        id,
-        &TaskPatch {
-            completed: Some(false),
-            ..TaskPatch::default()
-        },
-    )
-    .await
+    let client = db::client(&state.pool).await?;
+    Ok(Json(
+        service::set_completed(&*client, &user.0, id, false).await?,
+    ))
 }
 
 /// Phase II: `PATCH /api/{user_id}/tasks/{id}/complete` flips completion.
@@ -433,10 +413,7 @@ async fn toggle_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
-    repo::toggle_task(&client, &user, id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| not_found(id))
+    Ok(Json(service::toggle_task(&*client, &user, id).await?))
 }
 
 #[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), security(("bearer" = [])),
@@ -447,8 +424,6 @@ async fn delete_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<StatusCode, ApiError> {
     let client = db::client(&state.pool).await?;
-    match repo::delete_task(&client, &user, id).await? {
-        Some(_) => Ok(StatusCode::NO_CONTENT),
-        None => Err(not_found(id)),
-    }
+    service::delete_task(&*client, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

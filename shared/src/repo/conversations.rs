@@ -1,15 +1,16 @@
-//! Conversation and message statements. Messages are ordered by `(created_at, id)`; ids are
-//! time-ordered UUIDs, so the order is also the order they were written in.
+//! Conversation and message statements. Messages are ordered by `seq`, which the conversation row
+//! hands out in the statement that appends (under its row lock); their times come from the
+//! database clock. Neither depends on the clock of the function that writes.
 
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::db::{Client, DbError};
+use crate::db::{DbError, Executor};
 use crate::domain::{
-    ChatText, Conversation, ConversationId, ConversationTitle, Message, MessageId, NewMessage,
-    Role, SortOrder, UserId,
+    Conversation, ConversationId, ConversationTitle, Message, MessageId, NewMessage, Role,
+    SortOrder, TurnId, UserId,
 };
 
 macro_rules! conversation_columns {
@@ -18,9 +19,10 @@ macro_rules! conversation_columns {
     };
 }
 
+/// The columns every message statement returns, in the order `message_from_row` reads them.
 macro_rules! message_columns {
     () => {
-        "id, role, content, tool_calls, created_at"
+        "id, role, content, tool_calls, created_at, seq, turn_id, tool_call_id"
     };
 }
 
@@ -50,8 +52,8 @@ macro_rules! conversations_page {
     };
 }
 
-/// A keyset page of a conversation's visible messages: `$1` conversation, `$2` user, `$3` the
-/// message to start after (or null), `$4` the row limit.
+/// A keyset page of a conversation's visible messages in `seq` order: `$1` conversation, `$2`
+/// user, `$3` the message to start after (or null), `$4` the row limit.
 macro_rules! visible_page {
     ($cmp:literal, $dir:literal) => {
         concat!(
@@ -59,12 +61,10 @@ macro_rules! visible_page {
             message_columns!(),
             " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND ",
             visible!(),
-            " AND ($3::uuid IS NULL OR (created_at, id) ",
+            " AND ($3::uuid IS NULL OR seq ",
             $cmp,
-            " (SELECT created_at, id FROM messages WHERE id = $3 AND conversation_id = $1))",
-            " ORDER BY created_at ",
-            $dir,
-            ", id ",
+            " (SELECT seq FROM messages WHERE id = $3 AND conversation_id = $1))",
+            " ORDER BY seq ",
             $dir,
             " LIMIT $4"
         )
@@ -81,67 +81,58 @@ fn conversation_from_row(row: &Row) -> Conversation {
 }
 
 fn message_from_row(row: &Row) -> Result<Message, DbError> {
-    let role: String = row.get(1);
+    message_at(row, 0)
+}
+
+/// The message whose `message_columns!()` start at column `at`.
+fn message_at(row: &Row, at: usize) -> Result<Message, DbError> {
+    let role: String = row.get(at + 1);
     Ok(Message {
-        id: MessageId(row.get(0)),
+        id: MessageId(row.get(at)),
         role: Role::parse(&role)
             .ok_or_else(|| DbError::Query(anyhow::anyhow!("unknown message role {role}")))?,
-        content: row.get(2),
-        tool_calls: row.get(3),
-        created_at: row.get(4),
+        content: row.get(at + 2),
+        tool_calls: row.get(at + 3),
+        created_at: row.get(at + 4),
+        seq: row.get(at + 5),
+        turn_id: row.get::<_, Option<Uuid>>(at + 6).map(TurnId),
+        tool_call_id: row.get(at + 7),
     })
 }
 
-/// Creates a conversation with its first user message, in one statement.
+fn messages_from_rows(rows: &[Row]) -> Result<Vec<Message>, DbError> {
+    rows.iter().map(message_from_row).collect()
+}
+
+/// Creates an empty conversation for `user`.
 #[instrument(skip_all, fields(user_id = %user))]
-pub async fn start_conversation(
-    client: &Client,
+pub async fn insert_conversation(
+    db: &impl Executor,
     user: &UserId,
     id: ConversationId,
-    first: MessageId,
-    text: &ChatText,
-) -> Result<(Conversation, Message), DbError> {
-    let rows = client
+) -> Result<Conversation, DbError> {
+    let rows = db
         .query_typed(
             concat!(
-                "WITH c AS (INSERT INTO conversations (id, user_id) VALUES ($1, $2) RETURNING ",
-                conversation_columns!(),
-                "), m AS (INSERT INTO messages (id, conversation_id, user_id, role, content)",
-                " SELECT $3, c.id, $2, 'user', $4 FROM c RETURNING ",
-                message_columns!(),
-                ") SELECT c.id, c.title, c.created_at, c.updated_at,",
-                " m.id, m.role, m.content, m.tool_calls, m.created_at FROM c, m"
+                "INSERT INTO conversations (id, user_id) VALUES ($1, $2) RETURNING ",
+                conversation_columns!()
             ),
-            &[
-                (&id.0, Type::UUID),
-                (&user.as_str(), Type::TEXT),
-                (&first.0, Type::UUID),
-                (&text.as_str(), Type::TEXT),
-            ],
+            &[(&id.0, Type::UUID), (&user.as_str(), Type::TEXT)],
         )
         .await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| DbError::Query(anyhow::anyhow!("INSERT … RETURNING returned no row")))?;
-    let conversation = conversation_from_row(row);
-    let message = Message {
-        id: MessageId(row.get(4)),
-        role: Role::User,
-        content: row.get(6),
-        tool_calls: row.get(7),
-        created_at: row.get(8),
-    };
-    Ok((conversation, message))
+    rows.first()
+        .map(conversation_from_row)
+        .ok_or_else(|| DbError::Query(anyhow::anyhow!("INSERT … RETURNING returned no row")))
 }
 
 /// One of `user`'s conversations; `None` when it does not exist or is someone else's.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn get_conversation(
-    client: &Client,
+    db: &impl Executor,
     user: &UserId,
     id: ConversationId,
 ) -> Result<Option<Conversation>, DbError> {
-    let rows = client
+    let rows = db
         .query_typed(
             concat!(
                 "SELECT ",
@@ -154,11 +145,32 @@ pub async fn get_conversation(
     Ok(rows.first().map(conversation_from_row))
 }
 
+/// Like [`get_conversation`], and locks the row until the transaction ends: whoever holds it is
+/// the only one deciding what the conversation's next turn is.
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn lock_conversation(
+    db: &impl Executor,
+    user: &UserId,
+    id: ConversationId,
+) -> Result<Option<Conversation>, DbError> {
+    let rows = db
+        .query_typed(
+            concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE id = $1 AND user_id = $2 FOR UPDATE"
+            ),
+            &[(&id.0, Type::UUID), (&user.as_str(), Type::TEXT)],
+        )
+        .await?;
+    Ok(rows.first().map(conversation_from_row))
+}
+
 /// A page of `user`'s conversations by creation time, starting after the conversation `after`.
 /// Returns one row more than `limit` when more follow.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn list_conversations(
-    client: &Client,
+    db: &impl Executor,
     user: &UserId,
     order: SortOrder,
     after: Option<ConversationId>,
@@ -174,19 +186,19 @@ pub async fn list_conversations(
         SortOrder::Desc => conversations_page!("<", "DESC"),
         SortOrder::Asc => conversations_page!(">", "ASC"),
     };
-    let rows = client.query_typed(sql, &params).await?;
+    let rows = db.query_typed(sql, &params).await?;
     Ok(rows.iter().map(conversation_from_row).collect())
 }
 
 /// Renames a conversation; `None` when it does not exist or is someone else's.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn rename_conversation(
-    client: &Client,
+    db: &impl Executor,
     user: &UserId,
     id: ConversationId,
     title: &ConversationTitle,
 ) -> Result<Option<Conversation>, DbError> {
-    let rows = client
+    let rows = db
         .query_typed(
             concat!(
                 "UPDATE conversations SET title = $3, updated_at = now() WHERE id = $1 AND user_id = $2 RETURNING ",
@@ -198,14 +210,14 @@ pub async fn rename_conversation(
     Ok(rows.first().map(conversation_from_row))
 }
 
-/// Deletes a conversation and (by cascade) its messages; false when there was none to delete.
+/// Deletes a conversation and (by cascade) its messages and turns; false when there was none.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn delete_conversation(
-    client: &Client,
+    db: &impl Executor,
     user: &UserId,
     id: ConversationId,
 ) -> Result<bool, DbError> {
-    let rows = client
+    let rows = db
         .query_typed(
             "DELETE FROM conversations WHERE id = $1 AND user_id = $2 RETURNING id",
             &[(&id.0, Type::UUID), (&user.as_str(), Type::TEXT)],
@@ -214,21 +226,21 @@ pub async fn delete_conversation(
     Ok(!rows.is_empty())
 }
 
-/// The newest `limit` messages of a conversation (all roles), oldest first: the model's context.
+/// The newest `limit` messages of a conversation (all roles), in order: the model's context.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn recent_messages(
-    client: &Client,
+    db: &impl Executor,
     user: &UserId,
     conversation: ConversationId,
     limit: i64,
 ) -> Result<Vec<Message>, DbError> {
-    let rows = client
+    let rows = db
         .query_typed(
             concat!(
                 "SELECT * FROM (SELECT ",
                 message_columns!(),
                 " FROM messages WHERE conversation_id = $1 AND user_id = $2",
-                " ORDER BY created_at DESC, id DESC LIMIT $3) recent ORDER BY created_at, id"
+                " ORDER BY seq DESC LIMIT $3) recent ORDER BY seq"
             ),
             &[
                 (&conversation.0, Type::UUID),
@@ -237,14 +249,119 @@ pub async fn recent_messages(
             ],
         )
         .await?;
-    rows.iter().map(message_from_row).collect()
+    messages_from_rows(&rows)
+}
+
+/// Every message a turn wrote, in order.
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn turn_messages(
+    db: &impl Executor,
+    user: &UserId,
+    turn: TurnId,
+) -> Result<Vec<Message>, DbError> {
+    let rows = db
+        .query_typed(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE turn_id = $1 AND user_id = $2 ORDER BY seq"
+            ),
+            &[(&turn.0, Type::UUID), (&user.as_str(), Type::TEXT)],
+        )
+        .await?;
+    messages_from_rows(&rows)
+}
+
+/// One message of one of `user`'s conversations.
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn get_message(
+    db: &impl Executor,
+    user: &UserId,
+    conversation: ConversationId,
+    id: MessageId,
+) -> Result<Option<Message>, DbError> {
+    let rows = db
+        .query_typed(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE id = $1 AND conversation_id = $2 AND user_id = $3"
+            ),
+            &[
+                (&id.0, Type::UUID),
+                (&conversation.0, Type::UUID),
+                (&user.as_str(), Type::TEXT),
+            ],
+        )
+        .await?;
+    rows.first().map(message_from_row).transpose()
+}
+
+/// The newest message a client sees in a conversation.
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn last_visible_message(
+    db: &impl Executor,
+    user: &UserId,
+    conversation: ConversationId,
+) -> Result<Option<Message>, DbError> {
+    let rows = db
+        .query_typed(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND ",
+                visible!(),
+                " ORDER BY seq DESC LIMIT 1"
+            ),
+            &[(&conversation.0, Type::UUID), (&user.as_str(), Type::TEXT)],
+        )
+        .await?;
+    rows.first().map(message_from_row).transpose()
+}
+
+/// The newest user message of a conversation.
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn last_user_message(
+    db: &impl Executor,
+    user: &UserId,
+    conversation: ConversationId,
+) -> Result<Option<Message>, DbError> {
+    let rows = db
+        .query_typed(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND role = 'user'",
+                " ORDER BY seq DESC LIMIT 1"
+            ),
+            &[(&conversation.0, Type::UUID), (&user.as_str(), Type::TEXT)],
+        )
+        .await?;
+    rows.first().map(message_from_row).transpose()
+}
+
+/// The text of a conversation's first user message (what its title is made from).
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn first_user_text(
+    db: &impl Executor,
+    user: &UserId,
+    conversation: ConversationId,
+) -> Result<Option<String>, DbError> {
+    let rows = db
+        .query_typed(
+            "SELECT content FROM messages WHERE conversation_id = $1 AND user_id = $2 \
+             AND role = 'user' ORDER BY seq LIMIT 1",
+            &[(&conversation.0, Type::UUID), (&user.as_str(), Type::TEXT)],
+        )
+        .await?;
+    Ok(rows.first().map(|row| row.get(0)))
 }
 
 /// A page of the messages a client sees, after the message `after`; one row more than `limit` when
 /// more follow.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn visible_messages(
-    client: &Client,
+    db: &impl Executor,
     user: &UserId,
     conversation: ConversationId,
     order: SortOrder,
@@ -262,40 +379,49 @@ pub async fn visible_messages(
         SortOrder::Asc => visible_page!(">", "ASC"),
         SortOrder::Desc => visible_page!("<", "DESC"),
     };
-    let rows = client.query_typed(sql, &params).await?;
-    rows.iter().map(message_from_row).collect()
+    let rows = db.query_typed(sql, &params).await?;
+    messages_from_rows(&rows)
 }
 
-/// Appends messages to one of `user`'s conversations and touches it; when `title` is given and the
-/// conversation has none yet, it becomes the title. Returns the conversation after the change, or
-/// `None` (and stores nothing) when the conversation is not the user's.
+/// Appends messages to one of `user`'s conversations, numbering them after its last message and
+/// stamping them with the database clock, and touches it; when `title` is given and the
+/// conversation has none yet, it becomes the title. Returns the conversation after the change and
+/// the stored messages, or `None` (and stores nothing) when the conversation is not the user's.
 #[instrument(skip_all, fields(user_id = %user, count = messages.len()))]
 pub async fn append_messages(
-    client: &Client,
+    db: &impl Executor,
     user: &UserId,
     conversation: ConversationId,
     messages: &[NewMessage],
     title: Option<&ConversationTitle>,
-) -> Result<Option<Conversation>, DbError> {
+) -> Result<Option<(Conversation, Vec<Message>)>, DbError> {
     let ids: Vec<Uuid> = messages.iter().map(|m| m.id.0).collect();
     let roles: Vec<&str> = messages.iter().map(|m| m.role.as_str()).collect();
     let contents: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
     let tool_calls: Vec<Option<&serde_json::Value>> =
         messages.iter().map(|m| m.tool_calls.as_ref()).collect();
-    let created: Vec<chrono::DateTime<chrono::Utc>> =
-        messages.iter().map(|m| m.created_at).collect();
+    let turns: Vec<Option<Uuid>> = messages.iter().map(|m| m.turn_id.map(|t| t.0)).collect();
+    let call_ids: Vec<Option<&str>> = messages.iter().map(|m| m.tool_call_id.as_deref()).collect();
+    let count = messages.len() as i64;
     let title = title.map(|t| t.as_str());
-    let rows = client
+    let rows = db
         .query_typed(
             concat!(
-                "WITH c AS (UPDATE conversations SET updated_at = now(), title = coalesce(title, $7)",
-                " WHERE id = $1 AND user_id = $2 RETURNING ",
-                conversation_columns!(),
-                "), m AS (INSERT INTO messages (id, conversation_id, user_id, role, content, tool_calls, created_at)",
-                " SELECT n.id, c.id, $2, n.role, n.content, n.tool_calls, n.created_at",
-                " FROM c, unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $8::timestamptz[])",
-                " AS n(id, role, content, tool_calls, created_at) RETURNING 1)",
-                " SELECT c.id, c.title, c.created_at, c.updated_at, (SELECT count(*) FROM m) FROM c"
+                "WITH c AS (UPDATE conversations SET updated_at = now(), title = coalesce(title, $7),",
+                " last_seq = last_seq + $10 WHERE id = $1 AND user_id = $2",
+                " RETURNING id, title, created_at, updated_at, last_seq),",
+                " m AS (INSERT INTO messages",
+                " (id, conversation_id, user_id, role, content, tool_calls, turn_id, tool_call_id, seq, created_at)",
+                " SELECT n.id, c.id, $2, n.role, n.content, n.tool_calls, n.turn_id, n.tool_call_id,",
+                " c.last_seq - $10 + n.ord, now()",
+                " FROM c, unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $8::uuid[], $9::text[])",
+                " WITH ORDINALITY AS n(id, role, content, tool_calls, turn_id, tool_call_id, ord)",
+                " RETURNING ",
+                message_columns!(),
+                ")",
+                " SELECT c.id, c.title, c.created_at, c.updated_at,",
+                " m.id, m.role, m.content, m.tool_calls, m.created_at, m.seq, m.turn_id, m.tool_call_id",
+                " FROM c LEFT JOIN m ON true ORDER BY m.seq"
             ),
             &[
                 (&conversation.0, Type::UUID),
@@ -305,35 +431,45 @@ pub async fn append_messages(
                 (&contents, Type::TEXT_ARRAY),
                 (&tool_calls, Type::JSONB_ARRAY),
                 (&title, Type::TEXT),
-                (&created, Type::TIMESTAMPTZ_ARRAY),
+                (&turns, Type::UUID_ARRAY),
+                (&call_ids, Type::TEXT_ARRAY),
+                (&count, Type::INT8),
             ],
         )
         .await?;
-    Ok(rows.first().map(conversation_from_row))
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let conversation = conversation_from_row(first);
+    let mut stored = Vec::with_capacity(messages.len());
+    for row in &rows {
+        if row.get::<_, Option<Uuid>>(4).is_none() {
+            continue;
+        }
+        stored.push(message_at(row, 4)?);
+    }
+    Ok(Some((conversation, stored)))
 }
 
-/// Deletes the messages written after `message` (for a retry); returns whether `message` is a user
-/// message of this user's conversation.
+/// Deletes the replies (visible assistant messages) after the message at `after_seq`, keeping tool
+/// traffic: a retry regenerates the answer, never the effects. Returns how many were removed.
 #[instrument(skip_all, fields(user_id = %user))]
-pub async fn truncate_after(
-    client: &Client,
+pub async fn delete_replies_after(
+    db: &impl Executor,
     user: &UserId,
     conversation: ConversationId,
-    message: MessageId,
-) -> Result<bool, DbError> {
-    let rows = client
+    after_seq: i64,
+) -> Result<u64, DbError> {
+    let rows = db
         .query_typed(
-            "WITH anchor AS (SELECT created_at, id FROM messages \
-               WHERE id = $3 AND conversation_id = $1 AND user_id = $2 AND role = 'user'), \
-             gone AS (DELETE FROM messages WHERE conversation_id = $1 AND user_id = $2 \
-               AND (created_at, id) > (SELECT created_at, id FROM anchor) RETURNING 1) \
-             SELECT (SELECT count(*) FROM gone) FROM anchor",
+            "DELETE FROM messages WHERE conversation_id = $1 AND user_id = $2 AND seq > $3 \
+             AND role = 'assistant' AND tool_calls IS NULL RETURNING 1",
             &[
                 (&conversation.0, Type::UUID),
                 (&user.as_str(), Type::TEXT),
-                (&message.0, Type::UUID),
+                (&after_seq, Type::INT8),
             ],
         )
         .await?;
-    Ok(!rows.is_empty())
+    Ok(rows.len() as u64)
 }

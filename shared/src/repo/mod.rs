@@ -4,6 +4,8 @@
 
 mod conversations;
 mod tasks;
+mod turns;
 
 pub use conversations::*;
 pub use tasks::*;
+pub use turns::*;

@@ -4,7 +4,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 use tracing::instrument;
 
-use crate::db::{Client, DbError};
+use crate::db::{DbError, Executor};
 use crate::domain::{NewTask, PageCursor, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId};
 
 /// The columns every task statement returns, in the order `task_from_row` reads them.
@@ -32,7 +32,11 @@ fn first_task(rows: Vec<Row>) -> Option<Task> {
 
 /// Creates a task owned by `user`.
 #[instrument(skip_all, fields(user_id = %user))]
-pub async fn insert_task(client: &Client, user: &UserId, task: &NewTask) -> Result<Task, DbError> {
+pub async fn insert_task(
+    client: &impl Executor,
+    user: &UserId,
+    task: &NewTask,
+) -> Result<Task, DbError> {
     let description = task.description.as_ref().map(|d| d.as_str());
     let rows = client
         .query_typed(
@@ -53,7 +57,11 @@ pub async fn insert_task(client: &Client, user: &UserId, task: &NewTask) -> Resu
 
 /// One of `user`'s tasks; `None` when it does not exist or belongs to someone else.
 #[instrument(skip_all, fields(user_id = %user, task_id = %id))]
-pub async fn get_task(client: &Client, user: &UserId, id: TaskId) -> Result<Option<Task>, DbError> {
+pub async fn get_task(
+    client: &impl Executor,
+    user: &UserId,
+    id: TaskId,
+) -> Result<Option<Task>, DbError> {
     let rows = client
         .query_typed(
             concat!(
@@ -70,7 +78,7 @@ pub async fn get_task(client: &Client, user: &UserId, id: TaskId) -> Result<Opti
 /// A page of `user`'s tasks in id order, filtered by status and text.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn list_tasks(
-    client: &Client,
+    client: &impl Executor,
     user: &UserId,
     query: &TaskQuery,
 ) -> Result<TaskPage, DbError> {
@@ -113,7 +121,7 @@ pub async fn list_tasks(
 /// Completing sets `completed_at` once (repeating it keeps the first time); reopening clears it.
 #[instrument(skip_all, fields(user_id = %user, task_id = %id))]
 pub async fn update_task(
-    client: &Client,
+    client: &impl Executor,
     user: &UserId,
     id: TaskId,
     patch: &TaskPatch,
@@ -153,7 +161,7 @@ pub async fn update_task(
 /// Flips completion (the Phase II `PATCH …/complete` route).
 #[instrument(skip_all, fields(user_id = %user, task_id = %id))]
 pub async fn toggle_task(
-    client: &Client,
+    client: &impl Executor,
     user: &UserId,
     id: TaskId,
 ) -> Result<Option<Task>, DbError> {
@@ -174,7 +182,7 @@ pub async fn toggle_task(
 /// Deletes a task and returns what it was; `None` when it does not exist or belongs to someone else.
 #[instrument(skip_all, fields(user_id = %user, task_id = %id))]
 pub async fn delete_task(
-    client: &Client,
+    client: &impl Executor,
     user: &UserId,
     id: TaskId,
 ) -> Result<Option<Task>, DbError> {

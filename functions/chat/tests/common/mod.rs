@@ -11,10 +11,10 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use smart_todo_chat::ChatState;
+use smart_todo_chat::agent::Model;
+use smart_todo_chat::agent::offline::OfflineModel;
+use smart_todo_chat::agent::openai::{OpenAiModel, OpenAiSettings};
 use smart_todo_shared::AppState;
-use smart_todo_shared::chat::Model;
-use smart_todo_shared::chat::offline::OfflineModel;
-use smart_todo_shared::chat::openai::{OpenAiModel, OpenAiSettings};
 use smart_todo_shared::test_support::{TestDb, authenticator, bearer, send};
 use wiremock::{Mock, MockServer, Request as WireRequest, Respond, ResponseTemplate, matchers};
 
@@ -52,13 +52,13 @@ impl App {
             smart_todo_shared::config::PoolSettings::LAMBDA,
         )
         .unwrap();
-        let state = ChatState {
-            app: AppState {
+        let state = ChatState::new(
+            AppState {
                 pool,
                 auth: authenticator(),
             },
-            model: self.model.clone(),
-        };
+            self.model.clone(),
+        );
         smart_todo_shared::http::api_app(smart_todo_chat::router(state))
     }
 
@@ -82,7 +82,7 @@ impl App {
         let text = String::from_utf8(response.body.to_vec()).unwrap();
         let frames = text
             .split("\n\n")
-            .filter(|f| !f.trim().is_empty())
+            .filter(|f| !f.trim().is_empty() && !f.starts_with(':'))
             .map(|f| serde_json::from_str(f.strip_prefix("data: ").expect("a data frame")).unwrap())
             .collect();
         Reply {
@@ -106,6 +106,97 @@ impl App {
             Some(body),
         )
         .await
+    }
+
+    /// `POST /api/chat` with an `Idempotency-Key`.
+    pub async fn chat_with_key(
+        &self,
+        user: &str,
+        key: &str,
+        conversation: Option<&str>,
+        message: &str,
+    ) -> Reply {
+        Self::chat_on(&self.router, user, Some(key), conversation, message).await
+    }
+
+    /// `POST /api/chat` on `router`, with an optional `Idempotency-Key`.
+    pub async fn chat_on(
+        router: &Router,
+        user: &str,
+        key: Option<&str>,
+        conversation: Option<&str>,
+        message: &str,
+    ) -> Reply {
+        let mut body = json!({"message": message});
+        if let Some(id) = conversation {
+            body["conversation_id"] = json!(id);
+        }
+        let mut headers = vec![("authorization".to_owned(), bearer(user))];
+        if let Some(key) = key {
+            headers.push(("idempotency-key".to_owned(), key.to_owned()));
+        }
+        Self::request_to(router, Method::POST, "/api/chat", &headers, Some(body)).await
+    }
+
+    /// A request with any headers.
+    pub async fn request_to(
+        router: &Router,
+        method: Method,
+        uri: &str,
+        headers: &[(String, String)],
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = axum::http::Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string())),
+            None => request.body(axum::body::Body::empty()),
+        }
+        .unwrap();
+        let response = tower::ServiceExt::oneshot(router.clone(), request)
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let retry_after = response.headers().get("retry-after").is_some();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        if content_type.starts_with("text/event-stream") {
+            let text = String::from_utf8(bytes.to_vec()).unwrap();
+            let frames = text
+                .split("\n\n")
+                .filter(|f| !f.trim().is_empty() && !f.starts_with(':'))
+                .map(|f| {
+                    serde_json::from_str(f.strip_prefix("data: ").expect("a data frame")).unwrap()
+                })
+                .collect();
+            return Reply {
+                status,
+                content_type,
+                body: Value::Null,
+                frames,
+            };
+        }
+        let mut body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if retry_after && body.is_object() {
+            body["__retry_after"] = json!(true);
+        }
+        Reply {
+            status,
+            content_type,
+            body,
+            frames: vec![],
+        }
     }
 
     pub async fn chatkit(&self, user: &str, kind: &str, params: Value) -> Reply {
@@ -139,7 +230,7 @@ impl App {
         let client = self.db.raw_client().await;
         client
             .query(
-                "SELECT role, content FROM messages ORDER BY created_at, id",
+                "SELECT role, content FROM messages ORDER BY conversation_id, seq",
                 &[],
             )
             .await
@@ -151,13 +242,13 @@ impl App {
 }
 
 pub fn router(db: &TestDb, model: Arc<Model>) -> Router {
-    let state = ChatState {
-        app: AppState {
+    let state = ChatState::new(
+        AppState {
             pool: db.pool.clone(),
             auth: authenticator(),
         },
         model,
-    };
+    );
     smart_todo_shared::http::api_app(smart_todo_chat::router(state))
 }
 
@@ -194,6 +285,10 @@ pub enum Script {
     Fail(u16),
     /// Text, after a delay.
     Slow(Duration),
+    /// A tool call, after a delay.
+    SlowCall(&'static str, Value, Duration),
+    /// These exact text chunks (may hold any character).
+    Raw(String),
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
@@ -212,18 +307,118 @@ fn sse(chunks: Vec<String>) -> ResponseTemplate {
         .set_body_string(body)
 }
 
-/// Answers the n-th request with the n-th script entry (the last one repeats).
+/// Answers the n-th request with the n-th script entry (the last one repeats). Every request is
+/// first checked the way the OpenAI API checks it; a request it would refuse gets OpenAI's 400
+/// and is counted in `rejected`.
 pub struct Scripted {
     scripts: Vec<Script>,
     calls: AtomicUsize,
+    rejected: Arc<AtomicUsize>,
+}
+
+/// What the OpenAI API refuses in a Chat Completions request, as its error message; `None` when
+/// the request is valid.
+pub fn openai_violation(body: &Value) -> Option<String> {
+    let Some(messages) = body["messages"].as_array().filter(|m| !m.is_empty()) else {
+        return Some("'messages' must be a non-empty array".into());
+    };
+    if body["model"].as_str().is_none_or(|m| m.is_empty()) {
+        return Some("you must provide a model parameter".into());
+    }
+    for (i, tool) in body["tools"].as_array().into_iter().flatten().enumerate() {
+        let name = tool["function"]["name"].as_str().unwrap_or_default();
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if tool["type"] != "function" || !valid || !tool["function"]["parameters"].is_object() {
+            return Some(format!("Invalid 'tools[{i}]'"));
+        }
+    }
+    // Tool call ids still waiting for their tool message.
+    let mut pending: Vec<String> = vec![];
+    for (i, message) in messages.iter().enumerate() {
+        let role = message["role"].as_str().unwrap_or_default();
+        if role != "tool" && !pending.is_empty() {
+            return Some(format!(
+                "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
+                pending.join(", ")
+            ));
+        }
+        match role {
+            "system" | "developer" | "user" => {
+                if !message["content"].is_string() {
+                    return Some(format!("Invalid 'messages[{i}].content'"));
+                }
+            }
+            "assistant" => {
+                let calls = message["tool_calls"].as_array();
+                match calls {
+                    Some(calls) if !calls.is_empty() => {
+                        for call in calls {
+                            let id = call["id"].as_str().unwrap_or_default();
+                            if id.is_empty()
+                                || call["type"] != "function"
+                                || !call["function"]["name"].is_string()
+                                || !call["function"]["arguments"].is_string()
+                            {
+                                return Some(format!("Invalid 'messages[{i}].tool_calls'"));
+                            }
+                            if pending.iter().any(|p| p == id) {
+                                return Some(format!(
+                                    "Duplicate tool_call id {id} in messages[{i}]"
+                                ));
+                            }
+                            pending.push(id.to_owned());
+                        }
+                    }
+                    Some(_) => {
+                        return Some(format!("Invalid 'messages[{i}].tool_calls': empty array"));
+                    }
+                    None => {
+                        if !message["content"].is_string() {
+                            return Some(format!(
+                                "Invalid 'messages[{i}].content': content is required"
+                            ));
+                        }
+                    }
+                }
+            }
+            "tool" => {
+                let id = message["tool_call_id"].as_str().unwrap_or_default();
+                let Some(at) = pending.iter().position(|p| p == id) else {
+                    return Some(format!(
+                        "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls' (messages[{i}])."
+                    ));
+                };
+                pending.remove(at);
+                if !message["content"].is_string() {
+                    return Some(format!("Invalid 'messages[{i}].content'"));
+                }
+            }
+            other => return Some(format!("Invalid value for 'messages[{i}].role': {other:?}")),
+        }
+    }
+    if !pending.is_empty() {
+        return Some(format!(
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
+            pending.join(", ")
+        ));
+    }
+    None
 }
 
 impl Respond for Scripted {
-    fn respond(&self, _request: &WireRequest) -> ResponseTemplate {
-        let n = self
-            .calls
-            .fetch_add(1, Ordering::SeqCst)
-            .min(self.scripts.len() - 1);
+    fn respond(&self, request: &WireRequest) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        if let Some(message) = openai_violation(&body) {
+            self.rejected.fetch_add(1, Ordering::SeqCst);
+            return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": message, "type": "invalid_request_error", "param": "messages", "code": null}}));
+        }
+        let raw = self.calls.fetch_add(1, Ordering::SeqCst);
+        let n = raw.min(self.scripts.len() - 1);
         match &self.scripts[n] {
             Script::Text(pieces) => {
                 let mut chunks = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
@@ -231,12 +426,30 @@ impl Respond for Scripted {
                 chunks.push(chunk(json!({}), Some("stop")));
                 sse(chunks)
             }
+            Script::SlowCall(name, arguments, delay) => {
+                let args = arguments.to_string();
+                let id = format!("call_{raw}");
+                sse(vec![
+                    chunk(
+                        json!({"role": "assistant", "tool_calls": [{"index": 0, "id": id, "type": "function",
+                        "function": {"name": name, "arguments": args}}]}),
+                        None,
+                    ),
+                    chunk(json!({}), Some("tool_calls")),
+                ])
+                .set_delay(*delay)
+            }
+            Script::Raw(text) => sse(vec![
+                chunk(json!({"role": "assistant", "content": text}), None),
+                chunk(json!({}), Some("stop")),
+            ]),
             Script::Call(name, arguments) => {
                 let args = arguments.to_string();
                 let (head, tail) = args.split_at(args.len() / 2);
+                let id = format!("call_{raw}");
                 sse(vec![
                     chunk(
-                        json!({"role": "assistant", "tool_calls": [{"index": 0, "id": format!("call_{n}"), "type": "function",
+                        json!({"role": "assistant", "tool_calls": [{"index": 0, "id": id, "type": "function",
                         "function": {"name": name, "arguments": head}}]}),
                         None,
                     ),
@@ -257,14 +470,29 @@ impl Respond for Scripted {
     }
 }
 
-/// A fake OpenAI server following `scripts`, and a model pointed at it.
-pub async fn fake_openai(scripts: Vec<Script>, timeout: Duration) -> (MockServer, Model) {
+/// A fake OpenAI server, the model pointed at it, and the count of requests it refused.
+pub struct FakeOpenAi {
+    pub server: MockServer,
+    pub rejected: Arc<AtomicUsize>,
+}
+
+impl FakeOpenAi {
+    /// How many requests the fake refused as OpenAI would.
+    pub fn rejected(&self) -> usize {
+        self.rejected.load(Ordering::SeqCst)
+    }
+}
+
+/// A strict fake OpenAI server following `scripts`, and a model pointed at it.
+pub async fn strict_openai(scripts: Vec<Script>, timeout: Duration) -> (FakeOpenAi, Model) {
     let server = MockServer::start().await;
+    let rejected = Arc::new(AtomicUsize::new(0));
     Mock::given(matchers::method("POST"))
         .and(matchers::path("/v1/chat/completions"))
         .respond_with(Scripted {
             scripts,
             calls: AtomicUsize::new(0),
+            rejected: rejected.clone(),
         })
         .mount(&server)
         .await;
@@ -275,9 +503,15 @@ pub async fn fake_openai(scripts: Vec<Script>, timeout: Duration) -> (MockServer
         timeout,
     };
     (
-        server,
+        FakeOpenAi { server, rejected },
         Model::OpenAi(Box::new(OpenAiModel::new(&settings).unwrap())),
     )
+}
+
+/// A fake OpenAI server following `scripts`, and a model pointed at it.
+pub async fn fake_openai(scripts: Vec<Script>, timeout: Duration) -> (MockServer, Model) {
+    let (fake, model) = strict_openai(scripts, timeout).await;
+    (fake.server, model)
 }
 
 /// The JSON bodies the fake model server received.

@@ -3,8 +3,9 @@
 //! agent loop, the storage and both chat protocols run exactly as with a real model.
 
 use super::model::{Deltas, ModelError, ModelMessage, ModelReply, ModelRequest, ToolCall};
-use crate::domain::StatusFilter;
 use serde_json::{Value, json};
+use smart_todo_shared::domain::StatusFilter;
+use smart_todo_shared::tools::Tool;
 
 /// The offline back-end. Stateless: everything it needs is in the messages.
 #[derive(Debug, Clone, Default)]
@@ -17,11 +18,12 @@ impl OfflineModel {
         deltas: &Deltas<'_>,
     ) -> Result<ModelReply, ModelError> {
         match decide(request.messages) {
-            Decision::Call(name, arguments) => Ok(ModelReply {
+            Decision::Call(tool, arguments) => Ok(ModelReply {
                 text: String::new(),
                 tool_calls: vec![ToolCall {
-                    id: format!("call_{}", request.messages.len()),
-                    name: name.to_owned(),
+                    // Unique, as a real model's call ids are: a turn keys its tool results by them.
+                    id: format!("call_{}", uuid::Uuid::new_v4().simple()),
+                    name: tool.name().to_owned(),
                     arguments: arguments.to_string(),
                 }],
             }),
@@ -42,7 +44,7 @@ impl OfflineModel {
 /// What the assistant does next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Call(&'static str, Value),
+    Call(Tool, Value),
     Say(String),
 }
 
@@ -63,12 +65,12 @@ enum Change {
 }
 
 impl Change {
-    fn tool(self) -> &'static str {
+    fn tool(self) -> Tool {
         match self {
-            Self::Complete => "complete_task",
-            Self::Reopen => "reopen_task",
-            Self::Delete => "delete_task",
-            Self::Rename => "update_task",
+            Self::Complete => Tool::CompleteTask,
+            Self::Reopen => Tool::ReopenTask,
+            Self::Delete => Tool::DeleteTask,
+            Self::Rename => Tool::UpdateTask,
         }
     }
 
@@ -123,11 +125,11 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
     };
     let intent = resolve_pick(parse(text), &messages[..last_user]);
     let results = tool_results(&messages[last_user..]);
-    let result = |tool: &str| {
+    let result = |tool: Tool| {
         results
             .iter()
             .rev()
-            .find(|(name, _)| name == tool)
+            .find(|(name, _)| name == tool.name())
             .map(|(_, value)| value)
     };
 
@@ -140,13 +142,13 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
             "What should the new title be? For example: \"Change task 1 to 'Call mom tonight'\"."
                 .into(),
         ),
-        Intent::Add(title) => match result("add_task") {
+        Intent::Add(title) => match result(Tool::AddTask) {
             Some(value) => Decision::Say(confirm("add", value)),
-            None => Decision::Call("add_task", json!({ "title": title })),
+            None => Decision::Call(Tool::AddTask, json!({ "title": title })),
         },
-        Intent::List(status) => match result("list_tasks") {
+        Intent::List(status) => match result(Tool::ListTasks) {
             Some(value) => Decision::Say(describe_list(value, status)),
-            None => Decision::Call("list_tasks", json!({ "status": status })),
+            None => Decision::Call(Tool::ListTasks, json!({ "status": status })),
         },
         Intent::Change {
             change,
@@ -165,8 +167,8 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
             };
             match target {
                 Target::Id(id) => call(id),
-                Target::Words(words) => match result("list_tasks") {
-                    None => Decision::Call("list_tasks", json!({ "status": "all" })),
+                Target::Words(words) => match result(Tool::ListTasks) {
+                    None => Decision::Call(Tool::ListTasks, json!({ "status": "all" })),
                     Some(list) => {
                         let tasks = list["tasks"].as_array().cloned().unwrap_or_default();
                         let matches = matching(&tasks, &words);
@@ -711,7 +713,7 @@ mod tests {
 
     fn called(messages: &[ModelMessage]) -> (&'static str, Value) {
         match decide(messages) {
-            Decision::Call(name, args) => (name, args),
+            Decision::Call(tool, args) => (tool.name(), args),
             other => panic!("expected a tool call, got {other:?}"),
         }
     }

@@ -3,7 +3,7 @@
 
 use super::offline::OfflineModel;
 use super::openai::OpenAiModel;
-use crate::tools::ToolSpec;
+use smart_todo_shared::tools::ToolSpec;
 
 /// Where a model sends its text as it is produced.
 pub type Deltas<'a> = dyn Fn(String) + Send + Sync + 'a;

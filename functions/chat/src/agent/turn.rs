@@ -1,0 +1,1064 @@
+//! A chat turn as a stored record (docs/turns.md).
+//!
+//! [`begin`] decides, under the conversation's row lock, what a request means: a new turn, the
+//! continuation of one that failed, the replay of one that is done (same `Idempotency-Key`), or a
+//! conflict with one that is running. [`respond`] then runs the bounded agent loop. Every write of
+//! the turn is fenced by its attempt number, and each tool's effect commits in one transaction with
+//! the stored record of its result, so a retried or resent turn continues from those records and
+//! no tool call that succeeded ever runs again.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use smart_todo_shared::ApiError;
+use smart_todo_shared::db::{self, DbError, DbPool};
+use smart_todo_shared::domain::{
+    ChatText, Conversation, ConversationId, ConversationTitle, IdempotencyKey, Message, MessageId,
+    NewMessage, Role, Turn, TurnId, TurnStatus, UserId,
+};
+use smart_todo_shared::repo::{self, NewTurn};
+use smart_todo_shared::tools::{self, CallError, Tool, ToolError};
+use tokio::sync::mpsc;
+
+use super::model::{Model, ModelError, ModelMessage, ModelReply, ModelRequest, ToolCall};
+
+/// Most messages of history given to the model.
+pub const HISTORY_CAP: i64 = 40;
+/// Most model rounds in one turn.
+pub const MAX_ROUNDS: usize = 5;
+/// Most tool calls executed in one turn.
+pub const MAX_TOOL_CALLS: usize = 10;
+/// How long a running turn holds its conversation without renewing: longer than its longest step
+/// (one model round, bounded by the model's 60 s timeout). A function that died is taken over
+/// once it has lapsed; one that failed frees the conversation at once.
+pub const LEASE: Duration = Duration::from_secs(90);
+/// What `Retry-After` tells a client whose conversation is busy: turns take seconds.
+pub const BUSY_RETRY_SECS: u64 = 2;
+/// How long a failed turn keeps trying to mark itself failed while the database is down.
+const RELEASE_PATIENCE: Duration = Duration::from_secs(6);
+
+/// Progress of a turn, for streaming clients.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnEvent {
+    /// More reply text.
+    TextDelta(String),
+    /// A tool started; `label` is a short human description.
+    ToolStarted { name: String, label: String },
+    /// A tool finished; `changed` is true when it changed the user's tasks.
+    ToolFinished { name: String, changed: bool },
+}
+
+/// Why a turn could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum TurnError {
+    #[error("conversation not found")]
+    NotFound,
+    #[error("message not found")]
+    MessageNotFound,
+    #[error("the assistant is still answering in this conversation; try again in a moment")]
+    Busy,
+    #[error("this Idempotency-Key was already used for a different request")]
+    KeyReused,
+    #[error(
+        "only the latest message can be answered again; send your question again as a new message instead"
+    )]
+    NotLatest,
+    #[error("another attempt took this turn over")]
+    LeaseLost,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+impl From<tokio_postgres::Error> for TurnError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Self::Db(err.into())
+    }
+}
+
+impl TurnError {
+    /// Whether sending the same request again can help.
+    pub fn retryable(&self) -> bool {
+        !matches!(
+            self,
+            Self::NotFound | Self::MessageNotFound | Self::KeyReused | Self::NotLatest
+        )
+    }
+}
+
+impl From<TurnError> for ApiError {
+    fn from(err: TurnError) -> Self {
+        match err {
+            TurnError::NotFound => ApiError::NotFound("conversation not found".into()),
+            TurnError::MessageNotFound => ApiError::NotFound("message not found".into()),
+            TurnError::Busy | TurnError::LeaseLost => ApiError::Busy {
+                message: TurnError::Busy.to_string(),
+                retry_after_secs: BUSY_RETRY_SECS,
+            },
+            TurnError::KeyReused => ApiError::invalid("Idempotency-Key", err.to_string()),
+            TurnError::NotLatest => ApiError::Conflict(err.to_string()),
+            TurnError::Db(err) => err.into(),
+            TurnError::Model(err) => ApiError::ModelUnavailable(err.to_string()),
+        }
+    }
+}
+
+/// What a client asked for: a message, in a conversation or a new one, with an optional key.
+#[derive(Debug, Clone)]
+pub struct TurnRequest {
+    pub conversation: Option<ConversationId>,
+    pub text: ChatText,
+    pub key: Option<IdempotencyKey>,
+    /// Which API asked (`api`, `chatkit`): part of what a key is bound to.
+    pub channel: &'static str,
+}
+
+impl TurnRequest {
+    /// SHA-256 of what the key is bound to: the channel, the conversation and the text.
+    fn fingerprint(&self) -> String {
+        let conversation = self
+            .conversation
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let material = format!("{}\n{conversation}\n{}", self.channel, self.text.as_str());
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, material.as_bytes());
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A turn this caller now runs (a new one, or the next attempt of an earlier one).
+#[derive(Debug, Clone)]
+pub struct Begun {
+    pub conversation: Conversation,
+    /// The conversation was created by this request (or by the request this one repeats).
+    pub created: bool,
+    /// The user message is new to clients and should be announced (false for a retry).
+    pub announce: bool,
+    pub user_message: Message,
+    pub turn: Turn,
+    /// The id the reply will be stored under, known up front so streams can name it.
+    pub reply_id: MessageId,
+}
+
+/// A finished turn named again by its idempotency key: what it answered.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    pub conversation: Conversation,
+    pub created: bool,
+    pub user_message: Message,
+    pub reply: Option<Message>,
+    /// The stored `POST /api/chat` answer.
+    pub response: Value,
+}
+
+/// What [`begin`] decided.
+#[derive(Debug, Clone)]
+pub enum Start {
+    Run(Box<Begun>),
+    Replay(Box<Replayed>),
+}
+
+/// One tool call of a turn, as the JSON chat API reports it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ToolCallRecord {
+    pub name: String,
+    pub arguments: Value,
+    pub result: Value,
+}
+
+/// A finished turn.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub message: Message,
+    pub tool_calls: Vec<ToolCallRecord>,
+    pub conversation: Conversation,
+    /// The conversation got its title in this turn.
+    pub titled: bool,
+    /// What `POST /api/chat` answers (and replays).
+    pub response: Value,
+}
+
+/// Decides what a request means and records it: a new turn, a continued one, a replay or a
+/// conflict. Runs in one transaction holding the conversation's row lock.
+pub async fn begin(
+    pool: &DbPool,
+    user: &UserId,
+    request: &TurnRequest,
+) -> Result<Start, TurnError> {
+    let mut client = db::client(pool).await?;
+    let tx = client.transaction().await?;
+    let fingerprint = request.fingerprint();
+    let locked = match request.conversation {
+        Some(id) => Some(
+            repo::lock_conversation(&tx, user, id)
+                .await?
+                .ok_or(TurnError::NotFound)?,
+        ),
+        None => None,
+    };
+
+    if let Some(key) = &request.key
+        && let Some(turn) = repo::turn_by_key(&tx, user, key).await?
+    {
+        if turn.request_hash.as_deref() != Some(fingerprint.as_str()) {
+            return Err(TurnError::KeyReused);
+        }
+        let conversation = match locked {
+            Some(conversation) => conversation,
+            None => repo::lock_conversation(&tx, user, turn.conversation_id)
+                .await?
+                .ok_or(TurnError::NotFound)?,
+        };
+        let created = request.conversation.is_none();
+        let start = resume_keyed(&tx, user, conversation, turn, created).await?;
+        tx.commit().await?;
+        return Ok(start);
+    }
+
+    let new_turn = |conversation: ConversationId, message: MessageId| NewTurn {
+        id: TurnId::generate(),
+        conversation,
+        user_message: message,
+        key: request.key.as_ref(),
+        request_hash: Some(fingerprint.as_str()),
+        lease: LEASE,
+    };
+
+    let Some(conversation) = locked else {
+        let conversation = repo::insert_conversation(&tx, user, ConversationId::generate()).await?;
+        let message = NewMessage::new(Role::User, request.text.as_str(), None);
+        let (conversation, user_message) =
+            append_one(&tx, user, conversation.id, message, None).await?;
+        let turn = insert_turn(&tx, user, &new_turn(conversation.id, user_message.id)).await?;
+        tx.commit().await?;
+        return Ok(run(conversation, true, true, user_message, turn));
+    };
+
+    repo::expire_lapsed_turns(&tx, conversation.id).await?;
+    if repo::running_turn(&tx, user, conversation.id)
+        .await?
+        .is_some()
+    {
+        return Err(TurnError::Busy);
+    }
+    // Sending again the message a failed turn left unanswered continues that turn.
+    if let Some(last) = repo::last_visible_message(&tx, user, conversation.id).await?
+        && last.role == Role::User
+        && last.content == request.text.as_str()
+    {
+        let turn = match repo::turn_for_message(&tx, user, last.id).await? {
+            Some(turn) => restart(&tx, user, turn.id).await?,
+            // Stored before turns existed.
+            None => insert_turn(&tx, user, &new_turn(conversation.id, last.id)).await?,
+        };
+        tx.commit().await?;
+        return Ok(run(conversation, false, true, last, turn));
+    }
+    let message = NewMessage::new(Role::User, request.text.as_str(), None);
+    let (conversation, user_message) =
+        append_one(&tx, user, conversation.id, message, None).await?;
+    let turn = insert_turn(&tx, user, &new_turn(conversation.id, user_message.id)).await?;
+    tx.commit().await?;
+    Ok(run(conversation, false, true, user_message, turn))
+}
+
+/// Prepares to answer the conversation's newest user message again (ChatKit's
+/// `threads.retry_after_item`): its reply goes, the effects of its tools stay.
+pub async fn begin_retry(
+    pool: &DbPool,
+    user: &UserId,
+    conversation: ConversationId,
+    item: MessageId,
+) -> Result<Begun, TurnError> {
+    let mut client = db::client(pool).await?;
+    let tx = client.transaction().await?;
+    let conversation = repo::lock_conversation(&tx, user, conversation)
+        .await?
+        .ok_or(TurnError::NotFound)?;
+    let message = repo::get_message(&tx, user, conversation.id, item)
+        .await?
+        .filter(|m| m.role == Role::User)
+        .ok_or(TurnError::MessageNotFound)?;
+    repo::expire_lapsed_turns(&tx, conversation.id).await?;
+    if repo::running_turn(&tx, user, conversation.id)
+        .await?
+        .is_some()
+    {
+        return Err(TurnError::Busy);
+    }
+    let newest = repo::last_user_message(&tx, user, conversation.id).await?;
+    if newest.as_ref().map(|m| m.id) != Some(message.id) {
+        return Err(TurnError::NotLatest);
+    }
+    repo::delete_replies_after(&tx, user, conversation.id, message.seq).await?;
+    let turn = match repo::turn_for_message(&tx, user, message.id).await? {
+        Some(turn) => restart(&tx, user, turn.id).await?,
+        None => {
+            let new = NewTurn {
+                id: TurnId::generate(),
+                conversation: conversation.id,
+                user_message: message.id,
+                key: None,
+                request_hash: None,
+                lease: LEASE,
+            };
+            insert_turn(&tx, user, &new).await?
+        }
+    };
+    tx.commit().await?;
+    let Start::Run(begun) = run(conversation, false, false, message, turn) else {
+        unreachable!("run() always starts a turn")
+    };
+    Ok(*begun)
+}
+
+fn run(
+    conversation: Conversation,
+    created: bool,
+    announce: bool,
+    user_message: Message,
+    turn: Turn,
+) -> Start {
+    Start::Run(Box::new(Begun {
+        conversation,
+        created,
+        announce,
+        user_message,
+        turn,
+        reply_id: MessageId::generate(),
+    }))
+}
+
+/// The request repeats one whose key names `turn`: replay it, continue it, or wait for it.
+async fn resume_keyed(
+    db: &impl db::Executor,
+    user: &UserId,
+    conversation: Conversation,
+    turn: Turn,
+    created: bool,
+) -> Result<Start, TurnError> {
+    let user_message = repo::get_message(db, user, conversation.id, turn.user_message_id)
+        .await?
+        .ok_or(TurnError::MessageNotFound)?;
+    match turn.status {
+        TurnStatus::Done => {
+            let reply = match turn.reply_message_id {
+                Some(id) => repo::get_message(db, user, conversation.id, id).await?,
+                None => None,
+            };
+            Ok(Start::Replay(Box::new(Replayed {
+                conversation,
+                created,
+                user_message,
+                reply,
+                response: turn.response.unwrap_or(Value::Null),
+            })))
+        }
+        _ if turn.is_live() => Err(TurnError::Busy),
+        _ => {
+            let turn = restart(db, user, turn.id).await?;
+            Ok(run(conversation, created, true, user_message, turn))
+        }
+    }
+}
+
+async fn restart(db: &impl db::Executor, user: &UserId, turn: TurnId) -> Result<Turn, TurnError> {
+    match repo::restart_turn(db, user, turn, LEASE).await {
+        Ok(Some(turn)) => Ok(turn),
+        Ok(None) | Err(DbError::Conflict { .. }) => Err(TurnError::Busy),
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn insert_turn(
+    db: &impl db::Executor,
+    user: &UserId,
+    turn: &NewTurn<'_>,
+) -> Result<Turn, TurnError> {
+    match repo::insert_turn(db, user, turn).await {
+        Ok(turn) => Ok(turn),
+        // Another request started a turn here, or with this key, a moment ago.
+        Err(DbError::Conflict { .. }) => Err(TurnError::Busy),
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn append_one(
+    db: &impl db::Executor,
+    user: &UserId,
+    conversation: ConversationId,
+    message: NewMessage,
+    title: Option<&ConversationTitle>,
+) -> Result<(Conversation, Message), TurnError> {
+    let (conversation, mut stored) = repo::append_messages(
+        db,
+        user,
+        conversation,
+        std::slice::from_ref(&message),
+        title,
+    )
+    .await?
+    .ok_or(TurnError::NotFound)?;
+    let message = stored.pop().ok_or(TurnError::NotFound)?;
+    Ok((conversation, message))
+}
+
+/// The system prompt: today's date and the rules the assistant must follow.
+pub fn system_prompt(resumed: bool) -> String {
+    let today = Utc::now().format("%A, %-d %B %Y");
+    let list = Tool::ListTasks.name();
+    let mut prompt = format!(
+        "You are Smart Todo's assistant. Today is {today} (UTC). You manage the user's todo list, and only \
+through the tools given to you.\n\
+Rules:\n\
+- After a change, confirm in one or two short sentences what was done, naming the task's id and title.\n\
+- Never claim a change that no tool result shows. If a tool returned an error, say what went wrong.\n\
+- Tools that change a task need its id. When the user names a task in words, call {list} first and \
+use the id of the matching task.\n\
+- If several tasks could match, ask which one (list them with their ids) instead of guessing. If none \
+matches, say so.\n\
+- Keep answers short. Show several tasks as a bulleted list with their ids.\n\
+- Never ask for or mention user ids or accounts: the tools already act for the signed-in user."
+    );
+    if resumed {
+        prompt.push_str(
+            "\n- This reply was interrupted and is being resumed. The tool results already in the \
+conversation happened: do not call those tools again for the same request; continue from them.",
+        );
+    }
+    prompt
+}
+
+/// The calls an assistant message asked for.
+fn calls_of(message: &Message) -> Vec<ToolCall> {
+    message
+        .tool_calls
+        .as_ref()
+        .and_then(|calls| serde_json::from_value(calls.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// The model's view of stored messages, always well-formed: it starts at a user message, every
+/// assistant message with tool calls is followed by exactly the results of those calls (calls
+/// without a stored result are left out), and no tool result stands alone.
+pub fn model_messages(history: &[Message]) -> Vec<ModelMessage> {
+    let start = history
+        .iter()
+        .position(|m| m.role == Role::User)
+        .unwrap_or(history.len());
+    let history = &history[start..];
+    let mut out = Vec::with_capacity(history.len());
+    let mut at = 0;
+    while at < history.len() {
+        let message = &history[at];
+        at += 1;
+        match message.role {
+            Role::User => out.push(ModelMessage::User(message.content.clone())),
+            Role::Tool => {} // not directly after its request: unusable
+            Role::Assistant if message.tool_calls.is_none() => out.push(ModelMessage::Assistant {
+                text: message.content.clone(),
+                tool_calls: vec![],
+            }),
+            Role::Assistant => {
+                let calls = calls_of(message);
+                let mut results = vec![];
+                while at < history.len() && history[at].role == Role::Tool {
+                    results.push(&history[at]);
+                    at += 1;
+                }
+                let mut answered = vec![];
+                let mut contents = vec![];
+                let mut seen = HashSet::new();
+                for call in &calls {
+                    if !seen.insert(call.id.as_str()) {
+                        continue;
+                    }
+                    if let Some(result) = results
+                        .iter()
+                        .find(|r| r.tool_call_id.as_deref() == Some(call.id.as_str()))
+                    {
+                        answered.push(call.clone());
+                        contents.push(ModelMessage::Tool {
+                            call_id: call.id.clone(),
+                            content: result.content.clone(),
+                        });
+                    }
+                }
+                if answered.is_empty() {
+                    if !message.content.trim().is_empty() {
+                        out.push(ModelMessage::Assistant {
+                            text: message.content.clone(),
+                            tool_calls: vec![],
+                        });
+                    }
+                    continue;
+                }
+                out.push(ModelMessage::Assistant {
+                    text: message.content.clone(),
+                    tool_calls: answered,
+                });
+                out.extend(contents);
+            }
+        }
+    }
+    out
+}
+
+/// Parses a call's arguments: empty means `{}`; text that is not JSON is kept as a string.
+fn arguments_of(call: &ToolCall) -> Value {
+    if call.arguments.trim().is_empty() {
+        return json!({});
+    }
+    serde_json::from_str(&call.arguments).unwrap_or_else(|_| Value::String(call.arguments.clone()))
+}
+
+/// The calls and stored results of a turn, paired, for the JSON answer.
+fn records_of(messages: &[Message]) -> Vec<ToolCallRecord> {
+    let mut records = vec![];
+    for message in messages.iter().filter(|m| m.role == Role::Assistant) {
+        for call in calls_of(message) {
+            if let Some(result) = messages
+                .iter()
+                .find(|m| m.role == Role::Tool && m.tool_call_id.as_deref() == Some(&call.id))
+            {
+                records.push(ToolCallRecord {
+                    name: call.name.clone(),
+                    arguments: arguments_of(&call),
+                    result: serde_json::from_str(&result.content)
+                        .unwrap_or(Value::String(result.content.clone())),
+                });
+            }
+        }
+    }
+    records
+}
+
+/// Gives every call an id no other call of the turn has: results are keyed by it, and some
+/// OpenAI-compatible servers number calls from `call_0` in every round.
+fn unique_ids(calls: Vec<ToolCall>, stored: &[Message]) -> Vec<ToolCall> {
+    let mut used: HashSet<String> = stored
+        .iter()
+        .filter_map(|m| m.tool_call_id.clone())
+        .collect();
+    calls
+        .into_iter()
+        .map(|mut call| {
+            if call.id.is_empty() {
+                call.id = "call".into();
+            }
+            let base = call.id.clone();
+            let mut n = 1;
+            while !used.insert(call.id.clone()) {
+                n += 1;
+                call.id = format!("{base}_{n}");
+            }
+            call
+        })
+        .collect()
+}
+
+/// Adds a round's text to the reply, separating rounds by a blank line.
+fn join_text(text: &mut String, more: &str) {
+    if more.trim().is_empty() {
+        return;
+    }
+    if !text.trim().is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str(more);
+}
+
+/// Answers a begun turn: at most [`MAX_ROUNDS`] model rounds and [`MAX_TOOL_CALLS`] tool calls in
+/// all its attempts. When it fails, the turn is marked failed (the conversation is free again) and
+/// what it stored stays: sending the message again continues from there.
+pub async fn respond(
+    pool: &DbPool,
+    model: &Model,
+    user: &UserId,
+    begun: &Begun,
+    events: &mpsc::UnboundedSender<TurnEvent>,
+    deadline: Option<Instant>,
+) -> Result<Reply, TurnError> {
+    let runner = Runner {
+        pool,
+        user,
+        begun,
+        events,
+    };
+    let result = runner.run(model, deadline).await;
+    if let Err(err) = &result {
+        tracing::warn!(error = %err, turn_id = %begun.turn.id, "chat turn failed");
+        if !matches!(err, TurnError::LeaseLost | TurnError::NotFound) {
+            runner.release().await;
+        }
+    }
+    result
+}
+
+struct Runner<'a> {
+    pool: &'a DbPool,
+    user: &'a UserId,
+    begun: &'a Begun,
+    events: &'a mpsc::UnboundedSender<TurnEvent>,
+}
+
+impl Runner<'_> {
+    fn turn(&self) -> TurnId {
+        self.begun.turn.id
+    }
+
+    fn attempt(&self) -> i32 {
+        self.begun.turn.attempt
+    }
+
+    fn conversation(&self) -> ConversationId {
+        self.begun.conversation.id
+    }
+
+    /// Extends the lease inside `db`'s transaction; an attempt that no longer holds the turn stops.
+    async fn fence(&self, db: &impl db::Executor) -> Result<(), TurnError> {
+        if repo::renew_lease(db, self.turn(), self.attempt(), LEASE).await? {
+            return Ok(());
+        }
+        // The conversation was deleted (its turns went with it), or another attempt took over.
+        match repo::get_conversation(db, self.user, self.conversation()).await? {
+            None => Err(TurnError::NotFound),
+            Some(_) => Err(TurnError::LeaseLost),
+        }
+    }
+
+    /// Marks the attempt failed, trying for a few seconds while the database is unreachable, so
+    /// that the next request can continue the turn at once instead of waiting for the lease.
+    async fn release(&self) {
+        let until = Instant::now() + RELEASE_PATIENCE;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let outcome = match db::client(self.pool).await {
+                Ok(client) => repo::fail_turn(&*client, self.turn(), self.attempt()).await,
+                Err(err) => Err(err),
+            };
+            match outcome {
+                Ok(_) => return,
+                Err(DbError::Unavailable(_)) if Instant::now() + pause < until => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, turn_id = %self.turn(),
+                        "could not mark the turn failed; its lease will lapse");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn run(&self, model: &Model, deadline: Option<Instant>) -> Result<Reply, TurnError> {
+        // A turn's first attempt starts with nothing stored; a later one reads what earlier
+        // attempts stored (a retry removed their reply).
+        let fresh = self.begun.turn.attempt == 1;
+        let mut stored = if fresh {
+            vec![]
+        } else {
+            let client = db::client(self.pool).await?;
+            repo::turn_messages(&*client, self.user, self.turn()).await?
+        };
+        let mut rounds = stored
+            .iter()
+            .filter(|m| m.role == Role::Assistant && m.tool_calls.is_some())
+            .count();
+        let mut calls_made = stored.iter().filter(|m| m.role == Role::Tool).count();
+        let resumed = !stored.is_empty();
+        let mut text = String::new();
+        for message in stored.iter().filter(|m| m.role == Role::Assistant) {
+            join_text(&mut text, &message.content);
+        }
+
+        // Calls an earlier attempt asked for but did not get to: their effects never happened
+        // (an effect commits with its record), so they run now — and only they.
+        if let Some(last) = stored
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::Assistant && m.tool_calls.is_some())
+            .cloned()
+        {
+            let answered: HashSet<String> = stored
+                .iter()
+                .filter_map(|m| m.tool_call_id.clone())
+                .collect();
+            for call in calls_of(&last) {
+                if !answered.contains(&call.id) {
+                    let result = self.execute(&call, calls_made).await?;
+                    calls_made += 1;
+                    stored.push(result);
+                }
+            }
+        }
+
+        let history = if self.begun.created && fresh {
+            // A new conversation holds just the question.
+            vec![self.begun.user_message.clone()]
+        } else {
+            let client = db::client(self.pool).await?;
+            repo::recent_messages(&*client, self.user, self.conversation(), HISTORY_CAP).await?
+        };
+        let mut messages = model_messages(&history);
+        let system = system_prompt(resumed);
+        let catalog: Vec<_> = tools::catalog().collect();
+        // Streamed text of a new round starts after a blank line when earlier rounds said something.
+        let separate = AtomicBool::new(!text.trim().is_empty());
+        let on_delta = |delta: String| {
+            if delta.is_empty() {
+                return;
+            }
+            let delta = if separate.swap(false, Ordering::Relaxed) {
+                format!("\n\n{delta}")
+            } else {
+                delta
+            };
+            let _ = self.events.send(TurnEvent::TextDelta(delta));
+        };
+
+        let mut first = true;
+        while rounds < MAX_ROUNDS {
+            // The lease was just taken when a fresh turn begins; renew it before later rounds.
+            if !(first && fresh) {
+                let client = db::client(self.pool).await?;
+                self.fence(&*client).await?;
+            }
+            first = false;
+            let request = ModelRequest {
+                system: &system,
+                messages: &messages,
+                tools: &catalog,
+            };
+            let reply = match deadline {
+                Some(at) => tokio::time::timeout_at(at.into(), model.complete(request, &on_delta))
+                    .await
+                    .map_err(|_| ModelError::Timeout)??,
+                None => model.complete(request, &on_delta).await?,
+            };
+            join_text(&mut text, &reply.text);
+            if !reply.text.trim().is_empty() {
+                separate.store(true, Ordering::Relaxed);
+            }
+            if reply.tool_calls.is_empty() {
+                break;
+            }
+            let reply = ModelReply {
+                tool_calls: unique_ids(reply.tool_calls, &stored),
+                ..reply
+            };
+            rounds += 1;
+            if rounds == MAX_ROUNDS {
+                let note = "I stopped there: that took more steps than I can take in one reply.";
+                on_delta(note.to_owned());
+                join_text(&mut text, note);
+                break;
+            }
+            let request_message = NewMessage {
+                tool_calls: Some(json!(reply.tool_calls)),
+                ..NewMessage::new(Role::Assistant, reply.text.clone(), Some(self.turn()))
+            };
+            {
+                let mut client = db::client(self.pool).await?;
+                let tx = client.transaction().await?;
+                self.fence(&tx).await?;
+                let (_, rows) = repo::append_messages(
+                    &tx,
+                    self.user,
+                    self.conversation(),
+                    std::slice::from_ref(&request_message),
+                    None,
+                )
+                .await?
+                .ok_or(TurnError::NotFound)?;
+                tx.commit().await?;
+                stored.extend(rows);
+            }
+            messages.push(ModelMessage::Assistant {
+                text: reply.text.clone(),
+                tool_calls: reply.tool_calls.clone(),
+            });
+            for call in &reply.tool_calls {
+                let result = self.execute(call, calls_made).await?;
+                calls_made += 1;
+                messages.push(ModelMessage::Tool {
+                    call_id: call.id.clone(),
+                    content: result.content.clone(),
+                });
+                stored.push(result);
+            }
+        }
+        if text.trim().is_empty() {
+            text = "Done.".into();
+        }
+        self.finish(text, records_of(&stored)).await
+    }
+
+    /// Runs one tool call and stores its result in one transaction, fenced by the attempt.
+    async fn execute(&self, call: &ToolCall, calls_made: usize) -> Result<Message, TurnError> {
+        let tool = Tool::from_name(&call.name);
+        let label = tool.map_or("Working", |t| t.spec().label);
+        let mut client = db::client(self.pool).await?;
+        let tx = client.transaction().await?;
+        self.fence(&tx).await?;
+        let (content, changed) = if calls_made >= MAX_TOOL_CALLS {
+            (json!({"error": "too many tool calls in one turn"}), false)
+        } else {
+            let _ = self.events.send(TurnEvent::ToolStarted {
+                name: call.name.clone(),
+                label: label.into(),
+            });
+            let outcome = match arguments_of(call) {
+                Value::String(_) => Err(CallError::BadArguments {
+                    tool: "tool",
+                    message: "arguments are not JSON".into(),
+                }),
+                arguments => tools::call(&tx, self.user, &call.name, arguments).await,
+            };
+            match outcome {
+                Ok(output) => (output.to_json(), output.changed_tasks()),
+                // The effect did not happen; the turn fails and a resend runs this call again.
+                Err(CallError::Tool(ToolError::Db(err))) => return Err(err.into()),
+                Err(err) => (json!({"error": err.to_string()}), false),
+            }
+        };
+        let record = NewMessage {
+            tool_calls: Some(json!({"tool_call_id": call.id, "name": call.name})),
+            tool_call_id: Some(call.id.clone()),
+            ..NewMessage::new(Role::Tool, content.to_string(), Some(self.turn()))
+        };
+        let (_, mut rows) = repo::append_messages(
+            &tx,
+            self.user,
+            self.conversation(),
+            std::slice::from_ref(&record),
+            None,
+        )
+        .await?
+        .ok_or(TurnError::NotFound)?;
+        tx.commit().await?;
+        let _ = self.events.send(TurnEvent::ToolFinished {
+            name: call.name.clone(),
+            changed,
+        });
+        rows.pop().ok_or(TurnError::NotFound)
+    }
+
+    /// Stores the reply and marks the turn done, with the answer a replay returns, in one
+    /// transaction.
+    async fn finish(&self, text: String, records: Vec<ToolCallRecord>) -> Result<Reply, TurnError> {
+        let begun = self.begun;
+        let mut client = db::client(self.pool).await?;
+        let tx = client.transaction().await?;
+        self.fence(&tx).await?;
+        let first_text = match (&begun.conversation.title, begun.created) {
+            (Some(_), _) => None,
+            // The question is the conversation's first message.
+            (None, true) => Some(begun.user_message.content.clone()),
+            (None, false) => repo::first_user_text(&tx, self.user, self.conversation()).await?,
+        };
+        let title = first_text
+            .and_then(|text| ChatText::parse(&text).ok())
+            .map(|text| ConversationTitle::from_message(&text));
+        let reply = NewMessage {
+            id: begun.reply_id,
+            ..NewMessage::new(Role::Assistant, text, Some(self.turn()))
+        };
+        let (conversation, message) =
+            append_one(&tx, self.user, self.conversation(), reply, title.as_ref()).await?;
+        let response = json!({
+            "conversation_id": conversation.id.to_string(),
+            "response": message.content,
+            "tool_calls": records,
+        });
+        if !repo::finish_turn(&tx, self.turn(), self.attempt(), message.id, &response).await? {
+            return Err(TurnError::LeaseLost);
+        }
+        tx.commit().await?;
+        let titled = begun.conversation.title.is_none() && conversation.title.is_some();
+        Ok(Reply {
+            message,
+            tool_calls: records,
+            conversation,
+            titled,
+            response,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: i64, role: Role, content: &str, tool_calls: Option<Value>) -> Message {
+        let tool_call_id = match (&role, &tool_calls) {
+            (Role::Tool, Some(calls)) => calls["tool_call_id"].as_str().map(str::to_owned),
+            _ => None,
+        };
+        Message {
+            id: MessageId::generate(),
+            role,
+            content: content.into(),
+            tool_calls,
+            created_at: Utc::now(),
+            seq,
+            turn_id: None,
+            tool_call_id,
+        }
+    }
+
+    fn request(ids: &[&str]) -> Value {
+        json!(
+            ids.iter()
+                .map(|id| json!({"id": id, "name": "list_tasks", "arguments": "{}"}))
+                .collect::<Vec<_>>()
+        )
+    }
+
+    fn result(id: &str) -> Message {
+        message(0, Role::Tool, "{}", Some(json!({"tool_call_id": id})))
+    }
+
+    /// The rule OpenAI enforces: every tool call answered right after its request, nothing else.
+    fn well_formed(messages: &[ModelMessage]) -> bool {
+        let mut at = 0;
+        while at < messages.len() {
+            match &messages[at] {
+                ModelMessage::Tool { .. } => return false,
+                ModelMessage::Assistant { tool_calls, .. } if !tool_calls.is_empty() => {
+                    for call in tool_calls {
+                        at += 1;
+                        match messages.get(at) {
+                            Some(ModelMessage::Tool { call_id, .. }) if *call_id == call.id => {}
+                            _ => return false,
+                        }
+                    }
+                }
+                _ => {}
+            }
+            at += 1;
+        }
+        true
+    }
+
+    #[test]
+    fn interleaved_history_from_overlapping_turns_is_made_well_formed() {
+        // Two old turns that overlapped: a user message between a request and its results, a
+        // result for a call nobody asked for, and a call that never got a result.
+        let history = vec![
+            message(1, Role::User, "list", None),
+            message(2, Role::Assistant, "", Some(request(&["a", "b"]))),
+            message(3, Role::User, "list again", None),
+            result("a"),
+            message(5, Role::Assistant, "", Some(request(&["c"]))),
+            result("c"),
+            result("zzz"),
+            message(8, Role::Assistant, "Here you go", None),
+        ];
+        let out = model_messages(&history);
+        assert!(well_formed(&out), "{out:#?}");
+        // The answered call survives with its result; the others are dropped.
+        assert!(
+            out.iter()
+                .any(|m| matches!(m, ModelMessage::Tool { call_id, .. } if call_id == "c"))
+        );
+        assert!(
+            !out.iter()
+                .any(|m| matches!(m, ModelMessage::Tool { call_id, .. } if call_id == "a"))
+        );
+    }
+
+    #[test]
+    fn a_history_cut_by_the_cap_starts_at_a_user_message() {
+        let history = vec![
+            result("x"),
+            message(2, Role::Assistant, "old", None),
+            message(3, Role::User, "hi", None),
+        ];
+        let out = model_messages(&history);
+        assert_eq!(out, vec![ModelMessage::User("hi".into())]);
+    }
+
+    #[test]
+    fn a_partly_answered_request_keeps_only_its_answered_calls() {
+        let history = vec![
+            message(1, Role::User, "do two things", None),
+            message(2, Role::Assistant, "", Some(request(&["a", "b"]))),
+            result("b"),
+        ];
+        let out = model_messages(&history);
+        assert!(well_formed(&out));
+        let ModelMessage::Assistant { tool_calls, .. } = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(tool_calls.len(), 1);
+        assert_eq!(tool_calls[0].id, "b");
+    }
+
+    #[test]
+    fn call_ids_a_server_repeats_are_made_unique_within_the_turn() {
+        let call = |id: &str| ToolCall {
+            id: id.into(),
+            name: "list_tasks".into(),
+            arguments: "{}".into(),
+        };
+        let stored = vec![result("call_0")];
+        let ids: Vec<String> = unique_ids(vec![call("call_0"), call("call_0"), call("")], &stored)
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(ids, ["call_0_2", "call_0_3", "call"]);
+    }
+
+    #[test]
+    fn rounds_of_text_are_separated_by_a_blank_line() {
+        let mut text = String::new();
+        join_text(&mut text, "Looking.");
+        join_text(&mut text, "");
+        join_text(&mut text, "Done.");
+        assert_eq!(text, "Looking.\n\nDone.");
+    }
+
+    #[test]
+    fn empty_arguments_mean_an_empty_object() {
+        let call = |arguments: &str| ToolCall {
+            id: "c".into(),
+            name: "list_tasks".into(),
+            arguments: arguments.into(),
+        };
+        assert_eq!(arguments_of(&call("")), json!({}));
+        assert_eq!(arguments_of(&call("  ")), json!({}));
+        assert_eq!(
+            arguments_of(&call("{\"status\":\"all\"}")),
+            json!({"status": "all"})
+        );
+        assert_eq!(arguments_of(&call("not json")), json!("not json"));
+    }
+
+    #[test]
+    fn a_key_is_bound_to_the_channel_conversation_and_text() {
+        let request = |channel, text| TurnRequest {
+            conversation: None,
+            text: ChatText::parse(text).unwrap(),
+            key: None,
+            channel,
+        };
+        assert_eq!(
+            request("api", "add milk").fingerprint(),
+            request("api", "add milk").fingerprint()
+        );
+        assert_ne!(
+            request("api", "add milk").fingerprint(),
+            request("api", "add eggs").fingerprint()
+        );
+        assert_ne!(
+            request("api", "add milk").fingerprint(),
+            request("chatkit", "add milk").fingerprint()
+        );
+    }
+}

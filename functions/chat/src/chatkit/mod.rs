@@ -1,0 +1,544 @@
+//! The ChatKit server protocol (docs/chatkit-protocol.md): one POST endpoint dispatching on the
+//! request's type; turns stream as server-sent events, everything else answers one JSON document.
+//! ChatKit threads are our conversations, items our visible messages.
+
+pub mod types;
+
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+use smart_todo_shared::domain::{
+    ChatText, Conversation, ConversationId, ConversationTitle, Message, MessageId, Role, SortOrder,
+    TurnStatus, UserId,
+};
+use smart_todo_shared::http::JsonBody;
+use smart_todo_shared::{ApiError, AuthUser, db, repo};
+use tokio::sync::mpsc;
+
+use crate::agent::turn::{self, Begun, Replayed, Start, TurnError, TurnEvent, TurnRequest};
+use crate::{ChatState, Deadline, IdempotencyKeyHeader, conversation_id};
+use types::{
+    ErrorCode, Event, InferenceOptions, InputText, ItemUpdate, OutputText, Page, Request,
+    StreamOptions, TasksChanged, Thread, ThreadItem, ThreadMetadata, ThreadStatus, Timestamp,
+};
+
+/// Page size when a request gives none (or 0), and the most we return in one page.
+const DEFAULT_PAGE: i64 = 20;
+const MAX_PAGE: i64 = 100;
+
+fn page_limit(limit: Option<i64>) -> i64 {
+    match limit {
+        None | Some(0) => DEFAULT_PAGE,
+        Some(n) => n.clamp(1, MAX_PAGE),
+    }
+}
+
+/// Reads a request: an unknown type is a 400, known types with bad params a 422.
+fn parse_request(value: Value) -> Result<Request, ApiError> {
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::invalid("type", "a ChatKit request needs a string type"))?;
+    serde_json::from_value(value).map_err(|err| {
+        if err.to_string().starts_with("unknown variant") {
+            ApiError::BadRequest(format!("unknown ChatKit request type {kind:?}"))
+        } else {
+            ApiError::invalid("params", err.to_string())
+        }
+    })
+}
+
+fn user_text(input: &types::UserMessageInput) -> Result<ChatText, ApiError> {
+    ChatText::parse(&input.text()).map_err(|e| ApiError::invalid("params.input.content", e.0))
+}
+
+/// `POST /chatkit`.
+pub async fn handle(
+    State(state): State<ChatState>,
+    AuthUser(user): AuthUser,
+    Deadline(deadline): Deadline,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    JsonBody(request): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let pool = &state.app.pool;
+    match parse_request(request)? {
+        Request::CreateThread(p) => {
+            let request = TurnRequest {
+                conversation: None,
+                text: user_text(&p.input)?,
+                key,
+                channel: "chatkit",
+            };
+            start_turn(state, user, request, deadline).await
+        }
+        Request::AddUserMessage(p) => {
+            let request = TurnRequest {
+                conversation: Some(conversation_id(&p.thread_id)?),
+                text: user_text(&p.input)?,
+                key,
+                channel: "chatkit",
+            };
+            start_turn(state, user, request, deadline).await
+        }
+        Request::RetryAfterItem(p) => {
+            let item = MessageId::parse(&p.item_id)
+                .map_err(|_| ApiError::NotFound("item not found".into()))?;
+            match turn::begin_retry(pool, &user, conversation_id(&p.thread_id)?, item).await {
+                Ok(begun) => Ok(stream_turn(state, user, begun, deadline)),
+                Err(TurnError::Busy) => Ok(busy_stream()),
+                Err(err) => Err(err.into()),
+            }
+        }
+        Request::GetThread(p) => {
+            let client = db::client(pool).await?;
+            let id = conversation_id(&p.thread_id)?;
+            let conversation = owned(repo::get_conversation(&*client, &user, id).await?)?;
+            let metadata = metadata(&*client, &user, id).await?;
+            let rows =
+                repo::visible_messages(&*client, &user, id, SortOrder::Asc, None, DEFAULT_PAGE + 1)
+                    .await?;
+            let items = items_page(&conversation, rows, DEFAULT_PAGE);
+            Ok(Json(thread(&conversation, metadata, items)).into_response())
+        }
+        Request::ListThreads(p) => {
+            let client = db::client(pool).await?;
+            let after = p.after.as_deref().map(conversation_id).transpose()?;
+            if let Some(after) = after {
+                // A cursor that names no thread of this user is not an empty page.
+                owned(repo::get_conversation(&*client, &user, after).await?)
+                    .map_err(|_| ApiError::NotFound("the `after` thread was not found".into()))?;
+            }
+            let limit = page_limit(p.limit);
+            let mut rows = repo::list_conversations(
+                &*client,
+                &user,
+                p.order.unwrap_or_default(),
+                after,
+                limit + 1,
+            )
+            .await?;
+            let has_more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let data: Vec<Thread> = rows
+                .iter()
+                .map(|c| thread(c, ThreadMetadata::default(), Page::empty()))
+                .collect();
+            let after = has_more
+                .then(|| rows.last().map(|c| c.id.to_string()))
+                .flatten();
+            Ok(Json(Page {
+                data,
+                has_more,
+                after,
+            })
+            .into_response())
+        }
+        Request::ListItems(p) => {
+            let id = conversation_id(&p.thread_id)?;
+            let after = match p.after.as_deref() {
+                Some(raw) => Some(
+                    MessageId::parse(raw)
+                        .map_err(|_| ApiError::NotFound("the `after` item was not found".into()))?,
+                ),
+                None => None,
+            };
+            let client = db::client(pool).await?;
+            let conversation = owned(repo::get_conversation(&*client, &user, id).await?)?;
+            if let Some(after) = after {
+                repo::get_message(&*client, &user, id, after)
+                    .await?
+                    .filter(Message::is_visible)
+                    .ok_or_else(|| ApiError::NotFound("the `after` item was not found".into()))?;
+            }
+            let limit = page_limit(p.limit);
+            let rows = repo::visible_messages(
+                &*client,
+                &user,
+                id,
+                p.order.unwrap_or_default(),
+                after,
+                limit + 1,
+            )
+            .await?;
+            Ok(Json(items_page(&conversation, rows, limit)).into_response())
+        }
+        Request::UpdateThread(p) => {
+            let title = ConversationTitle::parse(&p.title)
+                .map_err(|e| ApiError::invalid("params.title", e.0))?;
+            let client = db::client(pool).await?;
+            let id = conversation_id(&p.thread_id)?;
+            let conversation =
+                owned(repo::rename_conversation(&*client, &user, id, &title).await?)?;
+            let metadata = metadata(&*client, &user, id).await?;
+            Ok(Json(thread(&conversation, metadata, Page::empty())).into_response())
+        }
+        Request::DeleteThread(p) => {
+            let client = db::client(pool).await?;
+            if !repo::delete_conversation(&*client, &user, conversation_id(&p.thread_id)?).await? {
+                return Err(not_found());
+            }
+            Ok(Json(types::Empty {}).into_response())
+        }
+        Request::Feedback(p) => {
+            // Accepted and acknowledged; feedback is not stored yet.
+            let _ = (p.item_ids, p.kind);
+            let client = db::client(pool).await?;
+            owned(repo::get_conversation(&*client, &user, conversation_id(&p.thread_id)?).await?)?;
+            Ok(Json(types::Empty {}).into_response())
+        }
+        Request::AddClientToolOutput(_)
+        | Request::AddStructuredInput(_)
+        | Request::CustomAction(_)
+        | Request::SyncCustomAction(_)
+        | Request::CreateAttachment(_)
+        | Request::DeleteAttachment(_)
+        | Request::Transcribe(_) => Err(ApiError::BadRequest(
+            "this ChatKit request type is not supported by this server".into(),
+        )),
+    }
+}
+
+/// Starts (or continues, or replays) a turn and streams it; a busy conversation is an `error`
+/// event the client may retry.
+async fn start_turn(
+    state: ChatState,
+    user: UserId,
+    request: TurnRequest,
+    deadline: Option<Instant>,
+) -> Result<Response, ApiError> {
+    match turn::begin(&state.app.pool, &user, &request).await {
+        Ok(Start::Run(begun)) => Ok(stream_turn(state, user, *begun, deadline)),
+        Ok(Start::Replay(replayed)) => Ok(replay_stream(&replayed)),
+        Err(TurnError::Busy) => Ok(busy_stream()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("conversation not found".into())
+}
+
+fn owned(conversation: Option<Conversation>) -> Result<Conversation, ApiError> {
+    conversation.ok_or_else(not_found)
+}
+
+/// The thread's metadata: how its newest turn stands (a lapsed lease counts as failed).
+async fn metadata(
+    db: &impl db::Executor,
+    user: &UserId,
+    conversation: ConversationId,
+) -> Result<ThreadMetadata, ApiError> {
+    let turn = repo::newest_turn(db, user, conversation).await?;
+    Ok(ThreadMetadata {
+        turn_status: turn.map(|t| match t.status {
+            TurnStatus::Running if !t.is_live() => TurnStatus::Failed.as_str(),
+            status => status.as_str(),
+        }),
+    })
+}
+
+fn items_page(conversation: &Conversation, mut rows: Vec<Message>, limit: i64) -> Page<ThreadItem> {
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let after = has_more
+        .then(|| rows.last().map(|m| m.id.to_string()))
+        .flatten();
+    Page {
+        data: rows.iter().map(|m| item(conversation.id, m)).collect(),
+        has_more,
+        after,
+    }
+}
+
+fn thread(
+    conversation: &Conversation,
+    metadata: ThreadMetadata,
+    items: Page<ThreadItem>,
+) -> Thread {
+    Thread {
+        id: conversation.id.to_string(),
+        title: conversation.title.clone(),
+        created_at: Timestamp(conversation.created_at),
+        status: ThreadStatus::Active,
+        metadata,
+        items,
+    }
+}
+
+fn assistant_item(
+    thread: ConversationId,
+    id: MessageId,
+    at: chrono::DateTime<chrono::Utc>,
+    content: Vec<OutputText>,
+) -> ThreadItem {
+    ThreadItem::AssistantMessage {
+        id: id.to_string(),
+        thread_id: thread.to_string(),
+        created_at: Timestamp(at),
+        content,
+    }
+}
+
+/// A visible message as a ThreadItem.
+fn item(thread: ConversationId, message: &Message) -> ThreadItem {
+    match message.role {
+        Role::User => ThreadItem::UserMessage {
+            id: message.id.to_string(),
+            thread_id: thread.to_string(),
+            created_at: Timestamp(message.created_at),
+            content: vec![InputText {
+                text: message.content.clone(),
+            }],
+            attachments: vec![],
+            inference_options: InferenceOptions::default(),
+        },
+        _ => assistant_item(
+            thread,
+            message.id,
+            message.created_at,
+            vec![OutputText::new(message.content.clone())],
+        ),
+    }
+}
+
+/// Where a stream's events go: serialised as SSE frames, in order. The response body adds a
+/// keep-alive comment whenever nothing was sent for a while.
+#[derive(Clone)]
+struct Sink(mpsc::UnboundedSender<Bytes>);
+
+impl Sink {
+    fn send(&self, event: Event) {
+        let _ = self.0.send(frame(&event));
+    }
+}
+
+fn frame(event: &impl Serialize) -> Bytes {
+    let json = serde_json::to_string(event).expect("events serialise");
+    Bytes::from(format!("data: {json}\n\n"))
+}
+
+/// Keep-alive comment for proxies and clients that drop quiet connections.
+const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+
+/// An SSE response fed by a sink; a comment goes out after every `keep_alive` of silence.
+fn sse_response(keep_alive: Duration) -> (Sink, Response) {
+    let (frames, receiver) = mpsc::unbounded_channel::<Bytes>();
+    let body = futures::stream::unfold(receiver, move |mut receiver| async move {
+        match tokio::time::timeout(keep_alive, receiver.recv()).await {
+            Ok(Some(frame)) => Some((Ok::<_, Infallible>(frame), receiver)),
+            Ok(None) => None,
+            Err(_) => Some((Ok(Bytes::from_static(KEEP_ALIVE)), receiver)),
+        }
+    });
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    (Sink(frames), response)
+}
+
+/// The answer to a turn request on a conversation that is busy: one retryable error event.
+fn busy_stream() -> Response {
+    let (sink, response) = sse_response(Duration::from_secs(15));
+    sink.send(Event::Error {
+        code: ErrorCode::Custom,
+        message: Some(
+            "The assistant is still answering your previous message in this conversation. \
+             Try again in a moment."
+                .into(),
+        ),
+        allow_retry: true,
+    });
+    response
+}
+
+/// A finished turn named again by its key: the thread (for a create), the question and the
+/// stored reply, as a stream that changes nothing.
+fn replay_stream(replayed: &Replayed) -> Response {
+    let (sink, response) = sse_response(Duration::from_secs(15));
+    let id = replayed.conversation.id;
+    if replayed.created {
+        sink.send(Event::ThreadCreated {
+            thread: thread(
+                &replayed.conversation,
+                ThreadMetadata::default(),
+                Page::empty(),
+            ),
+        });
+    }
+    sink.send(Event::ItemDone {
+        item: item(id, &replayed.user_message),
+    });
+    if let Some(reply) = &replayed.reply {
+        sink.send(Event::ItemDone {
+            item: item(id, reply),
+        });
+    }
+    response
+}
+
+/// Streams a turn: the user message, then the reply as it is produced. The turn runs to the end
+/// even if the client goes away, so what it did is stored either way.
+fn stream_turn(
+    state: ChatState,
+    user: UserId,
+    begun: Begun,
+    deadline: Option<Instant>,
+) -> Response {
+    let (sink, response) = sse_response(state.keep_alive);
+    tokio::spawn(async move {
+        let thread_id = begun.conversation.id;
+        if begun.created {
+            sink.send(Event::ThreadCreated {
+                thread: thread(
+                    &begun.conversation,
+                    ThreadMetadata::default(),
+                    Page::empty(),
+                ),
+            });
+        }
+        if begun.announce {
+            sink.send(Event::ItemDone {
+                item: item(thread_id, &begun.user_message),
+            });
+        }
+        // The turn is not stopped when the client disconnects, so no stop button.
+        sink.send(Event::StreamOptions {
+            stream_options: StreamOptions {
+                allow_cancel: false,
+            },
+        });
+
+        let (events, mut event_receiver) = mpsc::unbounded_channel();
+        let worker = {
+            let (state, user, begun) = (state.clone(), user.clone(), begun.clone());
+            tokio::spawn(async move {
+                turn::respond(
+                    &state.app.pool,
+                    &state.model,
+                    &user,
+                    &begun,
+                    &events,
+                    deadline,
+                )
+                .await
+            })
+        };
+
+        let reply_id = begun.reply_id;
+        let started_at = chrono::Utc::now();
+        let mut started = false;
+        let start_reply = |started: &mut bool| {
+            if !*started {
+                *started = true;
+                sink.send(Event::ItemAdded {
+                    item: assistant_item(thread_id, reply_id, started_at, vec![]),
+                });
+                sink.send(Event::ItemUpdated {
+                    item_id: reply_id.to_string(),
+                    update: ItemUpdate::ContentPartAdded {
+                        content_index: 0,
+                        content: OutputText::new(""),
+                    },
+                });
+            }
+        };
+        let delta = |text: String| Event::ItemUpdated {
+            item_id: reply_id.to_string(),
+            update: ItemUpdate::TextDelta {
+                content_index: 0,
+                delta: text,
+            },
+        };
+        while let Some(event) = event_receiver.recv().await {
+            match event {
+                TurnEvent::TextDelta(text) => {
+                    start_reply(&mut started);
+                    sink.send(delta(text));
+                }
+                TurnEvent::ToolStarted { label, .. } => {
+                    sink.send(Event::Progress {
+                        text: format!("{label}…"),
+                    });
+                }
+                TurnEvent::ToolFinished {
+                    name,
+                    changed: true,
+                } => {
+                    sink.send(Event::ClientEffect {
+                        name: "tasks_changed".into(),
+                        data: TasksChanged { tool: name },
+                    });
+                }
+                TurnEvent::ToolFinished { .. } => {}
+            }
+        }
+
+        match worker.await {
+            Ok(Ok(reply)) => {
+                if !started {
+                    start_reply(&mut started);
+                    sink.send(delta(reply.message.content.clone()));
+                }
+                sink.send(Event::ItemUpdated {
+                    item_id: reply_id.to_string(),
+                    update: ItemUpdate::ContentPartDone {
+                        content_index: 0,
+                        content: OutputText::new(reply.message.content.clone()),
+                    },
+                });
+                sink.send(Event::ItemDone {
+                    item: item(thread_id, &reply.message),
+                });
+                if reply.titled {
+                    sink.send(Event::ThreadUpdated {
+                        thread: thread(
+                            &reply.conversation,
+                            ThreadMetadata::default(),
+                            Page::empty(),
+                        ),
+                    });
+                }
+            }
+            Ok(Err(err)) => {
+                let message = match &err {
+                    TurnError::Model(_) => {
+                        "The assistant did not answer. Your message is saved: try again."
+                    }
+                    TurnError::NotFound => "This conversation was deleted.",
+                    TurnError::Busy | TurnError::LeaseLost => {
+                        "The assistant is still answering in this conversation. Try again in a moment."
+                    }
+                    _ => "Something went wrong on our side. Try again in a moment.",
+                };
+                sink.send(Event::Error {
+                    code: ErrorCode::Custom,
+                    message: Some(message.into()),
+                    allow_retry: err.retryable(),
+                });
+            }
+            Err(panic) => {
+                tracing::error!(error = %panic, "chat turn panicked");
+                sink.send(Event::Error {
+                    code: ErrorCode::StreamError,
+                    message: None,
+                    allow_retry: true,
+                });
+            }
+        }
+    });
+    response
+}
