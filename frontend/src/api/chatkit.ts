@@ -1,5 +1,5 @@
 /**
- * The ChatKit server protocol (shared/docs/chatkit-protocol.md), as far as the built-in chat UI needs it:
+ * The ChatKit server protocol (docs/chatkit-protocol.md), as far as the built-in chat UI needs it:
  * one `POST` endpoint, `{type, params}` bodies, JSON answers for plain operations and `text/event-stream`
  * answers for the streaming ones.
  */
@@ -35,9 +35,18 @@ export type Thread = {
   title?: string;
   created_at: string;
   status?: { type: string; reason?: string };
+  /** `turn_status` (threads.get_by_id): the state of the conversation's newest turn. */
   metadata?: Record<string, unknown>;
   items?: Page<ThreadItem>;
 };
+
+/** The state of a thread's newest turn, as `threads.get_by_id` reports it; null when it has had none. */
+export type TurnStatus = "running" | "done" | "failed";
+
+export function turnStatus(thread: Thread): TurnStatus | null {
+  const s = thread.metadata?.turn_status;
+  return s === "running" || s === "done" || s === "failed" ? s : null;
+}
 
 export type ThreadItemUpdate =
   | { type: "assistant_message.content_part.text_delta"; content_index: number; delta: string }
@@ -72,6 +81,26 @@ export function textInput(text: string): UserMessageInput {
 /** Thrown when a stream ended without a usable answer (closed early, or not an event stream). */
 export class StreamError extends Error {}
 
+/**
+ * A fresh `Idempotency-Key` for one user turn (1–128 visible ASCII characters). `crypto.randomUUID`
+ * exists only in secure contexts, so plain-HTTP origins other than localhost fall back to random bytes.
+ */
+export function newIdempotencyKey(): string {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === "function") return c.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (typeof c?.getRandomValues === "function") c.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export type StreamOptions = {
+  signal?: AbortSignal;
+  /** Sent as `Idempotency-Key` (threads.create / threads.add_user_message): a resend of the same turn
+   * with the same key is answered from what the server stored instead of running the turn twice. */
+  idempotencyKey?: string | null;
+};
+
 export class ChatKitClient {
   private readonly fetchFn: typeof fetch;
   private readonly url: string;
@@ -91,13 +120,16 @@ export class ChatKitClient {
     type: string,
     params: Record<string, unknown>,
     onEvent: (event: StreamEvent) => void,
-    signal?: AbortSignal,
+    options: StreamOptions = {},
   ): Promise<void> {
+    const { signal, idempotencyKey } = options;
+    const headers = new Headers({ "Content-Type": "application/json", Accept: "text/event-stream" });
+    if (idempotencyKey) headers.set("Idempotency-Key", idempotencyKey);
     let res: Response;
     try {
       res = await this.fetchFn(this.url, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        headers,
         body: JSON.stringify({ type, params }),
         signal,
       });

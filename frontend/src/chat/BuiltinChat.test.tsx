@@ -8,10 +8,10 @@ import { BuiltinChat } from "./BuiltinChat";
 
 let backend: FakeBackend;
 
-function setup(user = "alice") {
+function setup(user = "alice", pollMs = 20) {
   const client = new ChatKitClient(bearerFetch(() => fakeToken(user), undefined), "/chatkit");
   const onTasksChanged = vi.fn();
-  const utils = render(<BuiltinChat client={client} user={user} onTasksChanged={onTasksChanged} />);
+  const utils = render(<BuiltinChat client={client} user={user} onTasksChanged={onTasksChanged} pollMs={pollMs} />);
   return { ...utils, onTasksChanged, ue: userEvent.setup() };
 }
 
@@ -20,6 +20,21 @@ const log = () => screen.getByRole("log", { name: "Messages" });
 const ops = () => backend.calls.filter((c) => c.url === "/chatkit").map((c) => (c.body as { type: string }).type);
 const lastBody = (type: string) =>
   [...backend.calls].reverse().find((c) => (c.body as { type?: string })?.type === type)!.body as { params: Record<string, unknown> };
+/** The requests of one ChatKit operation, in order. */
+const callsOf = (type: string) => backend.calls.filter((c) => (c.body as { type?: string })?.type === type);
+const keysOf = (type: string) => callsOf(type).map((c) => c.headers.get("Idempotency-Key"));
+/** What the user bubbles on screen say. */
+const userBubbles = () => Array.from(log().querySelectorAll('[data-role="user"]'), (e) => e.querySelector(".bubble")!.textContent);
+/** The position in the call log of the first `type` request after position `from`. */
+const indexAfter = (type: string, from: number) =>
+  backend.calls.findIndex((c, i) => i > from && (c.body as { type?: string })?.type === type);
+const input = (text: string) => ({ content: [{ type: "input_text", text }], attachments: [], inference_options: {} });
+/** A promise and its resolver, to hold a turn in the fake while it runs. */
+function hold() {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
 
 beforeEach(() => {
   backend = new FakeBackend();
@@ -65,6 +80,12 @@ describe("BuiltinChat", () => {
     await waitFor(() => expect(within(log()).getByText("You said: hello")).toBeInTheDocument());
     expect(lastBody("threads.add_user_message").params).toMatchObject({ thread_id: threadId });
     expect(log().querySelectorAll('[data-role="user"]')).toHaveLength(2);
+    // Every turn carries its own Idempotency-Key.
+    const [createKey] = keysOf("threads.create");
+    const [addKey] = keysOf("threads.add_user_message");
+    expect(createKey).toMatch(/^[\x21-\x7e]{1,128}$/);
+    expect(addKey).toMatch(/^[\x21-\x7e]{1,128}$/);
+    expect(addKey).not.toBe(createKey);
   });
 
   it("Shift+Enter adds a line instead of sending", async () => {
@@ -95,31 +116,193 @@ describe("BuiltinChat", () => {
     expect(screen.queryByText("hello")).toBeNull();
   });
 
-  it("an error event shows Retry, which regenerates after the user message", async () => {
+  it("an error event shows Retry, which resends the turn with the same key: the server continues it", async () => {
     const { ue } = setup();
-    backend.failNext = "error-event";
-    await ue.type(composer(), "hello{Enter}");
+    backend.failNext = "error-event"; // the model fails after the add_task tool ran
+    await ue.type(composer(), "Add a task to buy milk{Enter}");
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("The assistant is unavailable.");
     expect(within(log()).queryByText("Partial")).toBeNull();
     await ue.click(within(alert).getByRole("button", { name: "Retry" }));
-    await waitFor(() => expect(within(log()).getByText("You said: hello")).toBeInTheDocument());
-    const userItem = backend.threads[0].items[0];
-    expect(lastBody("threads.retry_after_item").params).toEqual({ thread_id: backend.threads[0].id, item_id: userItem.id });
+    await waitFor(() => expect(log()).toHaveTextContent("Added task #1: Buy milk."));
+    const keys = keysOf("threads.create");
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    expect(ops()).not.toContain("threads.retry_after_item");
+    expect(backend.tasks.map((t) => t.title)).toEqual(["Buy milk"]); // the tool did not run twice
     expect(screen.queryByRole("alert")).toBeNull();
-    expect(log().querySelectorAll('[data-role="user"]')).toHaveLength(1);
+    expect(userBubbles()).toEqual(["Add a task to buy milk"]);
+    expect(backend.threads[0].items.filter((i) => i.type === "user_message")).toHaveLength(1);
   });
 
-  it("a network failure shows Retry, which sends the message again", async () => {
+  it("a network failure before the thread exists shows Retry, which sends the message again with the same key", async () => {
     const { ue } = setup();
     backend.failNext = "network";
     await ue.type(composer(), "hello{Enter}");
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("Could not reach the server");
+    expect(userBubbles()).toEqual(["hello"]);
+    expect(ops()).not.toContain("threads.get_by_id"); // no thread id to look at
     await ue.click(within(alert).getByRole("button", { name: "Retry" }));
     await waitFor(() => expect(within(log()).getByText("You said: hello")).toBeInTheDocument());
-    expect(ops().filter((o) => o === "threads.create")).toHaveLength(2);
-    expect(log().querySelectorAll('[data-role="user"]')).toHaveLength(1);
+    const keys = keysOf("threads.create");
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBeTruthy();
+    expect(keys[1]).toBe(keys[0]);
+    expect(userBubbles()).toEqual(["hello"]);
+  });
+
+  it.each(["error", "close"] as const)(
+    "a stream lost after the message (%s) is settled by reloading the thread: the stored reply shows, no error",
+    async (how) => {
+      const { ue } = setup();
+      backend.dropNext = { afterEvents: 2, how }; // thread.created and the user message arrive; the rest is lost
+      await ue.type(composer(), "hello{Enter}");
+      await waitFor(() => expect(within(log()).getByText("You said: hello")).toBeInTheDocument());
+      await waitFor(() => expect(log()).toHaveAttribute("aria-busy", "false"));
+      expect(indexAfter("threads.get_by_id", indexAfter("threads.create", -1))).toBeGreaterThan(-1);
+      expect(callsOf("threads.create")).toHaveLength(1); // nothing was sent again
+      expect(screen.queryByRole("alert")).toBeNull();
+      expect(userBubbles()).toEqual(["hello"]);
+      expect(composer()).toBeEnabled();
+    },
+  );
+
+  it("a lost stream whose turn still runs shows “still answering” and polls until the reply is stored", async () => {
+    const { ue } = setup();
+    const turn = hold();
+    backend.gate = turn.promise;
+    backend.dropNext = { afterEvents: 2 };
+    await ue.type(composer(), "hello{Enter}");
+    expect(await within(log()).findByText("Still answering…")).toBeInTheDocument();
+    await waitFor(() => expect(callsOf("threads.get_by_id").length).toBeGreaterThanOrEqual(3)); // it keeps looking
+    expect(screen.getByRole("button", { name: "Send" })).toBeDisabled();
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(userBubbles()).toEqual(["hello"]);
+    const polls = callsOf("threads.get_by_id").length;
+    await act(async () => turn.open());
+    await waitFor(() => expect(within(log()).getByText("You said: hello")).toBeInTheDocument());
+    await waitFor(() => expect(log()).toHaveAttribute("aria-busy", "false"));
+    expect(callsOf("threads.get_by_id").length).toBeGreaterThan(polls);
+    expect(within(log()).queryByText("Still answering…")).toBeNull();
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(callsOf("threads.create")).toHaveLength(1);
+    expect(userBubbles()).toEqual(["hello"]);
+    // Polling stopped once it was answered.
+    const settled = callsOf("threads.get_by_id").length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(callsOf("threads.get_by_id")).toHaveLength(settled);
+  });
+
+  it("a lost stream whose turn failed offers Retry, which resends with the same key; the message shows once", async () => {
+    const { ue } = setup();
+    backend.failNext = "error-event";
+    backend.dropNext = { afterEvents: 2 };
+    await ue.type(composer(), "hello{Enter}");
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Your message is saved");
+    expect(ops()).toContain("threads.get_by_id");
+    expect(userBubbles()).toEqual(["hello"]);
+    await ue.click(within(alert).getByRole("button", { name: "Retry" }));
+    await waitFor(() => expect(within(log()).getByText("You said: hello")).toBeInTheDocument());
+    const keys = keysOf("threads.create");
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    expect(userBubbles()).toEqual(["hello"]);
+    expect(backend.threads[0].items.map((i) => i.type)).toEqual(["user_message", "assistant_message"]);
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("a message that never reached the server (thread known) is looked for, then Retry resends it with the same key", async () => {
+    const id = backend.addThread("alice", "Chat", [["first", "answer one"]]);
+    localStorage.setItem("smart-todo.last-thread.alice", id);
+    const { ue } = setup();
+    expect(await within(log()).findByText("answer one")).toBeInTheDocument();
+    backend.failNext = "network";
+    await ue.type(composer(), "hello{Enter}");
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Could not reach the server");
+    expect(indexAfter("threads.get_by_id", indexAfter("threads.add_user_message", -1))).toBeGreaterThan(-1);
+    expect(userBubbles()).toEqual(["first", "hello"]);
+    await ue.click(within(alert).getByRole("button", { name: "Retry" }));
+    await waitFor(() => expect(within(log()).getByText("You said: hello")).toBeInTheDocument());
+    const keys = keysOf("threads.add_user_message");
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    expect(userBubbles()).toEqual(["first", "hello"]);
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("a busy conversation: the error event's message shows, and Retry resends with the same key", async () => {
+    const id = backend.addThread("alice", "Chat", [["first", "answer one"]]);
+    localStorage.setItem("smart-todo.last-thread.alice", id);
+    const { ue } = setup();
+    expect(await within(log()).findByText("answer one")).toBeInTheDocument();
+    // Another tab is in the middle of a turn on this conversation.
+    const other = hold();
+    backend.gate = other.promise;
+    const otherTab = backend.send("alice", "threads.add_user_message", { thread_id: id, input: input("from the other tab") }, "other-key");
+    backend.gate = null;
+    await ue.type(composer(), "hello{Enter}");
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Another reply is still being written");
+    expect(userBubbles()).toEqual(["first", "hello"]);
+    other.open();
+    await otherTab;
+    await ue.click(within(alert).getByRole("button", { name: "Retry" }));
+    await waitFor(() => expect(within(log()).getByText("You said: hello")).toBeInTheDocument());
+    const keys = keysOf("threads.add_user_message").filter((k) => k !== "other-key");
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    expect(userBubbles().filter((t) => t === "hello")).toHaveLength(1);
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("a thread opened with an unanswered last message offers Retry, which regenerates after it", async () => {
+    const id = backend.addThread("alice", "Chat", [["first", "answer one"]], { unanswered: "second" });
+    localStorage.setItem("smart-todo.last-thread.alice", id);
+    const { ue } = setup();
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("The assistant did not answer your last message.");
+    await ue.click(within(alert).getByRole("button", { name: "Retry" }));
+    await waitFor(() => expect(within(log()).getByText("You said: second")).toBeInTheDocument());
+    const second = backend.threads[0].items[2];
+    expect(lastBody("threads.retry_after_item").params).toEqual({ thread_id: id, item_id: second.id });
+    expect(userBubbles()).toEqual(["first", "second"]);
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("a retry refused with 409 shows the server's detail and the refreshed thread", async () => {
+    const id = backend.addThread("alice", "Chat", [["first", "answer one"]], { unanswered: "second" });
+    localStorage.setItem("smart-todo.last-thread.alice", id);
+    const { ue } = setup();
+    const alert = await screen.findByRole("alert");
+    // Meanwhile another tab moved the conversation on.
+    const otherTab = await backend.send("alice", "threads.add_user_message", { thread_id: id, input: input("from the other tab") }, "k-other");
+    expect(otherTab.status).toBe(200);
+    await ue.click(within(alert).getByRole("button", { name: "Retry" }));
+    await waitFor(() => expect(screen.getByRole("alert")).toHaveTextContent("Only the newest message of a conversation can be answered again"));
+    expect(await within(log()).findByText("You said: from the other tab")).toBeInTheDocument();
+    expect(userBubbles()).toEqual(["first", "second", "from the other tab"]);
+    expect(lastBody("threads.retry_after_item").params).toMatchObject({ item_id: backend.threads[0].items[2].id });
+    expect(composer()).toBeEnabled();
+  });
+
+  it("a thread opened while its reply is being written waits for it", async () => {
+    const id = backend.addThread("alice", "Chat", [["first", "answer one"]]);
+    localStorage.setItem("smart-todo.last-thread.alice", id);
+    const other = hold();
+    backend.gate = other.promise;
+    const otherTab = backend.send("alice", "threads.add_user_message", { thread_id: id, input: input("from the other tab") }, "k-other");
+    backend.gate = null;
+    setup();
+    expect(await within(log()).findByText("Still answering…")).toBeInTheDocument();
+    expect(userBubbles()).toEqual(["first", "from the other tab"]);
+    other.open();
+    await otherTab;
+    expect(await within(log()).findByText("You said: from the other tab")).toBeInTheDocument();
+    expect(within(log()).queryByText("Still answering…")).toBeNull();
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 
   it("lists threads, switches between them, renames and deletes", async () => {

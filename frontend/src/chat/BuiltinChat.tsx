@@ -2,11 +2,15 @@
  * The built-in chat UI: speaks the ChatKit protocol to `/chatkit` with `fetch` and a streaming SSE parser.
  * No third-party scripts. Streams replies as they arrive, shows tool activity, lists the user's threads,
  * resumes the last one after a reload and offers a retry after an error.
+ *
+ * Each turn is sent with an `Idempotency-Key`, reused by every resend of it. When a stream drops, the
+ * thread is reloaded to see what the server stored: the reply (shown), a turn still running (polled), or
+ * the message unanswered or missing (Retry resends it with the same key).
  */
 import { useCallback, useEffect, useId, useLayoutEffect, useReducer, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { ApiError } from "../api/http";
-import { textInput, type ChatKitClient, type StreamEvent, type Thread } from "../api/chatkit";
-import { chatReducer, initialChatState, type ChatMessage } from "./chatState";
+import { newIdempotencyKey, turnStatus, type ChatKitClient, type StreamEvent, type Thread } from "../api/chatkit";
+import { chatReducer, initialChatState, requestOf, turnRequest, type ChatMessage, type TurnRequest } from "./chatState";
 import { loadLastThread, saveLastThread } from "./lastThread";
 import { Markdown } from "./Markdown";
 import { SUGGESTIONS } from "./suggestions";
@@ -21,6 +25,8 @@ type Props = {
   onTasksChanged: () => void;
   /** Shown above the conversation, e.g. why ChatKit is not used. */
   notice?: string | null;
+  /** How often a thread whose reply is still being written is reloaded (ms). */
+  pollMs?: number;
 };
 
 function isAbort(e: unknown) {
@@ -46,7 +52,7 @@ function shortDate(iso: string): string {
     : d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
 }
 
-export function BuiltinChat({ client, user, onTasksChanged, notice }: Props) {
+export function BuiltinChat({ client, user, onTasksChanged, notice, pollMs = 2000 }: Props) {
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
   const [threads, setThreads] = useState<Thread[]>([]);
   const [threadsLoaded, setThreadsLoaded] = useState(false);
@@ -102,7 +108,7 @@ export function BuiltinChat({ client, user, onTasksChanged, notice }: Props) {
       try {
         const { thread, items } = await client.loadThread(threadId, ac.signal);
         stickToBottom.current = true;
-        dispatch({ type: "loaded", threadId: thread.id, items });
+        dispatch({ type: "loaded", thread, items });
         saveLastThread(user, thread.id);
       } catch (e) {
         if (isAbort(e)) return;
@@ -169,26 +175,47 @@ export function BuiltinChat({ client, user, onTasksChanged, notice }: Props) {
     if (log) stickToBottom.current = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
   };
 
+  /** After a refused turn (409: e.g. a retry of a message that is no longer the newest): the server's view. */
+  const refreshThread = useCallback(
+    async (threadId: string) => {
+      try {
+        const { thread, items } = await client.loadThread(threadId);
+        dispatch({ type: "refreshed", thread, items });
+      } catch {
+        // the error is already shown; the next action reloads anyway
+      }
+    },
+    [client],
+  );
+
   const runStream = useCallback(
-    async (op: string, params: Record<string, unknown>) => {
+    async (request: TurnRequest) => {
       const ac = new AbortController();
       streamRef.current = ac;
       stickToBottom.current = true;
       try {
         await client.stream(
-          op,
-          params,
+          request.op,
+          request.params,
           (event: StreamEvent) => {
             dispatch({ type: "event", event });
             if (event.type === "client_effect" && event.name === "tasks_changed") onTasksChangedRef.current();
             if (event.type === "thread.created" || event.type === "thread.updated") upsertThread(event.thread);
           },
-          ac.signal,
+          { signal: ac.signal, idempotencyKey: request.key },
         );
         if (!ac.signal.aborted) dispatch({ type: "finished" });
       } catch (e) {
         if (isAbort(e) || ac.signal.aborted) return;
-        dispatch({ type: "failed", message: messageOf(e) });
+        if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
+          // Refused: nothing ran. 408 / 429 may pass later; the rest will not.
+          dispatch({ type: "rejected", message: messageOf(e), retryable: e.status === 408 || e.status === 429 });
+          const threadId = request.params.thread_id;
+          if (e.status === 409 && typeof threadId === "string") void refreshThread(threadId);
+        } else {
+          // No verdict (network, 5xx, a body that is not an event stream): the thread tells what happened.
+          dispatch({ type: "dropped", message: messageOf(e) });
+        }
       } finally {
         if (streamRef.current === ac) streamRef.current = null;
         if (!ac.signal.aborted) {
@@ -197,18 +224,54 @@ export function BuiltinChat({ client, user, onTasksChanged, notice }: Props) {
         }
       }
     },
-    [client, refreshThreads, upsertThread],
+    [client, refreshThreads, refreshThread, upsertThread],
   );
+
+  // After a dropped stream (or on opening a thread whose reply is still being written): reload the
+  // thread, at once when checking, after `pollMs` while waiting; the reducer decides what it shows.
+  const recovering = state.recovering;
+  const recoveringThread = state.threadId;
+  useEffect(() => {
+    if (!recovering || !recoveringThread) return;
+    const ac = new AbortController();
+    const timer = setTimeout(
+      async () => {
+        try {
+          const { thread, items } = await client.loadThread(recoveringThread, ac.signal);
+          if (ac.signal.aborted) return;
+          dispatch({ type: "reconciled", thread, items });
+          if (turnStatus(thread) !== "running") {
+            // The turn ended (here or elsewhere): its tools may have changed tasks, and its thread its title.
+            onTasksChangedRef.current();
+            void refreshThreads();
+          }
+        } catch (e) {
+          if (isAbort(e) || ac.signal.aborted) return;
+          const gone = e instanceof ApiError && e.status === 404;
+          dispatch({
+            type: "reconcileFailed",
+            message: gone ? "That conversation no longer exists." : `Could not check whether the reply arrived: ${messageOf(e)}`,
+            retryable: !gone,
+          });
+        }
+      },
+      recovering.phase === "waiting" ? pollMs : 0,
+    );
+    return () => {
+      clearTimeout(timer);
+      ac.abort();
+    };
+  }, [recovering, recoveringThread, client, pollMs, refreshThreads]);
 
   const sendText = useCallback(
     (raw: string) => {
       const text = raw.trim();
       const s = stateRef.current;
       if (!text || s.busy || loadingRef.current) return;
-      dispatch({ type: "send", text, localKey: `local-${++localKey.current}` });
+      const request = turnRequest(s.threadId, text, newIdempotencyKey());
+      dispatch({ type: "send", text, localKey: `local-${++localKey.current}`, request });
       setLoadError(null);
-      if (s.threadId) void runStream("threads.add_user_message", { thread_id: s.threadId, input: textInput(text) });
-      else void runStream("threads.create", { input: textInput(text) });
+      void runStream(request);
     },
     [runStream],
   );
@@ -232,11 +295,8 @@ export function BuiltinChat({ client, user, onTasksChanged, notice }: Props) {
     const plan = state.error?.retry;
     if (!plan || state.busy) return;
     dispatch({ type: "retry", plan });
-    if (plan.kind === "after_item") {
-      void runStream("threads.retry_after_item", { thread_id: plan.threadId, item_id: plan.itemId });
-    } else {
-      sendText(plan.text);
-    }
+    const request = requestOf(plan);
+    if (request) void runStream(request);
     composerRef.current?.focus();
   };
 
@@ -310,7 +370,7 @@ export function BuiltinChat({ client, user, onTasksChanged, notice }: Props) {
                 key={t.id}
                 thread={t}
                 active={t.id === state.threadId}
-                disabled={state.busy}
+                disabled={state.busy && !state.recovering}
                 onPick={() => pickThread(t.id)}
                 onRename={(title) => renameThread(t.id, title)}
                 onDelete={() => deleteThread(t.id)}
@@ -390,7 +450,11 @@ export function BuiltinChat({ client, user, onTasksChanged, notice }: Props) {
                 <i />
                 <i />
               </span>
-              {state.progress ?? "Thinking…"}
+              {state.recovering?.phase === "checking"
+                ? "Checking whether the reply arrived…"
+                : state.recovering?.phase === "waiting"
+                  ? "Still answering…"
+                  : (state.progress ?? "Thinking…")}
             </div>
           )}
           {state.busy && streamingNow && state.progress && (

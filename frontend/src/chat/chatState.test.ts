@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { StreamEvent } from "../api/chatkit";
-import { chatReducer, initialChatState, type ChatAction, type ChatState } from "./chatState";
+import type { StreamEvent, Thread, ThreadItem } from "../api/chatkit";
+import {
+  MAX_POLLS,
+  MESSAGES,
+  chatReducer,
+  initialChatState,
+  requestOf,
+  turnRequest,
+  type ChatAction,
+  type ChatState,
+} from "./chatState";
 
 const user = (id: string, text: string) => ({
   id,
@@ -23,88 +32,268 @@ const delta = (id: string, d: string): StreamEvent => ({
   item_id: id,
   update: { type: "assistant_message.content_part.text_delta", content_index: 0, delta: d },
 });
+const thread = (status?: "running" | "done" | "failed", id = "thr_1"): Thread => ({
+  id,
+  created_at: "",
+  metadata: status ? { turn_status: status } : {},
+});
 
 function run(actions: ChatAction[], from: ChatState = initialChatState) {
   return actions.reduce(chatReducer, from);
 }
 const ev = (event: StreamEvent): ChatAction => ({ type: "event", event });
+/** Sends `text` as a new turn (with key `key`) from state `s`. */
+const send = (s: ChatState, text: string, localKey = "l1", key = "key-1"): ChatState =>
+  chatReducer(s, { type: "send", text, localKey, request: turnRequest(s.threadId, text, key) });
+const loaded = (items: ThreadItem[], status?: "running" | "done" | "failed") =>
+  chatReducer(initialChatState, { type: "loaded", thread: thread(status), items });
+const userBubbles = (s: ChatState) => s.messages.filter((m) => m.role === "user").map((m) => m.parts[0]);
 
 describe("chatReducer", () => {
   it("shows the user message at once and replaces it with the server's copy", () => {
-    let s = run([{ type: "send", text: "hi", localKey: "l1" }]);
+    let s = send(initialChatState, "hi");
     expect(s.busy).toBe(true);
     expect(s.messages).toEqual([{ key: "l1", id: null, role: "user", parts: ["hi"], streaming: false }]);
     s = run([ev({ type: "thread.created", thread: { id: "thr_1", created_at: "" } }), ev({ type: "thread.item.done", item: user("m1", "hi") })], s);
     expect(s.threadId).toBe("thr_1");
     expect(s.messages).toEqual([{ key: "l1", id: "m1", role: "user", parts: ["hi"], streaming: false }]);
+    expect(s.turn?.userItemId).toBe("m1");
+  });
+
+  it("a new turn is threads.create without a thread, add_user_message in one, each with its key", () => {
+    const first = send(initialChatState, "hi", "l1", "k1");
+    expect(first.turn?.request).toEqual({
+      op: "threads.create",
+      params: { input: { content: [{ type: "input_text", text: "hi" }], attachments: [], inference_options: {} } },
+      key: "k1",
+    });
+    const next = send(loaded([user("m1", "a"), assistant("m2", "b")]), "more", "l2", "k2");
+    expect(next.turn?.request).toMatchObject({ op: "threads.add_user_message", params: { thread_id: "thr_1" }, key: "k2" });
+    expect(next.turn?.knownIds).toEqual(["m1", "m2"]);
   });
 
   it("streams deltas into the assistant message and finishes with the final text", () => {
     let s = run([
-      { type: "send", text: "hi", localKey: "l1" },
       ev({ type: "thread.item.done", item: user("m1", "hi") }),
       ev({ type: "progress_update", text: "Listing tasks" }),
       ev({ type: "thread.item.added", item: assistant("m2", null) }),
       ev(delta("m2", "Hel")),
       ev(delta("m2", "lo")),
-    ]);
+    ], send(initialChatState, "hi"));
     expect(s.progress).toBe("Listing tasks");
     expect(s.messages[1]).toMatchObject({ id: "m2", role: "assistant", parts: ["Hello"], streaming: true });
     s = run([ev({ type: "thread.item.done", item: assistant("m2", "Hello!") }), { type: "finished" }], s);
     expect(s.messages[1]).toMatchObject({ parts: ["Hello!"], streaming: false });
-    expect(s).toMatchObject({ busy: false, progress: null, error: null });
+    expect(s).toMatchObject({ busy: false, progress: null, error: null, turn: null, recovering: null });
   });
 
-  it("an error event drops the partial reply and offers a retry after the confirmed user message", () => {
+  it("an error event drops the partial reply and offers to resend the same request, same key", () => {
     const s = run([
-      { type: "send", text: "hi", localKey: "l1" },
       ev({ type: "thread.created", thread: { id: "thr_1", created_at: "" } }),
       ev({ type: "thread.item.done", item: user("m1", "hi") }),
       ev({ type: "thread.item.added", item: assistant("m2", null) }),
       ev(delta("m2", "Hal")),
       ev({ type: "error", code: "custom", message: "Model down", allow_retry: true }),
       { type: "finished" },
-    ]);
+    ], send(initialChatState, "hi", "l1", "k-77"));
     expect(s.busy).toBe(false);
     expect(s.messages.map((m) => m.id)).toEqual(["m1"]);
-    expect(s.error).toEqual({ message: "Model down", retry: { kind: "after_item", threadId: "thr_1", itemId: "m1" } });
+    expect(s.error?.message).toBe("Model down");
+    expect(s.error?.retry).toEqual({ kind: "resend", request: expect.objectContaining({ op: "threads.create", key: "k-77" }) });
   });
 
-  it("an error event without allow_retry offers no retry", () => {
-    const s = run([{ type: "send", text: "hi", localKey: "l1" }, ev({ type: "error", message: "No." })]);
+  it("an error event without allow_retry offers no retry and ends the turn", () => {
+    const s = run([ev({ type: "error", message: "No." })], send(initialChatState, "hi"));
     expect(s.error).toEqual({ message: "No.", retry: null });
+    expect(s.turn).toBeNull();
   });
 
-  it("a network failure before the server saw the message offers to send it again", () => {
-    let s = run([{ type: "send", text: "hi", localKey: "l1" }, { type: "failed", message: "offline" }]);
-    expect(s.error).toEqual({ message: "offline", retry: { kind: "resend", text: "hi" } });
-    expect(s.messages).toHaveLength(1); // still shown until the retry
+  it("a busy error keeps the unsent copy; the retry resends it with the same key and the server copy replaces it", () => {
+    let s = send(loaded([user("m1", "a"), assistant("m2", "b")]), "c", "l9", "k-busy");
+    s = chatReducer(s, ev({ type: "error", code: "custom", message: "Another reply is still being written.", allow_retry: true }));
+    expect(s.error?.message).toBe("Another reply is still being written.");
+    expect(userBubbles(s)).toEqual(["a", "c"]);
+    const plan = s.error!.retry!;
+    expect(requestOf(plan)).toMatchObject({ op: "threads.add_user_message", key: "k-busy" });
+    s = chatReducer(s, { type: "retry", plan });
+    expect(s).toMatchObject({ busy: true, error: null });
+    expect(userBubbles(s)).toEqual(["a", "c"]);
+    s = run([ev({ type: "thread.item.done", item: user("m3", "c") }), ev({ type: "thread.item.done", item: assistant("m4", "d") }), { type: "finished" }], s);
+    expect(s.messages.map((m) => [m.key, m.id])).toEqual([["m1", "m1"], ["m2", "m2"], ["l9", "m3"], ["m4", "m4"]]);
+    expect(s.error).toBeNull();
+  });
+
+  it("a network failure before the thread exists offers to send it again with the same key, keeping one copy", () => {
+    let s = chatReducer(send(initialChatState, "hi", "l1", "k-net"), { type: "dropped", message: "offline" });
+    expect(s.recovering).toBeNull(); // no thread to look at
+    expect(s.error).toEqual({ message: "offline", retry: { kind: "resend", request: expect.objectContaining({ key: "k-net", op: "threads.create" }) } });
+    expect(userBubbles(s)).toEqual(["hi"]);
     s = chatReducer(s, { type: "retry", plan: s.error!.retry! });
-    expect(s.messages).toHaveLength(0);
+    expect(userBubbles(s)).toEqual(["hi"]);
+    expect(s.turn?.request.key).toBe("k-net");
   });
 
-  it("a stream that closes before the reply is done counts as interrupted", () => {
-    const s = run([
-      { type: "send", text: "hi", localKey: "l1" },
-      ev({ type: "thread.created", thread: { id: "thr_1", created_at: "" } }),
-      ev({ type: "thread.item.done", item: user("m1", "hi") }),
-      ev({ type: "thread.item.added", item: assistant("m2", null) }),
-      ev(delta("m2", "Hal")),
-      { type: "finished" },
-    ]);
-    expect(s.error?.retry).toEqual({ kind: "after_item", threadId: "thr_1", itemId: "m1" });
-    expect(s.messages.map((m) => m.id)).toEqual(["m1"]);
+  it("a dropped stream in a known thread is checked by reloading it first", () => {
+    const s = run(
+      [ev({ type: "thread.created", thread: { id: "thr_1", created_at: "" } }), ev({ type: "thread.item.done", item: user("m1", "hi") }), ev({ type: "thread.item.added", item: assistant("m2", null) }), ev(delta("m2", "Par")), { type: "dropped", message: "offline" }],
+      send(initialChatState, "hi"),
+    );
+    expect(s).toMatchObject({ busy: true, error: null, recovering: { phase: "checking", attempt: 0 } });
+    expect(s.messages.map((m) => m.id)).toEqual(["m1"]); // the partial reply is not kept
+  });
+
+  it("a stream that closes before the reply is done is checked the same way", () => {
+    const s = run(
+      [ev({ type: "thread.created", thread: { id: "thr_1", created_at: "" } }), ev({ type: "thread.item.done", item: user("m1", "hi") }), { type: "finished" }],
+      send(initialChatState, "hi"),
+    );
+    expect(s.recovering).toMatchObject({ phase: "checking", cause: MESSAGES.interrupted });
+    expect(s.busy).toBe(true);
+  });
+
+  it("a drop after the reply was done is no failure", () => {
+    const s = run(
+      [ev({ type: "thread.item.done", item: user("m1", "hi") }), ev({ type: "thread.item.done", item: assistant("m2", "yo") }), { type: "dropped", message: "offline" }],
+      send(loaded([]), "hi"),
+    );
+    expect(s).toMatchObject({ busy: false, error: null, recovering: null, turn: null });
+  });
+
+  describe("after a drop, the reload decides", () => {
+    const dropped = () => {
+      // An existing conversation; the new message "c" went out, the stream dropped before any event.
+      const s = send(loaded([user("m1", "a"), assistant("m2", "b")]), "c", "l5", "k-5");
+      return chatReducer(s, { type: "dropped", message: "Could not reach the server." });
+    };
+
+    it("the reply is stored: shown, no error, one copy of the message under its local key", () => {
+      const s = chatReducer(dropped(), {
+        type: "reconciled",
+        thread: thread("done"),
+        items: [user("m1", "a"), assistant("m2", "b"), user("m3", "c"), assistant("m4", "d")],
+      });
+      expect(s).toMatchObject({ busy: false, error: null, recovering: null, turn: null });
+      expect(s.messages.map((m) => [m.key, m.id, m.parts[0]])).toEqual([
+        ["m1", "m1", "a"],
+        ["m2", "m2", "b"],
+        ["l5", "m3", "c"],
+        ["m4", "m4", "d"],
+      ]);
+    });
+
+    it("the turn is still running: keep waiting, with the stored message once", () => {
+      const s = chatReducer(dropped(), { type: "reconciled", thread: thread("running"), items: [user("m1", "a"), assistant("m2", "b"), user("m3", "c")] });
+      expect(s).toMatchObject({ busy: true, error: null, recovering: { phase: "waiting", attempt: 0 } });
+      expect(userBubbles(s)).toEqual(["a", "c"]);
+      expect(s.turn?.userItemId).toBe("m3");
+      // Next poll: still running, then answered.
+      const s2 = chatReducer(s, { type: "reconciled", thread: thread("running"), items: [user("m1", "a"), assistant("m2", "b"), user("m3", "c")] });
+      expect(s2.recovering).toMatchObject({ phase: "waiting", attempt: 1 });
+      expect(s2.recovering).not.toBe(s.recovering); // a new object: the poll effect runs again
+      const s3 = chatReducer(s2, { type: "reconciled", thread: thread("done"), items: [user("m1", "a"), assistant("m2", "b"), user("m3", "c"), assistant("m4", "d")] });
+      expect(s3).toMatchObject({ busy: false, error: null, recovering: null });
+      expect(s3.messages.map((m) => m.parts[0])).toEqual(["a", "b", "c", "d"]);
+    });
+
+    it("waiting is bounded: after MAX_POLLS reloads it stops with a retry of the same key", () => {
+      let s = dropped();
+      const items = [user("m1", "a"), assistant("m2", "b"), user("m3", "c")];
+      let reloads = 0;
+      while (s.recovering && reloads < MAX_POLLS + 5) {
+        s = chatReducer(s, { type: "reconciled", thread: thread("running"), items });
+        reloads++;
+      }
+      expect(reloads).toBe(MAX_POLLS + 1); // the first check, then MAX_POLLS polls
+      expect(s).toMatchObject({ busy: false, recovering: null, error: { message: MESSAGES.stillAnswering } });
+      expect(requestOf(s.error!.retry!)?.key).toBe("k-5");
+    });
+
+    it("the message is stored but the turn failed: Retry resends with the same key; no second copy", () => {
+      let s = chatReducer(dropped(), { type: "reconciled", thread: thread("failed"), items: [user("m1", "a"), assistant("m2", "b"), user("m3", "c")] });
+      expect(s).toMatchObject({ busy: false, recovering: null, error: { message: MESSAGES.notAnswered } });
+      expect(s.messages.map((m) => [m.key, m.id])).toEqual([["m1", "m1"], ["m2", "m2"], ["l5", "m3"]]);
+      const request = requestOf(s.error!.retry!)!;
+      expect(request).toMatchObject({ op: "threads.add_user_message", key: "k-5", params: { thread_id: "thr_1" } });
+      s = chatReducer(s, { type: "retry", plan: s.error!.retry! });
+      // The server continues the turn: the same item again, then the reply.
+      s = run([ev({ type: "thread.item.done", item: user("m3", "c") }), ev({ type: "thread.item.done", item: assistant("m4", "d") }), { type: "finished" }], s);
+      expect(userBubbles(s)).toEqual(["a", "c"]);
+      expect(s.messages.map((m) => m.key)).toEqual(["m1", "m2", "l5", "m4"]);
+      expect(s.error).toBeNull();
+    });
+
+    it("the message is not stored: the local copy stays (once) and Retry resends it with the same key", () => {
+      const s = chatReducer(dropped(), { type: "reconciled", thread: thread("done"), items: [user("m1", "a"), assistant("m2", "b")] });
+      expect(s).toMatchObject({ busy: false, error: { message: "Could not reach the server." } });
+      expect(s.messages.map((m) => [m.key, m.id])).toEqual([["m1", "m1"], ["m2", "m2"], ["l5", null]]);
+      expect(requestOf(s.error!.retry!)?.key).toBe("k-5");
+    });
+
+    it("an older message with the same text is not taken for ours", () => {
+      const s0 = send(loaded([user("m1", "same"), assistant("m2", "b")]), "same", "l5", "k-5");
+      const s = chatReducer(chatReducer(s0, { type: "dropped", message: "x" }), {
+        type: "reconciled",
+        thread: thread("done"),
+        items: [user("m1", "same"), assistant("m2", "b")],
+      });
+      expect(s.error?.retry).toMatchObject({ kind: "resend" });
+      expect(userBubbles(s)).toEqual(["same", "same"]);
+      expect(s.messages[2]).toMatchObject({ key: "l5", id: null });
+    });
+
+    it("a reload that fails keeps the message and offers the same resend", () => {
+      const s = chatReducer(dropped(), { type: "reconcileFailed", message: "offline", retryable: true });
+      expect(s).toMatchObject({ busy: false, recovering: null, error: { message: "offline" } });
+      expect(requestOf(s.error!.retry!)?.key).toBe("k-5");
+      expect(userBubbles(s)).toEqual(["a", "c"]);
+    });
+
+    it("a reload of another thread (switched meanwhile) is ignored", () => {
+      const d = dropped();
+      expect(chatReducer(d, { type: "reconciled", thread: thread("done", "thr_other"), items: [] })).toBe(d);
+    });
+  });
+
+  it("a thread opened with a failed newest turn offers retry_after_item on its last message", () => {
+    const s = loaded([user("m1", "a"), assistant("m2", "b"), user("m3", "c")], "failed");
+    expect(s.error).toEqual({ message: MESSAGES.unansweredOnLoad, retry: { kind: "after_item", threadId: "thr_1", itemId: "m3" } });
+    expect(requestOf(s.error!.retry!)).toEqual({ op: "threads.retry_after_item", params: { thread_id: "thr_1", item_id: "m3" }, key: null });
+  });
+
+  it("a thread opened while its turn runs waits for it, then shows it", () => {
+    let s = loaded([user("m1", "a")], "running");
+    expect(s).toMatchObject({ busy: true, recovering: { phase: "waiting" }, error: null });
+    s = chatReducer(s, { type: "reconciled", thread: thread("done"), items: [user("m1", "a"), assistant("m2", "b")] });
+    expect(s).toMatchObject({ busy: false, recovering: null });
+    expect(s.messages.map((m) => m.parts[0])).toEqual(["a", "b"]);
   });
 
   it("retry after an item removes everything after it", () => {
-    const loaded = chatReducer(initialChatState, {
-      type: "loaded",
-      threadId: "thr_1",
-      items: [user("m1", "a"), assistant("m2", "b"), user("m3", "c"), assistant("m4", "d")],
-    });
-    const s = chatReducer(loaded, { type: "retry", plan: { kind: "after_item", threadId: "thr_1", itemId: "m3" } });
+    const from = loaded([user("m1", "a"), assistant("m2", "b"), user("m3", "c"), assistant("m4", "d")]);
+    const s = chatReducer(from, { type: "retry", plan: { kind: "after_item", threadId: "thr_1", itemId: "m3" } });
     expect(s.messages.map((m) => m.id)).toEqual(["m1", "m2", "m3"]);
     expect(s.busy).toBe(true);
+    expect(s.turn).toMatchObject({ userItemId: "m3", request: { op: "threads.retry_after_item" } });
+  });
+
+  it("a refused retry (409) shows the server's detail over the refreshed thread", () => {
+    let s = loaded([user("m1", "a"), assistant("m2", "b"), user("m3", "c")], "failed");
+    s = chatReducer(s, { type: "retry", plan: s.error!.retry! });
+    s = chatReducer(s, { type: "rejected", message: "This conversation has moved on.", retryable: false });
+    expect(s).toMatchObject({ busy: false, error: { message: "This conversation has moved on.", retry: null } });
+    s = chatReducer(s, {
+      type: "refreshed",
+      thread: thread("done"),
+      items: [user("m1", "a"), assistant("m2", "b"), user("m3", "c"), user("m5", "from another tab"), assistant("m6", "ok")],
+    });
+    expect(s.error?.message).toBe("This conversation has moved on.");
+    expect(s.messages.map((m) => m.parts[0])).toEqual(["a", "b", "c", "from another tab", "ok"]);
+  });
+
+  it("a new message drops a copy that was never sent", () => {
+    let s = chatReducer(send(initialChatState, "lost", "l1"), { type: "dropped", message: "offline" });
+    s = send(s, "again", "l2", "k-2");
+    expect(userBubbles(s)).toEqual(["again"]);
   });
 
   it("content_part.added and .done set the part text", () => {

@@ -1,8 +1,13 @@
 /**
- * State of the built-in chat view, driven by ChatKit stream events. Pure, so the rules (what is shown
- * while streaming, what survives an error, what a retry removes) are unit-tested without a browser.
+ * State of the built-in chat view, driven by ChatKit stream events and by reloads of the thread. Pure, so
+ * the rules (what is shown while streaming, what survives an error, how a dropped stream is settled from
+ * what the server stored, what a retry sends) are unit-tested without a browser.
+ *
+ * Every user turn carries an `Idempotency-Key`. A resend of the same turn repeats the request exactly (same
+ * operation, params and key), so the server replays a finished turn, continues a failed one, or runs one
+ * it never received, and never stores the message twice.
  */
-import type { StreamEvent, ThreadItem } from "../api/chatkit";
+import { textInput, turnStatus, type StreamEvent, type Thread, type ThreadItem } from "../api/chatkit";
 
 export type ChatMessage = {
   /** React key: the server item id, or a local id until the server confirms the message. */
@@ -16,24 +21,55 @@ export type ChatMessage = {
   streaming: boolean;
 };
 
+export type TurnOp = "threads.create" | "threads.add_user_message" | "threads.retry_after_item";
+
+/** A turn request exactly as sent. `key` is the Idempotency-Key (none for retry_after_item). */
+export type TurnRequest = { op: TurnOp; params: Record<string, unknown>; key: string | null };
+
 export type RetryPlan =
-  /** The server has the user message: regenerate the answer after it (`threads.retry_after_item`). */
+  /** Send the same request again, with the same key: the server replays, continues or runs the turn. */
+  | { kind: "resend"; request: TurnRequest }
+  /** Regenerate the answer after a stored user message whose key is not known (a thread opened with a
+   * failed newest turn): `threads.retry_after_item`. */
   | { kind: "after_item"; threadId: string; itemId: string }
-  /** The server may not have it: send the text again. */
-  | { kind: "resend"; text: string };
+  /** Reload the thread and look again (a reply was still being written elsewhere). */
+  | { kind: "check" };
 
 export type ChatError = { message: string; retry: RetryPlan | null };
+
+/** The turn this view sent and has not seen the end of. */
+export type Turn = {
+  request: TurnRequest;
+  /** React key of the optimistic copy of the user message (none for a retry_after_item). */
+  localKey: string | null;
+  text: string | null;
+  /** The server's id of the turn's user message, once an event or a reload showed it. */
+  userItemId: string | null;
+  /** Ids of the items shown when the turn began: a reload tells the turn's message apart from these. */
+  knownIds: string[];
+  /** The reply's `thread.item.done` arrived. */
+  answered: boolean;
+};
+
+/** After a dropped stream: reloading the thread, or polling it while the server still writes the reply. */
+export type Recovery = {
+  phase: "checking" | "waiting";
+  /** Reloads so far that found the turn running. */
+  attempt: number;
+  /** Why the stream was lost, shown if the message turns out not to be stored. */
+  cause: string;
+};
 
 export type ChatState = {
   threadId: string | null;
   messages: ChatMessage[];
-  /** A turn is in progress (request sent, stream not finished). */
+  /** A turn is in progress (request sent, stream not finished, or its outcome still being checked). */
   busy: boolean;
   /** Tool activity from `progress_update`, shown while the turn runs. */
   progress: string | null;
   error: ChatError | null;
-  /** Text of the message being sent in this turn (for a resend after a network failure). */
-  lastSent: string | null;
+  turn: Turn | null;
+  recovering: Recovery | null;
 };
 
 export const initialChatState: ChatState = {
@@ -42,17 +78,57 @@ export const initialChatState: ChatState = {
   busy: false,
   progress: null,
   error: null,
-  lastSent: null,
+  turn: null,
+  recovering: null,
 };
+
+/** How many reloads find a turn still running before the view stops waiting (× the poll interval). */
+export const MAX_POLLS = 30;
+
+export const MESSAGES = {
+  interrupted: "The reply was interrupted before it finished.",
+  notAnswered: "The assistant did not answer. Your message is saved: try again.",
+  stillAnswering: "The assistant is still answering. Try again in a moment.",
+  unansweredOnLoad: "The assistant did not answer your last message.",
+  elsewhere: "A reply is still being written in another window. Check again in a moment.",
+  generic: "Something went wrong while answering.",
+} as const;
 
 export type ChatAction =
   | { type: "reset" }
-  | { type: "loaded"; threadId: string; items: ThreadItem[] }
-  | { type: "send"; text: string; localKey: string }
+  | { type: "loaded"; thread: Thread; items: ThreadItem[] }
+  | { type: "send"; text: string; localKey: string; request: TurnRequest }
   | { type: "retry"; plan: RetryPlan }
   | { type: "event"; event: StreamEvent }
+  /** The stream ended normally. */
   | { type: "finished" }
-  | { type: "failed"; message: string };
+  /** The request or stream broke without a verdict (network, 5xx, not an event stream). */
+  | { type: "dropped"; message: string }
+  /** The server refused the request (4xx); `retryable` for 408 / 429. */
+  | { type: "rejected"; message: string; retryable: boolean }
+  /** A reload after a drop (or while waiting) returned. */
+  | { type: "reconciled"; thread: Thread; items: ThreadItem[] }
+  | { type: "reconcileFailed"; message: string; retryable: boolean }
+  /** A reload after a refused retry: the server's view replaces ours, the error stays. */
+  | { type: "refreshed"; thread: Thread; items: ThreadItem[] };
+
+/** The request of a new user turn: `threads.create` without a thread, else `threads.add_user_message`. */
+export function turnRequest(threadId: string | null, text: string, key: string): TurnRequest {
+  return threadId
+    ? { op: "threads.add_user_message", params: { thread_id: threadId, input: textInput(text) }, key }
+    : { op: "threads.create", params: { input: textInput(text) }, key };
+}
+
+export function afterItemRequest(threadId: string, itemId: string): TurnRequest {
+  return { op: "threads.retry_after_item", params: { thread_id: threadId, item_id: itemId }, key: null };
+}
+
+/** The request a retry plan sends (none for `check`). */
+export function requestOf(plan: RetryPlan): TurnRequest | null {
+  if (plan.kind === "resend") return plan.request;
+  if (plan.kind === "after_item") return afterItemRequest(plan.threadId, plan.itemId);
+  return null;
+}
 
 export function textOf(item: ThreadItem): string[] {
   if (item.type === "user_message") {
@@ -72,7 +148,24 @@ function fromItem(item: ThreadItem, streaming = false): ChatMessage | null {
   };
 }
 
-/** The newest user message the server has confirmed (the anchor of a retry). */
+/** The server's items as messages; `keys` keeps the React key of messages already on screen. */
+function toMessages(items: ThreadItem[], keys: Record<string, string> = {}): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const item of items) {
+    const m = fromItem(item);
+    if (!m) continue;
+    if (keys[item.id]) m.key = keys[item.id];
+    out.push(m);
+  }
+  return out;
+}
+
+function localCopy(turn: Turn): ChatMessage | null {
+  if (!turn.localKey || turn.text === null) return null;
+  return { key: turn.localKey, id: null, role: "user", parts: [turn.text], streaming: false };
+}
+
+/** The newest user message the server has confirmed. */
 function lastConfirmedUser(messages: ChatMessage[]): ChatMessage | undefined {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
@@ -81,25 +174,120 @@ function lastConfirmedUser(messages: ChatMessage[]): ChatMessage | undefined {
   return undefined;
 }
 
-function retryPlan(state: ChatState): RetryPlan | null {
-  const anchor = lastConfirmedUser(state.messages);
-  const unconfirmed = state.messages.some((m) => m.role === "user" && !m.id);
-  if (!unconfirmed && anchor && state.threadId) {
-    return { kind: "after_item", threadId: state.threadId, itemId: anchor.id! };
+/** The turn's user message among reloaded items: by id once known, else the newest new one with its text. */
+function ownMessage(items: ThreadItem[], turn: Turn): ThreadItem | undefined {
+  if (turn.userItemId) return items.find((i) => i.id === turn.userItemId && i.type === "user_message");
+  if (turn.text === null) return undefined;
+  const known = new Set(turn.knownIds);
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i];
+    if (it.type === "user_message" && !known.has(it.id) && textOf(it)[0] === turn.text) return it;
   }
-  return state.lastSent ? { kind: "resend", text: state.lastSent } : null;
+  return undefined;
 }
 
-/** Ends a turn with an error: partial (never `done`) replies are dropped, as the server drops them. */
-function fail(state: ChatState, message: string, allowRetry = true): ChatState {
-  const retry = allowRetry ? retryPlan(state) : null;
+/** The assistant message answering the user item `id` (before the next user message), if stored. */
+function replyTo(items: ThreadItem[], id: string): ThreadItem | undefined {
+  const at = items.findIndex((i) => i.id === id);
+  if (at === -1) return undefined;
+  for (let i = at + 1; i < items.length; i++) {
+    if (items[i].type === "assistant_message") return items[i];
+    if (items[i].type === "user_message") return undefined;
+  }
+  return undefined;
+}
+
+function resendPlan(state: ChatState): RetryPlan | null {
+  if (state.turn) return { kind: "resend", request: state.turn.request };
+  const anchor = lastConfirmedUser(state.messages);
+  return anchor && state.threadId ? { kind: "after_item", threadId: state.threadId, itemId: anchor.id! } : null;
+}
+
+/** Ends the turn with an error. Partial (never `done`) replies are dropped, as the server drops them. */
+function stop(state: ChatState, message: string, retry: RetryPlan | null): ChatState {
   return {
     ...state,
     busy: false,
     progress: null,
+    recovering: null,
     messages: state.messages.filter((m) => !m.streaming),
     error: { message, retry },
+    turn: retry?.kind === "resend" ? state.turn : null,
   };
+}
+
+function finish(state: ChatState): ChatState {
+  return {
+    ...state,
+    busy: false,
+    progress: null,
+    recovering: null,
+    turn: null,
+    messages: state.messages.filter((m) => !m.streaming),
+  };
+}
+
+/** A thread as opened: a failed newest turn offers a retry; a running one is waited for. */
+function fromThread(thread: Thread, items: ThreadItem[]): ChatState {
+  const base: ChatState = { ...initialChatState, threadId: thread.id, messages: toMessages(items) };
+  const status = turnStatus(thread);
+  if (status === "running") return { ...base, busy: true, recovering: { phase: "waiting", attempt: 0, cause: "" } };
+  const last = base.messages[base.messages.length - 1];
+  if (status === "failed" && last?.role === "user" && last.id) {
+    return { ...base, error: { message: MESSAGES.unansweredOnLoad, retry: { kind: "after_item", threadId: thread.id, itemId: last.id } } };
+  }
+  return base;
+}
+
+/** The stream was lost before the reply was done: look at what the server stored (when we know where). */
+function drop(state: ChatState, cause: string): ChatState {
+  if (!state.busy || state.recovering) return state;
+  if (!state.turn) return stop(state, cause, resendPlan(state));
+  if (state.turn.answered) return finish(state);
+  if (!state.threadId) return stop(state, cause, resendPlan(state));
+  return {
+    ...state,
+    progress: null,
+    error: null,
+    messages: state.messages.filter((m) => !m.streaming),
+    recovering: { phase: "checking", attempt: 0, cause },
+  };
+}
+
+/** Decides, from a reload, how a dropped turn ended. */
+function reconcile(state: ChatState, thread: Thread, items: ThreadItem[]): ChatState {
+  const rec = state.recovering;
+  if (!rec || thread.id !== state.threadId) return state;
+  const status = turnStatus(thread);
+  const turn = state.turn;
+  const attempt = rec.phase === "waiting" ? rec.attempt + 1 : rec.attempt;
+  if (!turn) {
+    // Waiting for a turn started elsewhere.
+    if (status !== "running") return fromThread(thread, items);
+    const messages = toMessages(items);
+    if (attempt >= MAX_POLLS) return stop({ ...state, messages }, MESSAGES.elsewhere, { kind: "check" });
+    return { ...state, messages, recovering: { ...rec, phase: "waiting", attempt } };
+  }
+  const ours = ownMessage(items, turn);
+  const messages = toMessages(items, ours && turn.localKey ? { [ours.id]: turn.localKey } : {});
+  if (ours && replyTo(items, ours.id)) {
+    return { ...state, messages, busy: false, progress: null, error: null, turn: null, recovering: null };
+  }
+  const local = ours ? null : localCopy(turn);
+  const next: ChatState = {
+    ...state,
+    messages: local ? [...messages, local] : messages,
+    turn: ours ? { ...turn, userItemId: ours.id } : turn,
+  };
+  if (status === "running") {
+    if (attempt >= MAX_POLLS) return stop(next, MESSAGES.stillAnswering, resendPlan(next));
+    return { ...next, recovering: { ...rec, phase: "waiting", attempt } };
+  }
+  return stop(next, ours ? MESSAGES.notAnswered : rec.cause || MESSAGES.interrupted, resendPlan(next));
+}
+
+function sameRequest(a: TurnRequest, b: TurnRequest): boolean {
+  return a.op === b.op && a.key === b.key && JSON.stringify(a.params) === JSON.stringify(b.params);
 }
 
 function setPart(parts: string[], index: number, fn: (old: string) => string): string[] {
@@ -119,16 +307,22 @@ function applyEvent(state: ChatState, event: StreamEvent): ChatState {
       const msg = fromItem(event.item, event.type === "thread.item.added");
       if (!msg) return state;
       const messages = state.messages.slice();
+      let turn = state.turn;
       let at = messages.findIndex((m) => m.id === msg.id);
       if (at === -1 && msg.role === "user") {
-        // The server's copy of the message we showed optimistically.
-        at = messages.findIndex((m) => m.role === "user" && m.id === null);
-        if (at !== -1) msg.key = messages[at].key;
+        // The server's copy of the message shown optimistically (never a second bubble).
+        const localKey = turn?.localKey;
+        at = localKey
+          ? messages.findIndex((m) => m.key === localKey && m.id === null)
+          : messages.findIndex((m) => m.role === "user" && m.id === null);
       }
       if (at === -1) messages.push(msg);
-      else messages[at] = event.type === "thread.item.added" ? { ...messages[at], streaming: true } : msg;
+      else if (event.type === "thread.item.added") messages[at] = { ...messages[at], streaming: true };
+      else messages[at] = { ...msg, key: messages[at].key };
+      if (turn && msg.role === "user" && !turn.userItemId) turn = { ...turn, userItemId: msg.id };
+      if (turn && msg.role === "assistant" && event.type === "thread.item.done") turn = { ...turn, answered: true };
       const progress = msg.role === "assistant" && event.type !== "thread.item.added" ? null : state.progress;
-      return { ...state, messages, progress };
+      return { ...state, messages, progress, turn };
     }
     case "thread.item.removed":
       return { ...state, messages: state.messages.filter((m) => m.id !== event.item_id) };
@@ -161,8 +355,12 @@ function applyEvent(state: ChatState, event: StreamEvent): ChatState {
     }
     case "progress_update":
       return { ...state, progress: event.text };
-    case "error":
-      return fail(state, event.message || "Something went wrong while answering.", event.allow_retry ?? false);
+    case "error": {
+      // allow_retry: a resend may help (the model failed, or another reply is still being written);
+      // without it, retrying cannot help (e.g. the conversation was deleted).
+      const retry = event.allow_retry ? resendPlan(state) : null;
+      return stop(state, event.message || MESSAGES.generic, retry);
+    }
     default:
       return state;
   }
@@ -173,47 +371,79 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case "reset":
       return initialChatState;
     case "loaded":
-      return {
-        ...initialChatState,
-        threadId: action.threadId,
-        messages: action.items.map((i) => fromItem(i)).filter((m): m is ChatMessage => m !== null),
-      };
-    case "send":
+      return fromThread(action.thread, action.items);
+    case "send": {
+      // A copy never sent (its turn abandoned for this new one) goes.
+      const kept = state.messages.filter((m) => m.role !== "user" || m.id !== null);
       return {
         ...state,
         busy: true,
         error: null,
         progress: null,
-        lastSent: action.text,
-        messages: [
-          ...state.messages,
-          { key: action.localKey, id: null, role: "user", parts: [action.text], streaming: false },
-        ],
+        recovering: null,
+        turn: {
+          request: action.request,
+          localKey: action.localKey,
+          text: action.text,
+          userItemId: null,
+          knownIds: kept.map((m) => m.id!).filter(Boolean),
+          answered: false,
+        },
+        messages: [...kept, { key: action.localKey, id: null, role: "user", parts: [action.text], streaming: false }],
       };
+    }
     case "retry": {
-      if (action.plan.kind === "after_item") {
-        const at = state.messages.findIndex((m) => m.id === (action.plan as { itemId: string }).itemId);
+      const plan = action.plan;
+      const starting = { ...state, busy: true, error: null, progress: null, recovering: null };
+      if (plan.kind === "check") return { ...starting, recovering: { phase: "checking", attempt: 0, cause: "" } };
+      if (plan.kind === "after_item") {
+        const at = state.messages.findIndex((m) => m.id === plan.itemId);
+        const messages = at === -1 ? state.messages : state.messages.slice(0, at + 1);
         return {
-          ...state,
-          busy: true,
-          error: null,
-          progress: null,
-          messages: at === -1 ? state.messages : state.messages.slice(0, at + 1),
+          ...starting,
+          messages,
+          turn: {
+            request: afterItemRequest(plan.threadId, plan.itemId),
+            localKey: null,
+            text: null,
+            userItemId: plan.itemId,
+            knownIds: messages.map((m) => m.id!).filter(Boolean),
+            answered: false,
+          },
         };
       }
-      // The unconfirmed copy goes; the caller sends the text again.
-      return { ...state, error: null, messages: state.messages.filter((m) => m.role !== "user" || m.id !== null) };
+      // The same request again; the message stays on screen as it is (server copy or local copy).
+      const turn: Turn = state.turn && sameRequest(state.turn.request, plan.request)
+        ? { ...state.turn, answered: false }
+        : { request: plan.request, localKey: null, text: null, userItemId: null, knownIds: [], answered: false };
+      let messages = state.messages;
+      const local = localCopy(turn);
+      const shown = messages.some((m) => (turn.userItemId && m.id === turn.userItemId) || (turn.localKey && m.key === turn.localKey));
+      if (local && !shown) messages = [...messages, local];
+      return { ...starting, messages, turn };
     }
     case "event":
       return applyEvent(state, action.event);
     case "finished": {
-      if (!state.busy) return state; // already ended by an error event
+      if (!state.busy || state.recovering) return state; // already ended by an error event
+      if (!state.turn) return finish(state);
       const unfinished = state.messages.some((m) => m.streaming);
-      const answered = state.messages.length > 0 && state.messages[state.messages.length - 1].role === "assistant";
-      if (unfinished || !answered) return fail(state, "The reply was interrupted before it finished.");
-      return { ...state, busy: false, progress: null, lastSent: null };
+      if (state.turn.answered && !unfinished) return finish(state);
+      return drop(state, MESSAGES.interrupted);
     }
-    case "failed":
-      return fail(state, action.message);
+    case "dropped":
+      return drop(state, action.message);
+    case "rejected":
+      return stop(state, action.message, action.retryable ? resendPlan(state) : null);
+    case "reconciled":
+      return reconcile(state, action.thread, action.items);
+    case "reconcileFailed":
+      if (!state.recovering) return state;
+      return stop(state, action.message, action.retryable ? (state.turn ? resendPlan(state) : { kind: "check" }) : null);
+    case "refreshed": {
+      if (state.busy || action.thread.id !== state.threadId) return state;
+      const next = fromThread(action.thread, action.items);
+      return state.error ? { ...next, error: { message: state.error.message, retry: next.error?.retry ?? null } } : next;
+    }
   }
 }

@@ -27,6 +27,16 @@ describe("SseParser", () => {
     expect(p.push(": keep-alive\nevent: message\nid: 7\ndata: a\ndata:b\n\n")).toEqual(["a\nb"]);
   });
 
+  it("ignores `: keep-alive` comments between, before and inside frames, however they are split", () => {
+    const text = ': keep-alive\n\ndata: {"n":1}\n\n: keep-alive\n\n: keep-alive\n\ndata: {"n":2}\n: keep-alive\ndata: {"m":3}\n\n:\n\n';
+    for (let cut = 0; cut <= text.length; cut++) {
+      const p = new SseParser();
+      const out = [...p.push(text.slice(0, cut)), ...p.push(text.slice(cut))];
+      expect(out).toEqual(['{"n":1}', '{"n":2}\n{"m":3}']);
+    }
+    expect(new SseParser().push(": keep-alive\n\n: keep-alive\r\n\r\n")).toEqual([]);
+  });
+
   it("drops an unterminated event at the end", () => {
     const p = new SseParser();
     expect(p.push("data: partial")).toEqual([]);
@@ -46,5 +56,20 @@ describe("readEventStream", () => {
     });
     await readEventStream(body, (d) => seen.push(d));
     expect(seen).toEqual(['"naïve ✓"', '"two"']);
+  });
+});
+
+describe("readEventStream with keep-alives", () => {
+  it("delivers only the data frames of a stream that idles with comments", async () => {
+    const chunks = [": keep-", "alive\n\n", 'data: {"type":"thread.item.done"}\n\n', ": keep-alive\n\n", ": keep-alive\n", "\ndata: 2\n\n"];
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const ch of chunks) c.enqueue(new TextEncoder().encode(ch));
+        c.close();
+      },
+    });
+    const seen: string[] = [];
+    await readEventStream(body, (d) => seen.push(d));
+    expect(seen).toEqual(['{"type":"thread.item.done"}', "2"]);
   });
 });

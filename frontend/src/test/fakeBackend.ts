@@ -1,12 +1,38 @@
 /**
  * An in-memory fake of the backend contract for unit tests: `/dev/token`, the REST task API and the ChatKit
- * protocol subset of chatkit-protocol.md §8 (SSE frames `data: <json>\n\n`, chunked at odd places). It is
- * a `fetch` replacement, so the real clients and the real SSE parser run against it.
+ * protocol subset of docs/chatkit-protocol.md (SSE frames `data: <json>\n\n`, chunked at odd places, with
+ * `: keep-alive` comments while a turn waits). It is a `fetch` replacement, so the real clients and the
+ * real SSE parser run against it. Its ChatKit frames are checked against transcripts recorded from the
+ * real server (fakeBackend.contract.test.ts), so it cannot drift from what the server sends.
+ *
+ * Turns follow the server's rules: one turn at a time per conversation (a second one gets a busy `error`
+ * event and stores nothing); `Idempotency-Key` replays a finished turn, continues a failed one (tools that
+ * ran are not run again) and answers a running one with a busy `error`; a key reused for another request
+ * is a 422; `threads.retry_after_item` only for the newest user message (409 otherwise); the turn goes on
+ * when the client's connection drops; `threads.get_by_id` reports `metadata.turn_status`.
  */
 import type { Task } from "../api/tasks";
+import { SseParser } from "../chat/sse";
 
 type Item = Record<string, unknown> & { id: string; thread_id: string; type: string; created_at: string };
-type ThreadRec = { id: string; user: string; title?: string; created_at: string; items: Item[] };
+type TurnStatus = "running" | "done" | "failed";
+/** One turn: its user message, whether its tools ran, its reply once stored. */
+type Run = {
+  status: TurnStatus;
+  /** The turn created its thread (a replay announces `thread.created` again). */
+  created: boolean;
+  threadId: string;
+  userItem: Item;
+  toolsDone: boolean;
+  task?: Task;
+  reply?: Item;
+};
+type ThreadRec = { id: string; user: string; title?: string; created_at: string; items: Item[]; turn?: Run };
+/** One step of a stream: an event (computed when reached), and/or an effect on the stored state. */
+type Step = { event?: unknown | (() => unknown); effect?: () => void };
+
+/** What one ChatKit request got back (`send`): the parsed events of a stream, or the JSON body. */
+export type Exchange = { status: number; contentType: string; events?: unknown[]; body?: unknown };
 
 export type Call = { url: string; method: string; headers: Headers; body: unknown };
 
@@ -16,9 +42,37 @@ function json(status: number, body: unknown, type = "application/json"): Respons
   return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { "Content-Type": type } });
 }
 
+const PROBLEM_TYPES: Record<number, string> = {
+  400: "bad-request",
+  401: "unauthorized",
+  404: "not-found",
+  405: "method-not-allowed",
+  409: "conflict",
+  422: "validation",
+};
+
 function problem(status: number, title: string, detail: string, errors?: { field: string; message: string }[]) {
-  return json(status, { type: "about:blank", title, status, detail, ...(errors ? { errors } : {}) }, "application/problem+json");
+  const type = `https://smart-todo.dev/problems/${PROBLEM_TYPES[status] ?? "error"}`;
+  return json(status, { type, title, status, detail, ...(errors ? { errors } : {}) }, "application/problem+json");
 }
+
+/** JSON with object keys sorted: equal requests give equal strings whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+const STILL_ANSWERING = "The assistant is still answering this message. Try again in a moment.";
+const ANOTHER_REPLY = "Another reply is still being written in this conversation. Try again when it has finished.";
+const NOT_NEWEST =
+  "Only the newest message of a conversation can be answered again, and this conversation has moved on. Reload it to see the latest messages.";
 
 export class FakeBackend {
   calls: Call[] = [];
@@ -26,12 +80,18 @@ export class FakeBackend {
   threads: ThreadRec[] = [];
   private nextTask = 1;
   private nextId = 1;
-  /** Make the next streaming request fail: at the network level, or with an in-stream `error` event. */
+  /** Make the next turn request fail: at the network level before the server sees it (fetch rejects), or
+   * with the model failing after its tools ran (an in-stream `error` event; the turn is `failed`). */
   failNext: "network" | "error-event" | null = null;
-  /** When set, a stream pauses after its first text delta until this promise settles. */
+  /** Lose the next stream's connection after this many events (`error`: a network error; `close`: the
+   * body just ends). The turn goes on and is stored, as on the real server. */
+  dropNext: { afterEvents: number; how?: "error" | "close" } | null = null;
+  /** When set, a stream pauses after its first text delta until this promise settles (the turn runs). */
   gate: Promise<void> | null = null;
   /** Chunk size for SSE bodies (frames are split across chunks on purpose). */
   chunkSize = 17;
+  /** Idempotency keys per user: the request they were first used for and its turn. */
+  private keys = new Map<string, { fingerprint: string; run: Run }>();
 
   readonly fetch: typeof fetch = async (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.toString() : input.url;
@@ -48,7 +108,7 @@ export class FakeBackend {
     const user = userOf(headers);
     if (!user) return problem(401, "Unauthorized", "missing bearer token");
     if (u.pathname.startsWith("/api/tasks")) return this.rest(u, method, body, user);
-    if (u.pathname === "/chatkit") return this.chatkit(body, user, init?.signal ?? undefined);
+    if (u.pathname === "/chatkit") return this.chatkit(body, user, headers.get("Idempotency-Key"), init?.signal ?? undefined);
     return problem(404, "Not Found", "no such route");
   };
 
@@ -111,15 +171,48 @@ export class FakeBackend {
 
   // ------------------------------------------------------------------ ChatKit
 
-  addThread(user: string, title: string | undefined, texts: [string, string][]): string {
+  /**
+   * A thread with question/answer pairs. `unanswered` adds a last user message without a reply, and
+   * `status` sets its newest turn's state (default: `failed` with an unanswered message, else `done`).
+   */
+  addThread(
+    user: string,
+    title: string | undefined,
+    texts: [string, string][],
+    opts: { unanswered?: string; status?: TurnStatus } = {},
+  ): string {
     const id = `thr_${this.nextId++}`;
     const items: Item[] = [];
+    let last: Run | undefined;
     for (const [q, a] of texts) {
-      items.push(this.userItem(id, q));
-      items.push(this.assistantItem(id, a));
+      const userItem = this.userItem(id, q);
+      const reply = this.assistantItem(id, a);
+      items.push(userItem, reply);
+      last = { status: "done", created: false, threadId: id, userItem, toolsDone: true, reply };
     }
-    this.threads.push({ id, user, title, created_at: now(), items });
+    if (opts.unanswered !== undefined) {
+      const userItem = this.userItem(id, opts.unanswered);
+      items.push(userItem);
+      last = { status: opts.status ?? "failed", created: false, threadId: id, userItem, toolsDone: true };
+    } else if (last && opts.status) {
+      last.status = opts.status;
+    }
+    this.threads.push({ id, user, title, created_at: now(), items, turn: last });
     return id;
+  }
+
+  /** Sends one ChatKit request as `user` (another tab, a script) and reads the whole answer. */
+  async send(user: string, type: string, params: Record<string, unknown>, key?: string): Promise<Exchange> {
+    const headers = new Headers({ "Content-Type": "application/json", Authorization: `Bearer ${fakeToken(user)}` });
+    if (key !== undefined) headers.set("Idempotency-Key", key);
+    const res = await this.fetch("/chatkit", { method: "POST", headers, body: JSON.stringify({ type, params }) });
+    const contentType = (res.headers.get("Content-Type") ?? "").split(";")[0];
+    const text = await res.text();
+    if (contentType === "text/event-stream") {
+      const events = new SseParser().push(text).map((d) => JSON.parse(d) as unknown);
+      return { status: res.status, contentType, events };
+    }
+    return { status: res.status, contentType, body: text ? (JSON.parse(text) as unknown) : undefined };
   }
 
   private userItem(threadId: string, text: string): Item {
@@ -144,140 +237,260 @@ export class FakeBackend {
     };
   }
 
-  private threadJson(t: ThreadRec, items: Item[] = []) {
+  /** A Thread. `turn_status` only where the server reports it (threads.get_by_id, threads.update). */
+  private threadJson(t: ThreadRec, items: Item[] = [], withStatus = false) {
     return {
       id: t.id,
       ...(t.title ? { title: t.title } : {}),
       created_at: t.created_at,
       status: { type: "active" },
-      metadata: {},
+      metadata: withStatus && t.turn ? { turn_status: t.turn.status } : {},
       items: { data: items, has_more: false },
     };
   }
 
-  private chatkit(req: { type: string; params: Record<string, unknown> }, user: string, signal?: AbortSignal): Response {
+  private page<T extends { id: string }>(list: T[], after: unknown, limit: number): Response {
+    let rest = list;
+    if (after !== undefined && after !== null) {
+      const at = list.findIndex((x) => x.id === after);
+      if (at === -1) return problem(404, "Not Found", "The `after` cursor does not name an item of this list.");
+      rest = list.slice(at + 1);
+    }
+    const data = rest.slice(0, limit);
+    const more = rest.length > limit;
+    return json(200, { data, has_more: more, ...(more ? { after: data[data.length - 1].id } : {}) });
+  }
+
+  private chatkit(
+    req: { type: string; params: Record<string, unknown> },
+    user: string,
+    key: string | null,
+    signal?: AbortSignal,
+  ): Response {
     const p = req.params ?? {};
     const find = () => this.threads.find((t) => t.id === p.thread_id && t.user === user);
+    const limit = (fallback = 20) => Math.min(Math.max(Number(p.limit) || fallback, 1), 100);
     switch (req.type) {
       case "threads.list": {
-        const list = this.threads.filter((t) => t.user === user).reverse();
-        return json(200, { data: list.map((t) => this.threadJson(t)), has_more: false });
+        const mine = this.threads.filter((t) => t.user === user);
+        const list = (p.order === "asc" ? mine : mine.slice().reverse()).map((t) => this.threadJson(t));
+        return this.page(list, p.after, limit());
       }
       case "threads.get_by_id": {
         const t = find();
-        if (!t) return problem(404, "Not Found", "No such thread.");
+        if (!t) return problem(404, "Not Found", "conversation not found");
         const first = t.items.slice(0, 20);
         const more = t.items.length > 20;
-        return json(200, { ...this.threadJson(t, first), items: { data: first, has_more: more, ...(more ? { after: first[19].id } : {}) } });
+        return json(200, {
+          ...this.threadJson(t, first, true),
+          items: { data: first, has_more: more, ...(more ? { after: first[19].id } : {}) },
+        });
       }
       case "items.list": {
         const t = find();
-        if (!t) return problem(404, "Not Found", "No such thread.");
-        let list = p.order === "asc" ? t.items.slice() : t.items.slice().reverse();
-        if (p.after) list = list.slice(list.findIndex((i) => i.id === p.after) + 1);
-        const limit = Number(p.limit ?? 20);
-        const page = list.slice(0, limit);
-        const more = list.length > limit;
-        return json(200, { data: page, has_more: more, ...(more ? { after: page[page.length - 1].id } : {}) });
+        if (!t) return problem(404, "Not Found", "conversation not found");
+        return this.page(p.order === "asc" ? t.items.slice() : t.items.slice().reverse(), p.after, limit());
       }
       case "threads.update": {
         const t = find();
-        if (!t) return problem(404, "Not Found", "No such thread.");
+        if (!t) return problem(404, "Not Found", "conversation not found");
         t.title = String(p.title);
-        return json(200, this.threadJson(t));
+        return json(200, this.threadJson(t, [], true));
       }
       case "threads.delete": {
         const t = find();
-        if (!t) return problem(404, "Not Found", "No such thread.");
+        if (!t) return problem(404, "Not Found", "conversation not found");
         this.threads = this.threads.filter((x) => x !== t);
         return json(200, {});
       }
       case "threads.create":
       case "threads.add_user_message":
       case "threads.retry_after_item":
-        return this.turn(req.type, p, user, signal);
+        return this.turn(req.type, p, user, key, signal);
       default:
-        return problem(400, "Bad Request", `unknown type ${req.type}`);
+        return problem(400, "Bad Request", `unknown ChatKit request type "${req.type}"`);
     }
   }
 
-  private turn(type: string, p: Record<string, unknown>, user: string, signal?: AbortSignal): Response {
+  private busy(message: string, signal?: AbortSignal): Response {
+    return this.sse([{ event: { type: "error", code: "custom", message, allow_retry: true } }], -1, signal);
+  }
+
+  private turn(type: string, p: Record<string, unknown>, user: string, key: string | null, signal?: AbortSignal): Response {
     if (this.failNext === "network") {
       this.failNext = null;
       throw new TypeError("Failed to fetch");
     }
-    const events: unknown[] = [];
+    const keyed = type !== "threads.retry_after_item" && key !== null;
+    if (keyed && !/^[\x21-\x7e]{1,128}$/.test(key)) {
+      return problem(422, "Unprocessable Entity", "Idempotency-Key: must be 1 to 128 visible ASCII characters", [
+        { field: "Idempotency-Key", message: "must be 1 to 128 visible ASCII characters" },
+      ]);
+    }
+    const slot = `${user}\n${key}`;
+    const fingerprint = canonical({ type, params: p });
+    const seen = keyed ? this.keys.get(slot) : undefined;
+    if (seen) {
+      if (seen.fingerprint !== fingerprint) {
+        return problem(422, "Unprocessable Entity", "Idempotency-Key: was already used for a different request", [
+          { field: "Idempotency-Key", message: "was already used for a different request" },
+        ]);
+      }
+      const run = seen.run;
+      const thread = this.threads.find((t) => t.id === run.threadId && t.user === user);
+      if (!thread) {
+        return this.sse([{ event: { type: "error", code: "custom", message: "This conversation no longer exists.", allow_retry: false } }]);
+      }
+      if (run.status === "running") return this.busy(STILL_ANSWERING, signal);
+      const created: Step[] = run.created ? [{ event: { type: "thread.created", thread: this.threadJson(thread) } }] : [];
+      if (run.status === "done") {
+        // Replay what was stored; nothing runs again.
+        return this.sse(
+          [...created, { event: { type: "thread.item.done", item: run.userItem } }, { event: { type: "thread.item.done", item: run.reply } }],
+          -1,
+          signal,
+        );
+      }
+      // The turn failed: continue it (same user message, tools that ran are not run again).
+      if (thread.turn && thread.turn !== run && thread.turn.status === "running") return this.busy(ANOTHER_REPLY, signal);
+      run.status = "running";
+      thread.turn = run;
+      return this.respond(run, thread, [...created, { event: { type: "thread.item.done", item: run.userItem } }], signal);
+    }
+
     let thread: ThreadRec | undefined;
-    let text: string;
-    if (type === "threads.create") {
+    if (type !== "threads.create") {
+      thread = this.threads.find((t) => t.id === p.thread_id && t.user === user);
+      if (!thread) return problem(404, "Not Found", "conversation not found");
+      if (thread.turn?.status === "running") return this.busy(ANOTHER_REPLY, signal);
+    }
+
+    if (type === "threads.retry_after_item") {
+      const t = thread!;
+      const at = t.items.findIndex((i) => i.id === p.item_id && i.type === "user_message");
+      if (at === -1) return problem(404, "Not Found", "item not found");
+      const newest = t.items.filter((i) => i.type === "user_message").pop();
+      if (newest !== t.items[at]) return problem(409, "Conflict", NOT_NEWEST);
+      const previous = t.turn?.userItem === t.items[at] ? t.turn : undefined;
+      t.items = t.items.slice(0, at + 1);
+      const run: Run = {
+        status: "running",
+        created: false,
+        threadId: t.id,
+        userItem: t.items[at],
+        toolsDone: previous?.toolsDone ?? true,
+        task: previous?.task,
+      };
+      t.turn = run;
+      return this.respond(run, t, [], signal);
+    }
+
+    const created = !thread;
+    if (!thread) {
       thread = { id: `thr_${this.nextId++}`, user, created_at: now(), items: [] };
       this.threads.push(thread);
-      events.push({ type: "thread.created", thread: this.threadJson(thread) });
-    } else {
-      thread = this.threads.find((t) => t.id === p.thread_id && t.user === user);
-      if (!thread) return problem(404, "Not Found", "No such thread.");
     }
-    if (type === "threads.retry_after_item") {
-      const at = thread.items.findIndex((i) => i.id === p.item_id);
-      thread.items = thread.items.slice(0, at + 1);
-      const item = thread.items[at] as unknown as { content: { text: string }[] };
-      text = item.content[0].text;
-    } else {
-      text = ((p.input as { content: { text: string }[] }).content[0] ?? { text: "" }).text;
-      const item = this.userItem(thread.id, text);
-      thread.items.push(item);
-      events.push({ type: "thread.item.done", item });
-    }
-    events.push({ type: "stream_options", stream_options: { allow_cancel: false } });
-    const fail = this.failNext === "error-event";
-    this.failNext = null;
-    let reply = `You said: ${text}`;
-    const m = /add a task to (.+)/i.exec(text);
-    if (m && !fail) {
-      events.push({ type: "progress_update", text: "Adding a task…" });
-      const task = this.addTask(user, m[1][0].toUpperCase() + m[1].slice(1));
-      events.push({ type: "client_effect", name: "tasks_changed", data: { task_id: task.id } });
-      reply = `Added task #${task.id}: **${task.title}**.`;
-    }
-    const assistant = this.assistantItem(thread.id, reply);
-    const deltas = fail ? ["Partial"] : reply.match(/.{1,6}/gs)!;
-    events.push({ type: "thread.item.added", item: { ...assistant, content: [] } });
-    const gateAfter = events.length + 1;
-    for (const d of deltas) {
-      events.push({
-        type: "thread.item.updated",
-        item_id: assistant.id,
-        update: { type: "assistant_message.content_part.text_delta", content_index: 0, delta: d },
-      });
-    }
-    if (fail) {
-      events.push({ type: "error", code: "custom", message: "The assistant is unavailable.", allow_retry: true });
-    } else {
-      events.push({ type: "thread.item.done", item: assistant });
-      thread.items.push(assistant);
-      if (!thread.title) {
-        thread.title = text.slice(0, 40);
-        events.push({ type: "thread.updated", thread: this.threadJson(thread) });
-      }
-    }
-    return this.sse(events, gateAfter, signal);
+    const text = ((p.input as { content: { text: string }[] }).content[0] ?? { text: "" }).text;
+    const userItem = this.userItem(thread.id, text);
+    thread.items.push(userItem);
+    const run: Run = { status: "running", created, threadId: thread.id, userItem, toolsDone: false };
+    thread.turn = run;
+    if (keyed) this.keys.set(slot, { fingerprint, run });
+    const head: Step[] = created ? [{ event: { type: "thread.created", thread: this.threadJson(thread) } }] : [];
+    head.push({ event: { type: "thread.item.done", item: userItem } });
+    return this.respond(run, thread, head, signal);
   }
 
-  private sse(events: unknown[], gateAfter: number, signal?: AbortSignal): Response {
+  /** Runs a turn's tools and streams its reply after `head`; the reply is stored when it is done. */
+  private respond(run: Run, thread: ThreadRec, head: Step[], signal?: AbortSignal): Response {
+    const steps: Step[] = [...head, { event: { type: "stream_options", stream_options: { allow_cancel: false } } }];
+    const fail = this.failNext === "error-event";
+    this.failNext = null;
+    const text = (run.userItem.content as { text: string }[])[0].text;
+    const m = /add a task to (.+)/i.exec(text);
+    if (m && !run.toolsDone) {
+      steps.push({ event: { type: "progress_update", text: "Adding a task…" } });
+      run.task = this.addTask(thread.user, m[1][0].toUpperCase() + m[1].slice(1));
+      steps.push({ event: { type: "client_effect", name: "tasks_changed", data: { tool: "add_task" } } });
+    }
+    run.toolsDone = true;
+    const reply = run.task ? `Added task #${run.task.id}: **${run.task.title}**.` : `You said: ${text}`;
+    const assistant = this.assistantItem(thread.id, reply);
+    const update = (u: Record<string, unknown>) => ({ event: { type: "thread.item.updated", item_id: assistant.id, update: u } });
+    const part = (t: string) => ({ type: "output_text", text: t, annotations: [] });
+    steps.push({ event: { type: "thread.item.added", item: { ...assistant, content: [] } } });
+    steps.push(update({ type: "assistant_message.content_part.added", content_index: 0, content: part("") }));
+    const gateAfter = steps.length + 1;
+    for (const d of fail ? ["Partial"] : reply.match(/.{1,6}/gs)!) {
+      steps.push(update({ type: "assistant_message.content_part.text_delta", content_index: 0, delta: d }));
+    }
+    if (fail) {
+      steps.push({
+        effect: () => (run.status = "failed"),
+        event: { type: "error", code: "custom", message: "The assistant is unavailable.", allow_retry: true },
+      });
+    } else {
+      let titled = false;
+      steps.push(update({ type: "assistant_message.content_part.done", content_index: 0, content: part(reply) }));
+      steps.push({
+        effect: () => {
+          thread.items.push(assistant);
+          run.reply = assistant;
+          run.status = "done";
+          if (!thread.title) {
+            thread.title = text.slice(0, 40);
+            titled = true;
+          }
+        },
+        event: { type: "thread.item.done", item: assistant },
+      });
+      steps.push({ event: () => (titled ? { type: "thread.updated", thread: this.threadJson(thread) } : undefined) });
+    }
+    return this.sse(steps, gateAfter, signal);
+  }
+
+  /**
+   * An SSE response playing `steps`. Effects happen whether or not the client still listens: a dropped
+   * connection (`dropNext`) or an aborted request ends the body but not the turn.
+   */
+  private sse(steps: Step[], gateAfter = -1, signal?: AbortSignal): Response {
     const enc = new TextEncoder();
     const gate = this.gate;
     const size = this.chunkSize;
-    const frames = events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
+    const drop = this.dropNext;
+    this.dropNext = null;
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
-        for (let i = 0; i < frames.length; i++) {
-          if (signal?.aborted) return controller.error(new DOMException("aborted", "AbortError"));
-          if (gate && i === gateAfter) await gate;
-          const f = frames[i];
-          for (let at = 0; at < f.length; at += size) controller.enqueue(enc.encode(f.slice(at, at + size)));
-          await Promise.resolve();
+        let connected = true;
+        let sent = 0;
+        const write = (text: string) => {
+          for (let at = 0; at < text.length; at += size) controller.enqueue(enc.encode(text.slice(at, at + size)));
+        };
+        const cut = async (how: "error" | "close" | "abort") => {
+          connected = false;
+          if (how === "close") return controller.close();
+          if (how === "abort") return controller.error(new DOMException("aborted", "AbortError"));
+          // Let the client read what was sent before the connection went (bounded, in case it stopped).
+          for (let n = 0; n < 100 && (controller.desiredSize ?? 1) < 1; n++) await new Promise((r) => setTimeout(r, 0));
+          controller.error(new TypeError("network error"));
+        };
+        if (drop && drop.afterEvents === 0) await cut(drop.how ?? "error");
+        for (let i = 0; i < steps.length; i++) {
+          if (gate && i === gateAfter) {
+            if (connected) write(": keep-alive\n\n");
+            await gate;
+          }
+          if (connected && signal?.aborted) await cut("abort");
+          const step = steps[i];
+          step.effect?.();
+          const event = typeof step.event === "function" ? (step.event as () => unknown)() : step.event;
+          if (event === undefined || !connected) continue;
+          write(`data: ${JSON.stringify(event)}\n\n`);
+          sent++;
+          if (drop && sent === drop.afterEvents) await cut(drop.how ?? "error");
+          else await Promise.resolve();
         }
-        controller.close();
+        if (connected) controller.close();
       },
     });
     return new Response(stream, { status: 200, headers: { "Content-Type": "text/event-stream" } });
