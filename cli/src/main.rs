@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret;
 use smart_todo_chat::agent::ChatConfig;
+use smart_todo_cli::{AllowedHosts, DevSignIn, ServeOptions};
 use smart_todo_mcp::McpSettings;
 use smart_todo_shared::auth::mint_hs256;
 use smart_todo_shared::config::{AuthConfig, Config, DatabaseConfig, PoolSettings, Sources};
@@ -38,6 +38,10 @@ enum Command {
         /// Built frontend to serve at `/` (default: frontend/dist when present).
         #[arg(long, env = "FRONTEND_DIR")]
         frontend_dir: Option<PathBuf>,
+        /// Local development: offer `POST /dev/token` (a token for any user name) for the sign-in
+        /// screen. Only on a loopback HOST, only with AUTH_JWT_SECRET and no issuer or JWKS.
+        #[arg(long)]
+        dev: bool,
     },
     /// Apply pending database migrations (use the direct, non-pooler URL).
     Migrate,
@@ -59,7 +63,8 @@ async fn main() -> anyhow::Result<()> {
             host,
             port,
             frontend_dir,
-        } => serve(&host, port, frontend_dir).await,
+            dev,
+        } => serve(&host, port, frontend_dir, dev).await,
         Command::Migrate => {
             // Migrations need only the database: no auth or model settings.
             let database = DatabaseConfig::load(PoolSettings::LAMBDA).await?;
@@ -88,7 +93,12 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(host: &str, port: u16, frontend_dir: Option<PathBuf>) -> anyhow::Result<()> {
+async fn serve(
+    host: &str,
+    port: u16,
+    frontend_dir: Option<PathBuf>,
+    dev: bool,
+) -> anyhow::Result<()> {
     let sources = Sources::load().await?;
     let config = Config::from(&sources, PoolSettings::SERVER)?;
     let chat = ChatConfig::from_sources(&sources)?;
@@ -98,20 +108,24 @@ async fn serve(host: &str, port: u16, frontend_dir: Option<PathBuf>) -> anyhow::
         let default = PathBuf::from("frontend/dist");
         default.join("index.html").exists().then_some(default)
     });
-    let dev_token_secret = config
-        .auth
-        .jwt_secret
-        .as_ref()
-        .map(|s| s.expose_secret().to_owned());
+    let dev_sign_in = DevSignIn::decide(dev, host, &config.auth);
+    match &dev_sign_in {
+        DevSignIn::Enabled(_) => println!("dev sign-in: POST /dev/token enabled (--dev, loopback)"),
+        DevSignIn::Disabled(why) => println!("dev sign-in: {why}"),
+    }
+    let allowed_hosts = AllowedHosts::parse(sources.get("ALLOWED_HOSTS").as_deref());
     let model = Arc::new(chat.model()?);
     println!("chat engine: {}", model.name());
     let app = smart_todo_cli::app(
         state,
         model,
-        &mcp,
-        &config.auth,
-        dev_token_secret,
-        frontend_dir.as_deref(),
+        ServeOptions {
+            mcp: &mcp,
+            auth: &config.auth,
+            dev_sign_in,
+            allowed_hosts,
+            frontend_dir: frontend_dir.as_deref(),
+        },
     );
 
     let addr: SocketAddr = format!("{host}:{port}")

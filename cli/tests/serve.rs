@@ -2,6 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
+use smart_todo_cli::{AllowedHosts, DevSignIn, ServeOptions};
 use smart_todo_shared::AppState;
 use smart_todo_shared::test_support::{TEST_JWT_SECRET, TestDb, auth_config, authenticator, send};
 
@@ -31,10 +32,7 @@ async fn dev_sign_in_gives_a_token_the_api_accepts() {
     let app = smart_todo_cli::app(
         state,
         offline(),
-        &smart_todo_mcp::McpSettings::parse(None),
-        &auth_config(),
-        Some(TEST_JWT_SECRET.into()),
-        None,
+        options(DevSignIn::Enabled(TEST_JWT_SECRET.into()), None),
     );
 
     let (status, _, body) = call(
@@ -84,10 +82,7 @@ async fn without_a_shared_secret_there_is_no_dev_sign_in() {
     let app = smart_todo_cli::app(
         state,
         offline(),
-        &smart_todo_mcp::McpSettings::parse(None),
-        &auth_config(),
-        None,
-        None,
+        options(DevSignIn::Disabled("not enabled"), None),
     );
     let (status, content_type, _) = call(
         &app,
@@ -121,10 +116,7 @@ async fn the_frontend_is_served_beside_the_api_and_unknown_api_paths_stay_json()
     let app = smart_todo_cli::app(
         state,
         offline(),
-        &smart_todo_mcp::McpSettings::parse(None),
-        &auth_config(),
-        None,
-        Some(&dir),
+        options(DevSignIn::Disabled("not enabled"), Some(&dir)),
     );
 
     let (status, content_type, body) = call(&app, Method::GET, "/", None, None).await;
@@ -149,6 +141,79 @@ async fn the_frontend_is_served_beside_the_api_and_unknown_api_paths_stay_json()
     let (status, _, _) = call(&app, Method::GET, "/api/health", None, None).await;
     assert_eq!(status, StatusCode::OK);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+static MCP: std::sync::LazyLock<smart_todo_mcp::McpSettings> =
+    std::sync::LazyLock::new(|| smart_todo_mcp::McpSettings::parse(None));
+static AUTH: std::sync::LazyLock<smart_todo_shared::config::AuthConfig> =
+    std::sync::LazyLock::new(auth_config);
+
+/// What `serve` mounts, as `scripts/dev` starts it (loopback names allowed).
+fn options(dev_sign_in: DevSignIn, frontend_dir: Option<&std::path::Path>) -> ServeOptions<'_> {
+    ServeOptions {
+        mcp: &MCP,
+        auth: &AUTH,
+        dev_sign_in,
+        allowed_hosts: AllowedHosts::parse(None),
+        frontend_dir,
+    }
+}
+
+#[tokio::test]
+async fn every_route_refuses_a_foreign_host() {
+    let db = TestDb::new().await;
+    let state = AppState {
+        pool: db.pool.clone(),
+        auth: authenticator(),
+    };
+    let app = smart_todo_cli::app(
+        state,
+        offline(),
+        options(DevSignIn::Enabled(TEST_JWT_SECRET.into()), None),
+    );
+    let token = smart_todo_shared::test_support::bearer("alice");
+    for (method, uri, body) in [
+        (Method::POST, "/dev/token", json!({"user": "alice"})),
+        (Method::GET, "/api/health", Value::Null),
+        (Method::POST, "/api/tasks", json!({"title": "rebound"})),
+        (Method::POST, "/api/chat", json!({"message": "add milk"})),
+        (
+            Method::POST,
+            "/chatkit",
+            json!({"type": "threads.list", "params": {}}),
+        ),
+        (
+            Method::POST,
+            "/mcp",
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        ),
+    ] {
+        for host in ["evil.example", "evil.example:8080"] {
+            let mut request = axum::http::Request::builder()
+                .method(method.clone())
+                .uri(uri)
+                .header("host", host)
+                .header("authorization", token.as_str())
+                .header("accept", "application/json, text/event-stream");
+            let body = if body.is_null() {
+                axum::body::Body::empty()
+            } else {
+                request = request.header("content-type", "application/json");
+                axum::body::Body::from(body.to_string())
+            };
+            let response =
+                smart_todo_shared::test_support::send_request(&app, request.body(body).unwrap())
+                    .await;
+            assert_eq!(
+                (response.status, response.content_type()),
+                (StatusCode::FORBIDDEN, "application/problem+json"),
+                "{method} {uri} with Host {host}"
+            );
+        }
+    }
+    let client = db.raw_client().await;
+    let rows = client.query("SELECT 1 FROM tasks", &[]).await.unwrap();
+    assert!(rows.is_empty(), "nothing was written");
 }
 
 fn offline() -> std::sync::Arc<smart_todo_chat::agent::Model> {

@@ -24,4 +24,5 @@ require_cmd psql "Debian package postgresql-client"
 TMP_DIR="${E2E_LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/smart-todo-e2e.XXXXXX")}"
 
 # The same fresh-database server every protocol client of scripts/test uses; run.mjs reads SERVE_URL.
-serve_on_fresh_db e2e node "$ROOT/frontend/e2e/run.mjs"
+# The browser signs in through the local sign-in screen: `serve --dev`.
+SERVE_DEV=1 serve_on_fresh_db e2e node "$ROOT/frontend/e2e/run.mjs"

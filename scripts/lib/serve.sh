@@ -9,7 +9,7 @@
 # and BOB_TOKEN (`smart-todo token`) in its environment. The server is stopped and the database
 # dropped however it ends; on failure the tail of the server log is shown. Returns CMD's status.
 # Run it as the child `run` waits for (`run serve_on_fresh_db ...`), or as the last thing a script
-# does: it sets traps and exports. An exported FRONTEND_DIR is served too.
+# does: it sets traps and exports. An exported FRONTEND_DIR is served too; SERVE_DEV=1 adds --dev.
 serve_on_fresh_db() {
     local tag="$1"
     shift
@@ -38,7 +38,10 @@ serve_on_fresh_db() {
 
     local port rc=0
     port="$(free_port)"
-    "$_sofd_bin" serve --host 127.0.0.1 --port "$port" >"$_sofd_log" 2>&1 &
+    local dev=()
+    # SERVE_DEV=1: local sign-in (POST /dev/token), which only `serve --dev` on loopback offers.
+    if [ "${SERVE_DEV:-0}" = 1 ]; then dev=(--dev); fi
+    "$_sofd_bin" serve --host 127.0.0.1 --port "$port" "${dev[@]}" >"$_sofd_log" 2>&1 &
     _sofd_pid=$!
     if ! wait_http "http://127.0.0.1:$port/api/health" 60 "$_sofd_pid"; then
         tail -n 30 "$_sofd_log" >&2 || true

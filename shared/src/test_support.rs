@@ -177,7 +177,11 @@ pub async fn send(
     authorization: Option<&str>,
     json: Option<serde_json::Value>,
 ) -> TestResponse {
-    let mut request = http::Request::builder().method(method).uri(uri);
+    // As a browser on the machine sends it: `serve` answers loopback names only.
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(http::header::HOST, "localhost");
     if let Some(value) = authorization {
         request = request.header(http::header::AUTHORIZATION, value);
     }
