@@ -37,6 +37,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("{0}")]
+    NotAcceptable(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -76,6 +78,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -94,6 +97,7 @@ impl ApiError {
             Self::Forbidden(_) => "https://smart-todo.dev/problems/forbidden",
             Self::NotFound(_) => "https://smart-todo.dev/problems/not-found",
             Self::MethodNotAllowed => "https://smart-todo.dev/problems/method-not-allowed",
+            Self::NotAcceptable(_) => "https://smart-todo.dev/problems/not-acceptable",
             Self::PayloadTooLarge(_) => "https://smart-todo.dev/problems/payload-too-large",
             Self::UnsupportedMediaType(_) => {
                 "https://smart-todo.dev/problems/unsupported-media-type"

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any_service;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{Value, json};
 use smart_todo_shared::config::Sources;
 use smart_todo_shared::http::MAX_BODY_BYTES;
 use smart_todo_shared::{ApiError, AppState, AuthUser};
@@ -76,6 +77,7 @@ pub fn router(state: AppState, settings: &McpSettings) -> Router {
         config,
     );
     let endpoint = any_service(service)
+        .layer(middleware::from_fn(check_json_rpc))
         .layer(middleware::map_response(problem_for_transport_errors))
         .layer(middleware::from_fn_with_state(state, authenticate));
     Router::new().route(MCP_PATH, endpoint)
@@ -87,12 +89,107 @@ async fn authenticate(user: AuthUser, mut request: Request, next: Next) -> Respo
     next.run(request).await
 }
 
+/// A JSON-RPC error answered before rmcp sees the request: HTTP 400 and a JSON-RPC error body.
+fn json_rpc_error(id: Value, code: i32, message: &str) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+    // A request that is well-formed JSON-RPC gets its error as an ordinary response.
+    let status = if code == INVALID_PARAMS {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// JSON-RPC 2.0 error codes this endpoint answers itself.
+const PARSE_ERROR: i32 = -32700;
+const INVALID_REQUEST: i32 = -32600;
+const INVALID_PARAMS: i32 = -32602;
+
+/// Checks a JSON POST is one well-formed JSON-RPC message before rmcp reads it: invalid JSON is a
+/// parse error (-32700), a batch or a message without `jsonrpc: "2.0"` and a `method` (or a
+/// response's `result`/`error`) is an invalid request (-32600), and `tools/call` without a tool
+/// name is invalid params (-32602). Other requests (wrong content type, GET) go to rmcp as they are.
+async fn check_json_rpc(request: Request, next: Next) -> Response {
+    let is_json_post = request.method() == http::Method::POST
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+    if !is_json_post {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return ApiError::PayloadTooLarge(MAX_BODY_BYTES).into_response();
+    };
+    let message: Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(err) => {
+            return json_rpc_error(Value::Null, PARSE_ERROR, &format!("Parse error: {err}"));
+        }
+    };
+    let Value::Object(fields) = &message else {
+        let why = if message.is_array() {
+            "Invalid Request: batches are not supported; send one JSON-RPC message per request"
+        } else {
+            "Invalid Request: a JSON-RPC message is a JSON object"
+        };
+        return json_rpc_error(Value::Null, INVALID_REQUEST, why);
+    };
+    let id = fields.get("id").cloned().unwrap_or(Value::Null);
+    if fields.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return json_rpc_error(
+            id,
+            INVALID_REQUEST,
+            "Invalid Request: \"jsonrpc\" must be \"2.0\"",
+        );
+    }
+    let is_response = fields.contains_key("result") || fields.contains_key("error");
+    match fields.get("method") {
+        Some(Value::String(method)) => {
+            if method == "tools/call"
+                && !fields
+                    .get("params")
+                    .and_then(|p| p.get("name"))
+                    .is_some_and(Value::is_string)
+            {
+                return json_rpc_error(
+                    id,
+                    INVALID_PARAMS,
+                    "Invalid params: tools/call needs params.name, the tool to call",
+                );
+            }
+        }
+        None if is_response => {}
+        _ => {
+            return json_rpc_error(
+                id,
+                INVALID_REQUEST,
+                "Invalid Request: \"method\" must be a string",
+            );
+        }
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
 /// Longest plain-text error body of the transport worth reading into a problem's detail.
 const TRANSPORT_ERROR_MAX_BYTES: usize = 4096;
 
 /// rmcp answers transport-level failures (host not allowed, body too large, wrong method, wrong
-/// content type) in plain text; this turns them into the API's problem+json. JSON-RPC bodies and
-/// statuses without a matching problem (406) pass unchanged.
+/// content type, unacceptable `Accept`) in plain text; this turns them into the API's
+/// problem+json. JSON-RPC bodies pass unchanged.
 async fn problem_for_transport_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
@@ -113,6 +210,9 @@ async fn problem_for_transport_errors(response: Response) -> Response {
         StatusCode::FORBIDDEN => ApiError::Forbidden(detail),
         StatusCode::NOT_FOUND => ApiError::NotFound(detail),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::NOT_ACCEPTABLE => ApiError::NotAcceptable(format!(
+            "{detail}; send Accept: application/json, text/event-stream"
+        )),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(detail),
         _ if status.is_server_error() => {

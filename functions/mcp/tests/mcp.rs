@@ -789,3 +789,82 @@ async fn an_api_gateway_event_for_mcp_reaches_the_tools() {
     );
     assert_eq!(body["result"]["structuredContent"]["title"], "From Lambda");
 }
+
+#[tokio::test]
+async fn malformed_json_rpc_is_a_json_rpc_error_and_changes_nothing() {
+    let app = App::new().await;
+    app.add("alice", "keep me").await;
+    let before = app.rows().await;
+    let bearer = format!("Bearer {}", token("alice"));
+    for (body, status, code, reason) in [
+        ("{not json", 400, -32700, "invalid JSON is a parse error"),
+        (
+            r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#,
+            400,
+            -32600,
+            "a batch",
+        ),
+        (
+            r#"{"id":1,"method":"tools/list"}"#,
+            400,
+            -32600,
+            "no jsonrpc",
+        ),
+        (
+            r#"{"jsonrpc":"1.0","id":1,"method":"tools/list"}"#,
+            400,
+            -32600,
+            "jsonrpc 1.0",
+        ),
+        (r#"{"jsonrpc":"2.0","id":1}"#, 400, -32600, "no method"),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+            400,
+            -32600,
+            "a method that is not a string",
+        ),
+        ("42", 400, -32600, "not an object"),
+        (
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"arguments":{"title":"x"}}}"#,
+            200,
+            -32602,
+            "tools/call without a name",
+        ),
+    ] {
+        let reply = app.send(App::post(LOOPBACK, Some(&bearer), body)).await;
+        assert_eq!(reply.status.as_u16(), status, "{reason}: {}", reply.body);
+        assert_eq!(
+            reply.headers[header::CONTENT_TYPE],
+            "application/json",
+            "{reason}"
+        );
+        assert_eq!(reply.body["jsonrpc"], "2.0", "{reason}");
+        assert_eq!(
+            reply.body["error"]["code"], code,
+            "{reason}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(app.rows().await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn an_unacceptable_accept_header_is_a_406_problem() {
+    let app = App::new().await;
+    let bearer = format!("Bearer {}", token("alice"));
+    let mut request = App::post(
+        LOOPBACK,
+        Some(&bearer),
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    );
+    request
+        .headers_mut()
+        .insert(header::ACCEPT, "text/html".parse().unwrap());
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(
+        reply.headers[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    assert!(reply.body["detail"].as_str().unwrap().contains("Accept"));
+}
