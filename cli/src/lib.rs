@@ -238,6 +238,7 @@ mod tests {
             jwks_url: jwks.then(|| "https://issuer.example/jwks".into()),
             issuer: None,
             audience: None,
+            client_ids: vec![],
         }
     }
 

@@ -1,6 +1,8 @@
 //! Bearer-token authentication: HS256 with a shared secret, and asymmetric tokens (RS/PS/ES/EdDSA)
-//! verified by `kid` against a JWKS whose keys are cached per process. Algorithms are pinned per key
-//! kind, so an HS256 token is never checked with public key material and vice versa.
+//! verified by `kid` against a JWKS. Algorithms are pinned per key kind, so an HS256 token is never
+//! checked with public key material and vice versa. The JWKS is cached for its `Cache-Control`
+//! max-age (else an hour), fetched by one request at a time outside the cache's lock, and a failed
+//! fetch is a 503 (the keys are unavailable), never a 401 that signs people out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,11 +24,33 @@ use crate::error::ApiError;
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
-/// A JWKS is fetched again for an unknown `kid` at most this often, so forged kids cannot make us
-/// hammer the issuer.
-const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(60);
+/// How the JWKS cache behaves in time.
+#[derive(Debug, Clone, Copy)]
+pub struct JwksTimings {
+    /// An unknown `kid` fetches the key set again at most this often (forged kids are cheap).
+    pub refresh_min_interval: Duration,
+    /// How long a key set is trusted when its response names no max-age.
+    pub default_ttl: Duration,
+    /// Bounds on the max-age an issuer sends.
+    pub min_ttl: Duration,
+    pub max_ttl: Duration,
+    /// After a failed fetch, requests in this window answer 503 without fetching again.
+    pub failure_backoff: Duration,
+}
+
+impl Default for JwksTimings {
+    fn default() -> Self {
+        Self {
+            refresh_min_interval: Duration::from_secs(60),
+            default_ttl: Duration::from_secs(3600),
+            min_ttl: Duration::from_secs(30),
+            max_ttl: Duration::from_secs(24 * 3600),
+            failure_backoff: Duration::from_secs(1),
+        }
+    }
+}
 /// Asymmetric algorithms accepted from a JWKS.
-const ASYMMETRIC: [Algorithm; 8] = [
+const ASYMMETRIC: [Algorithm; 9] = [
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
@@ -34,6 +58,7 @@ const ASYMMETRIC: [Algorithm; 8] = [
     Algorithm::PS384,
     Algorithm::PS512,
     Algorithm::ES256,
+    Algorithm::ES384,
     Algorithm::EdDSA,
 ];
 
@@ -66,11 +91,24 @@ pub enum AuthError {
     UnknownKey,
     #[error("the token's signing keys could not be fetched")]
     KeysUnavailable,
+    #[error("the token has a critical header extension this server does not understand")]
+    UnsupportedCritical,
+    #[error("the token is not an access token")]
+    NotAnAccessToken,
+    #[error("the token was issued to an application this API does not accept")]
+    WrongClient,
+    #[error("send exactly one Authorization header")]
+    DuplicateHeader,
 }
 
 impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
-        ApiError::Unauthorized(err.to_string())
+        match err {
+            // Not the caller's fault: their token may be fine once the keys can be read.
+            AuthError::KeysUnavailable => ApiError::KeysUnavailable,
+            AuthError::DuplicateHeader => ApiError::BadRequest(err.to_string()),
+            _ => ApiError::Unauthorized(err.to_string()),
+        }
     }
 }
 
@@ -93,6 +131,12 @@ fn classify(err: jsonwebtoken::errors::Error) -> AuthError {
 struct Claims {
     /// Optional here so that a missing `sub` is reported as such, not as a malformed token.
     sub: Option<String>,
+    /// Cognito: `access` or `id`; only access tokens are accepted when present.
+    token_use: Option<String>,
+    /// Cognito access tokens name their app client here (they carry no `aud`).
+    client_id: Option<String>,
+    /// OpenID Connect: the party the token was issued to.
+    azp: Option<String>,
 }
 
 /// Verifies bearer tokens; built once per process and shared by reference.
@@ -101,30 +145,52 @@ pub struct Authenticator {
     jwks: Option<JwksCache>,
     issuer: Option<String>,
     audience: Option<String>,
+    client_ids: Vec<String>,
 }
 
 struct JwksCache {
     url: String,
+    timings: JwksTimings,
     http: reqwest::Client,
     keys: RwLock<CachedKeys>,
+    /// Held by the one request fetching the key set; others wait for its result, not the lock.
+    fetching: tokio::sync::Mutex<()>,
 }
+
+type KeysByKid = HashMap<String, (DecodingKey, Option<Algorithm>)>;
 
 #[derive(Default)]
 struct CachedKeys {
-    by_kid: HashMap<String, (DecodingKey, Option<Algorithm>)>,
+    by_kid: KeysByKid,
+    /// When the current keys were fetched, and for how long they are trusted.
     fetched_at: Option<Instant>,
+    ttl: Duration,
+    failed_at: Option<Instant>,
+}
+
+impl CachedKeys {
+    fn fresh(&self) -> bool {
+        self.fetched_at.is_some_and(|at| at.elapsed() < self.ttl)
+    }
 }
 
 impl Authenticator {
     pub fn new(config: &AuthConfig) -> anyhow::Result<Self> {
+        Self::with_timings(config, JwksTimings::default())
+    }
+
+    /// Like [`Authenticator::new`] with other JWKS cache timings (tests shorten them).
+    pub fn with_timings(config: &AuthConfig, timings: JwksTimings) -> anyhow::Result<Self> {
         let jwks = match &config.jwks_url {
             Some(url) => Some(JwksCache {
                 url: url.clone(),
+                timings,
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(5))
                     .build()
                     .map_err(|e| anyhow::anyhow!("building the JWKS HTTP client: {e}"))?,
                 keys: RwLock::new(CachedKeys::default()),
+                fetching: tokio::sync::Mutex::new(()),
             }),
             None => None,
         };
@@ -136,11 +202,17 @@ impl Authenticator {
             jwks,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
+            client_ids: config.client_ids.clone(),
         })
     }
 
     /// Verifies a token and returns its subject as the user id.
     pub async fn verify(&self, token: &str) -> Result<UserId, AuthError> {
+        // RFC 7515 §4.1.11: a `crit` extension the recipient does not understand must be refused,
+        // and this server understands none.
+        if raw_header(token).is_some_and(|h| h.get("crit").is_some()) {
+            return Err(AuthError::UnsupportedCritical);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| header_refusal(token))?;
         let claims = if header.alg == Algorithm::HS256 {
             let key = self.hs256.as_ref().ok_or(AuthError::AlgorithmNotAllowed)?;
@@ -156,6 +228,15 @@ impl Authenticator {
         } else {
             return Err(AuthError::AlgorithmNotAllowed);
         };
+        if claims.token_use.as_deref().is_some_and(|u| u != "access") {
+            return Err(AuthError::NotAnAccessToken);
+        }
+        if !self.client_ids.is_empty() {
+            let client = claims.client_id.as_deref().or(claims.azp.as_deref());
+            if !client.is_some_and(|c| self.client_ids.iter().any(|allowed| allowed == c)) {
+                return Err(AuthError::WrongClient);
+            }
+        }
         let sub = claims
             .sub
             .ok_or_else(|| AuthError::MissingClaim("sub".into()))?;
@@ -206,19 +287,23 @@ impl Authenticator {
     }
 }
 
+/// The token's header as JSON, when it is readable.
+fn raw_header(token: &str) -> Option<serde_json::Value> {
+    use base64::Engine;
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// Why a header jsonwebtoken could not read was refused: a well-formed header naming an algorithm
 /// we do not know (`none` above all) is an algorithm refusal, anything else is malformed.
 fn header_refusal(token: &str) -> AuthError {
-    use base64::Engine;
-    let header = token.split('.').next().unwrap_or_default();
-    let alg = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|json| {
-            json.get("alg")
-                .and_then(|alg| alg.as_str().map(str::to_owned))
-        });
+    let alg = raw_header(token).and_then(|json| {
+        json.get("alg")
+            .and_then(|alg| alg.as_str().map(str::to_owned))
+    });
     if alg.is_some() {
         AuthError::AlgorithmNotAllowed
     } else {
@@ -228,33 +313,92 @@ fn header_refusal(token: &str) -> AuthError {
 
 impl JwksCache {
     async fn key(&self, kid: &str) -> Result<(DecodingKey, Option<Algorithm>), AuthError> {
-        if let Some(found) = self.keys.read().await.by_kid.get(kid) {
-            return Ok(found.clone());
+        if let Some(found) = self.cached(kid).await? {
+            return Ok(found);
         }
-        let mut cache = self.keys.write().await;
-        // Another request may have refreshed while we waited for the lock.
-        if let Some(found) = cache.by_kid.get(kid) {
-            return Ok(found.clone());
+        // One request fetches; the others wait here, then read what it fetched. Verifications of
+        // known keys never wait: they only take the read lock.
+        let _fetching = self.fetching.lock().await;
+        if let Some(found) = self.cached(kid).await? {
+            return Ok(found);
         }
-        let recently = cache
-            .fetched_at
-            .is_some_and(|at| at.elapsed() < JWKS_REFRESH_MIN_INTERVAL);
-        if recently {
-            return Err(AuthError::UnknownKey);
+        match self.fetch().await {
+            Ok((set, ttl)) => {
+                let mut cache = self.keys.write().await;
+                cache.by_kid = keys_by_kid(&set);
+                cache.fetched_at = Some(Instant::now());
+                cache.ttl = ttl;
+                cache.failed_at = None;
+                cache.by_kid.get(kid).cloned().ok_or(AuthError::UnknownKey)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, url = %self.url, "fetching the JWKS failed");
+                let mut cache = self.keys.write().await;
+                cache.failed_at = Some(Instant::now());
+                // Keys past their lifetime still beat signing everybody out while the issuer is down.
+                match cache.by_kid.get(kid) {
+                    Some(found) => Ok(found.clone()),
+                    None => Err(AuthError::KeysUnavailable),
+                }
+            }
         }
-        cache.fetched_at = Some(Instant::now());
-        let set = self.fetch().await.map_err(|e| {
-            tracing::warn!(error = %e, url = %self.url, "fetching the JWKS failed");
-            AuthError::KeysUnavailable
-        })?;
-        cache.by_kid = keys_by_kid(&set);
-        cache.by_kid.get(kid).cloned().ok_or(AuthError::UnknownKey)
     }
 
-    async fn fetch(&self) -> anyhow::Result<JwkSet> {
-        let response = self.http.get(&self.url).send().await?.error_for_status()?;
-        Ok(response.json::<JwkSet>().await?)
+    /// The key from the cache when no fetch is due: `Ok(None)` means fetch.
+    async fn cached(
+        &self,
+        kid: &str,
+    ) -> Result<Option<(DecodingKey, Option<Algorithm>)>, AuthError> {
+        let cache = self.keys.read().await;
+        if cache.fresh() {
+            if let Some(found) = cache.by_kid.get(kid) {
+                return Ok(Some(found.clone()));
+            }
+            // An unknown kid refetches a fresh set at most once a minute (forged kids are cheap).
+            if cache
+                .fetched_at
+                .is_some_and(|at| at.elapsed() < self.timings.refresh_min_interval)
+            {
+                return Err(AuthError::UnknownKey);
+            }
+        }
+        if cache
+            .failed_at
+            .is_some_and(|at| at.elapsed() < self.timings.failure_backoff)
+        {
+            return match cache.by_kid.get(kid) {
+                Some(found) => Ok(Some(found.clone())),
+                None => Err(AuthError::KeysUnavailable),
+            };
+        }
+        Ok(None)
     }
+
+    async fn fetch(&self) -> anyhow::Result<(JwkSet, Duration)> {
+        let response = self.http.get(&self.url).send().await?.error_for_status()?;
+        let ttl = max_age(response.headers(), &self.timings).unwrap_or(self.timings.default_ttl);
+        Ok((response.json::<JwkSet>().await?, ttl))
+    }
+}
+
+/// The `max-age` of a `Cache-Control` header, kept within sane bounds; `no-cache`/`no-store`
+/// mean the shortest lifetime.
+fn max_age(headers: &http::HeaderMap, timings: &JwksTimings) -> Option<Duration> {
+    let value = headers.get(http::header::CACHE_CONTROL)?.to_str().ok()?;
+    let mut age = None;
+    for directive in value.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+        if directive == "no-cache" || directive == "no-store" {
+            return Some(timings.min_ttl);
+        }
+        if let Some(seconds) = directive.strip_prefix("max-age=") {
+            age = seconds
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
+        }
+    }
+    age.map(|a| a.clamp(timings.min_ttl, timings.max_ttl))
 }
 
 /// Usable signing keys of a JWKS, by `kid`; keys without a kid or of an unusable kind are skipped.
@@ -293,7 +437,13 @@ where
             return Ok(user.clone());
         }
         let auth = Arc::<Authenticator>::from_ref(state);
-        let user = auth.verify_header(parts.headers.get(AUTHORIZATION)).await?;
+        // With two headers, which one counts would depend on the proxy in front: refuse both.
+        let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(AuthError::DuplicateHeader.into());
+        }
+        let user = auth.verify_header(first).await?;
         Ok(AuthUser(user))
     }
 }
@@ -330,4 +480,45 @@ pub fn mint_hs256(
         &claims,
         &key,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::CACHE_CONTROL, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_jwks_lifetime_comes_from_cache_control_within_bounds() {
+        let t = JwksTimings::default();
+        assert_eq!(
+            max_age(&headers("public, max-age=600"), &t),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(max_age(&headers("max-age=1"), &t), Some(t.min_ttl));
+        assert_eq!(max_age(&headers("max-age=99999999"), &t), Some(t.max_ttl));
+        assert_eq!(max_age(&headers("no-store"), &t), Some(t.min_ttl));
+        assert_eq!(max_age(&headers("public"), &t), None);
+        assert_eq!(max_age(&http::HeaderMap::new(), &t), None);
+    }
+
+    #[test]
+    fn unavailable_keys_are_a_503_and_a_second_header_a_400() {
+        assert_eq!(
+            ApiError::from(AuthError::KeysUnavailable).status(),
+            http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(AuthError::DuplicateHeader).status(),
+            http::StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            ApiError::from(AuthError::UnsupportedCritical).status(),
+            http::StatusCode::UNAUTHORIZED
+        );
+    }
 }

@@ -146,6 +146,9 @@ pub struct AuthConfig {
     pub issuer: Option<String>,
     /// `AUTH_AUDIENCE`: required `aud` when set.
     pub audience: Option<String>,
+    /// `AUTH_CLIENT_IDS`: when set, a token's `client_id` (Cognito access tokens) or `azp` must be
+    /// one of these app clients.
+    pub client_ids: Vec<String>,
 }
 
 impl Config {
@@ -230,6 +233,13 @@ impl AuthConfig {
             jwks_url: get("AUTH_JWKS_URL"),
             issuer: get("AUTH_ISSUER"),
             audience: get("AUTH_AUDIENCE"),
+            client_ids: get("AUTH_CLIENT_IDS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
         };
         if auth.jwt_secret.is_none() && auth.jwks_url.is_none() {
             bail!("no authentication is configured: set AUTH_JWT_SECRET or AUTH_JWKS_URL");

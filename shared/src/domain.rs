@@ -39,6 +39,13 @@ impl UserId {
         if raw.chars().any(char::is_control) {
             return refuse("the user id contains control characters");
         }
+        if raw.trim() != raw {
+            return refuse("the user id has surrounding white space");
+        }
+        // Bidirectional and other invisible format characters make ids that look alike.
+        if raw.chars().any(is_invisible_format) {
+            return refuse("the user id contains invisible formatting characters");
+        }
         Ok(Self(raw.to_owned()))
     }
 
@@ -51,6 +58,18 @@ impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Bidi controls, zero-width characters and other invisible format characters (Unicode Cf).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// A task's id: a positive 64-bit integer.
@@ -374,6 +393,24 @@ mod tests {
         assert!(UserId::parse(&"u".repeat(128)).is_ok());
         assert!(UserId::parse(&"u".repeat(129)).is_err());
         assert!(UserId::parse("al\0ice").is_err());
+    }
+
+    #[test]
+    fn a_user_id_with_surrounding_space_or_bidi_characters_is_refused() {
+        for (bad, why) in [
+            (" alice ", "surrounding spaces"),
+            ("alice\t", "a trailing tab"),
+            ("\u{202e}alice", "a right-to-left override"),
+            ("ali\u{200b}ce", "a zero-width space"),
+            ("\u{feff}alice", "a byte-order mark"),
+        ] {
+            assert!(UserId::parse(bad).is_err(), "{why}");
+        }
+        assert!(
+            UserId::parse("alice smith").is_ok(),
+            "inner spaces are fine"
+        );
+        assert!(UserId::parse("émilie@example.com").is_ok());
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The issuer's signing keys could not be fetched: tokens cannot be checked right now.
+    #[error("the sign-in keys are unavailable")]
+    KeysUnavailable,
     /// The chat model failed or timed out; the user's message is kept and can be sent again.
     #[error("the assistant is unavailable: {0}")]
     ModelUnavailable(String),
@@ -84,7 +87,9 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) | Self::Busy { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::ModelUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ModelUnavailable(_) | Self::KeysUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,6 +112,7 @@ impl ApiError {
             Self::Busy { .. } => "https://smart-todo.dev/problems/turn-in-progress",
             Self::TooManyRequests { .. } => "https://smart-todo.dev/problems/rate-limited",
             Self::Unavailable(_) => "https://smart-todo.dev/problems/unavailable",
+            Self::KeysUnavailable => "https://smart-todo.dev/problems/keys-unavailable",
             Self::ModelUnavailable(_) => "https://smart-todo.dev/problems/assistant-unavailable",
             Self::Internal(_) => "https://smart-todo.dev/problems/internal",
         }
@@ -118,6 +124,9 @@ impl ApiError {
                 format!("{} fields are invalid", errors.len())
             }
             Self::Unavailable(_) => "the database is unavailable; try again shortly".into(),
+            Self::KeysUnavailable => {
+                "the sign-in service's keys could not be read; try again shortly".into()
+            }
             Self::ModelUnavailable(_) => {
                 "the assistant did not answer; your message was saved, send it again to retry"
                     .into()
@@ -176,7 +185,7 @@ impl IntoResponse for ApiError {
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
-            Self::Unavailable(_) | Self::ModelUnavailable(_) => {
+            Self::Unavailable(_) | Self::ModelUnavailable(_) | Self::KeysUnavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}

@@ -97,6 +97,7 @@ pub fn auth_config() -> AuthConfig {
         jwks_url: None,
         issuer: None,
         audience: None,
+        client_ids: vec![],
     }
 }
 

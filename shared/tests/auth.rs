@@ -293,6 +293,7 @@ impl Issuer {
             jwks_url: Some(format!("{}/.well-known/jwks.json", self.server.uri())),
             issuer: Some("https://issuer.test".into()),
             audience: None,
+            client_ids: vec![],
         })
         .unwrap()
     }
@@ -411,6 +412,7 @@ async fn an_unreachable_jwks_is_a_refusal_not_a_crash() {
         jwks_url: Some("http://127.0.0.1:9/jwks.json".into()),
         issuer: None,
         audience: None,
+        client_ids: vec![],
     })
     .unwrap();
     let issuer = Issuer::start().await;
@@ -424,4 +426,222 @@ async fn an_unreachable_jwks_is_a_refusal_not_a_crash() {
         verify(&auth, &token).await.unwrap_err(),
         AuthError::KeysUnavailable
     );
+}
+
+/// Short cache timings, so lifetimes and back-offs can be observed in a test.
+fn quick() -> smart_todo_shared::auth::JwksTimings {
+    smart_todo_shared::auth::JwksTimings {
+        refresh_min_interval: Duration::from_millis(0),
+        default_ttl: Duration::from_secs(3600),
+        min_ttl: Duration::from_millis(0),
+        max_ttl: Duration::from_secs(3600),
+        failure_backoff: Duration::from_millis(50),
+    }
+}
+
+fn es256_pair() -> (EncodingKey, Jwk) {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let key = EncodingKey::from_ec_der(pkcs8.as_ref());
+    let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
+    (key, jwk)
+}
+
+fn with_kid(mut jwk: Jwk, kid: &str) -> Jwk {
+    jwk.common.key_id = Some(kid.into());
+    jwk
+}
+
+fn jwks_config(server: &MockServer, client_ids: Vec<String>) -> AuthConfig {
+    AuthConfig {
+        jwt_secret: None,
+        jwks_url: Some(format!("{}/jwks", server.uri())),
+        issuer: None,
+        audience: None,
+        client_ids,
+    }
+}
+
+async fn serve_keys(server: &MockServer, keys: Vec<Jwk>, cache_control: &str) {
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("cache-control", cache_control)
+                .set_body_json(JwkSet { keys }),
+        )
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_rotated_key_set_is_picked_up_and_a_removed_key_is_forgotten() {
+    let server = MockServer::start().await;
+    let (old_key, old_jwk) = es256_pair();
+    let (new_key, new_jwk) = es256_pair();
+    serve_keys(&server, vec![with_kid(old_jwk, "old")], "max-age=0").await;
+    let auth = Authenticator::with_timings(&jwks_config(&server, vec![]), quick()).unwrap();
+    let old = sign(Algorithm::ES256, Some("old"), &valid_claims(), &old_key);
+    assert_eq!(verify(&auth, &old).await.unwrap(), "alice");
+
+    // The issuer rotates: the old key is withdrawn (revoked), a new one published.
+    serve_keys(&server, vec![with_kid(new_jwk, "new")], "max-age=0").await;
+    let new = sign(Algorithm::ES256, Some("new"), &valid_claims(), &new_key);
+    assert_eq!(verify(&auth, &new).await.unwrap(), "alice");
+    assert_eq!(
+        verify(&auth, &old).await.unwrap_err(),
+        AuthError::UnknownKey,
+        "a key no longer published is not trusted once the set's lifetime is over"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_first_fetch_is_503_and_the_next_request_after_the_backoff_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    let (key, jwk) = es256_pair();
+    let auth = Authenticator::with_timings(&jwks_config(&server, vec![]), quick()).unwrap();
+    let token = sign(Algorithm::ES256, Some("k"), &valid_claims(), &key);
+    let err = verify(&auth, &token).await.unwrap_err();
+    assert_eq!(err, AuthError::KeysUnavailable);
+    assert_eq!(
+        smart_todo_shared::ApiError::from(err).status(),
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "not a 401 that signs the user out"
+    );
+    serve_keys(&server, vec![with_kid(jwk, "k")], "max-age=600").await;
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(verify(&auth, &token).await.unwrap(), "alice");
+}
+
+#[tokio::test]
+async fn concurrent_verifications_fetch_the_key_set_once() {
+    let server = MockServer::start().await;
+    let (key, jwk) = es256_pair();
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(JwkSet {
+                    keys: vec![with_kid(jwk, "k")],
+                })
+                .set_delay(Duration::from_millis(200)),
+        )
+        .mount(&server)
+        .await;
+    let auth = std::sync::Arc::new(
+        Authenticator::with_timings(
+            &jwks_config(&server, vec![]),
+            smart_todo_shared::auth::JwksTimings::default(),
+        )
+        .unwrap(),
+    );
+    let token = sign(Algorithm::ES256, Some("k"), &valid_claims(), &key);
+    let checks: Vec<_> = (0..20)
+        .map(|_| {
+            let (auth, token) = (auth.clone(), token.clone());
+            tokio::spawn(async move { auth.verify(&token).await.map(|u| u.as_str().to_owned()) })
+        })
+        .collect();
+    for check in checks {
+        assert_eq!(check.await.unwrap().unwrap(), "alice");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn es384_tokens_verify() {
+    let server = MockServer::start().await;
+    let rng = SystemRandom::new();
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED_SIGNING, &rng)
+            .unwrap();
+    let key = EncodingKey::from_ec_der(pkcs8.as_ref());
+    let jwk = Jwk::from_encoding_key(&key, Algorithm::ES384).unwrap();
+    serve_keys(&server, vec![with_kid(jwk, "p384")], "max-age=600").await;
+    let auth = Authenticator::new(&jwks_config(&server, vec![])).unwrap();
+    let token = sign(Algorithm::ES384, Some("p384"), &valid_claims(), &key);
+    assert_eq!(verify(&auth, &token).await.unwrap(), "alice");
+}
+
+#[tokio::test]
+async fn cognito_id_tokens_and_other_app_clients_are_refused() {
+    let server = MockServer::start().await;
+    let (key, jwk) = es256_pair();
+    serve_keys(&server, vec![with_kid(jwk, "k")], "max-age=600").await;
+    let auth = Authenticator::new(&jwks_config(&server, vec!["web-client".into()])).unwrap();
+    let token = |extra: Value| {
+        let mut claims = valid_claims();
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        sign(Algorithm::ES256, Some("k"), &claims, &key)
+    };
+    assert_eq!(
+        verify(
+            &auth,
+            &token(json!({"token_use": "access", "client_id": "web-client"}))
+        )
+        .await
+        .unwrap(),
+        "alice"
+    );
+    for (extra, expected, why) in [
+        (
+            json!({"token_use": "id", "client_id": "web-client"}),
+            AuthError::NotAnAccessToken,
+            "an ID token",
+        ),
+        (
+            json!({"token_use": "access", "client_id": "other-app"}),
+            AuthError::WrongClient,
+            "another app client",
+        ),
+        (
+            json!({"token_use": "access"}),
+            AuthError::WrongClient,
+            "no client",
+        ),
+    ] {
+        assert_eq!(
+            verify(&auth, &token(extra)).await.unwrap_err(),
+            expected,
+            "{why}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_critical_header_or_a_disguised_subject_is_refused() {
+    let auth = hs_auth();
+    let crit = {
+        // `crit` must be a JSON array: build the header by hand.
+        let head = URL_SAFE_NO_PAD
+            .encode(br#"{"alg":"HS256","typ":"JWT","crit":["exp-ext"],"exp-ext":"1"}"#);
+        let body = URL_SAFE_NO_PAD.encode(valid_claims().to_string());
+        let signing_input = format!("{head}.{body}");
+        let tag = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, TEST_JWT_SECRET.as_bytes()),
+            signing_input.as_bytes(),
+        );
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    };
+    assert_eq!(
+        verify(&auth, &crit).await.unwrap_err(),
+        AuthError::UnsupportedCritical
+    );
+    for sub in [" alice ", "\u{202e}alice", "alice\u{200b}"] {
+        let token = hs(json!({"sub": sub, "exp": now() + 600}));
+        assert_eq!(
+            verify(&auth, &token).await.unwrap_err(),
+            AuthError::BadSubject,
+            "{sub:?}"
+        );
+    }
 }

@@ -968,3 +968,18 @@ async fn each_crud_request_runs_exactly_one_sql_statement() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_authorization_headers_are_a_400_and_change_nothing() {
+    let app = App::new().await;
+    let request = Request::post("/api/tasks")
+        .header(header::AUTHORIZATION, bearer("alice"))
+        .header(header::AUTHORIZATION, bearer("bob"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"title": "whose?"}).to_string()))
+        .unwrap();
+    let reply = app.send(request).await;
+    reply.assert_problem(400, "duplicate Authorization");
+    let client = app.db.raw_client().await;
+    assert!(client.query("SELECT 1 FROM tasks", &[]).await.unwrap().is_empty());
+}
