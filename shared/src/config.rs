@@ -116,6 +116,9 @@ pub struct PoolSettings {
     pub connect_timeout: Duration,
     /// `DB_RECYCLE_TIMEOUT_MS`: how long checking an idle connection may take.
     pub recycle_timeout: Duration,
+    /// `DB_VERIFY_IDLE_MS`: a connection idle longer than this is checked with an empty query
+    /// before it is handed out (Neon suspends idle computes; a dead socket is replaced, not used).
+    pub verify_after_idle: Duration,
 }
 
 impl PoolSettings {
@@ -125,6 +128,7 @@ impl PoolSettings {
         wait_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
         recycle_timeout: Duration::from_secs(2),
+        verify_after_idle: Duration::from_secs(10),
     };
 
     /// Defaults for `smart-todo serve`, which serves many requests at once.
@@ -205,6 +209,11 @@ impl DatabaseConfig {
                 get,
                 "DB_RECYCLE_TIMEOUT_MS",
                 pool_defaults.recycle_timeout,
+            )?,
+            verify_after_idle: parse_millis(
+                get,
+                "DB_VERIFY_IDLE_MS",
+                pool_defaults.verify_after_idle,
             )?,
         };
         Ok(Self {

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use deadpool_postgres::{
+    Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts,
+};
 use secrecy::ExposeSecret;
 use tokio_postgres::config::SslMode;
 
@@ -99,8 +101,24 @@ pub fn pool_from_pg_config(
     } else {
         Manager::from_config(pg_config, tls_connector(ca_file)?, manager_config)
     };
+    let verify_after = settings.verify_after_idle;
+    let verify_timeout = settings.recycle_timeout;
     Pool::builder(manager)
         .max_size(settings.max_size)
+        // A connection idle for a while may have died silently (a suspended Neon compute, a
+        // restarted server): check it with an empty query before use, so the request gets a
+        // live connection instead of failing. Busy connections are not checked (no extra trip).
+        .pre_recycle(Hook::async_fn(move |client, metrics| {
+            Box::pin(async move {
+                if metrics.last_used() < verify_after {
+                    return Ok(());
+                }
+                match tokio::time::timeout(verify_timeout, client.simple_query("")).await {
+                    Ok(Ok(_)) => Ok(()),
+                    _ => Err(HookError::message("an idle connection no longer answers")),
+                }
+            })
+        }))
         .runtime(Runtime::Tokio1)
         .timeouts(Timeouts {
             wait: Some(settings.wait_timeout),

@@ -157,7 +157,10 @@ impl IntoResponse for ApiError {
         let status = self.status();
         match &self {
             Self::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
-            Self::Unavailable(cause) => tracing::warn!(error = ?cause, "database unavailable"),
+            // An outage is expected and repeats per request: one line with the cause chain, no backtrace.
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = %format!("{cause:#}"), "database unavailable")
+            }
             Self::ModelUnavailable(cause) => tracing::warn!(error = %cause, "model unavailable"),
             _ => {}
         }

@@ -153,7 +153,23 @@ pub fn api_app(routes: Router) -> Router {
 pub fn with_layers(router: Router) -> Router {
     router
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        // The span names the path, never the query string (a token sent as `?access_token=` must
+        // not reach the log) nor any header.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &http::Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                // `ApiError` logs every 5xx once, with its cause; a second line per failure only
+                // multiplies an outage's log volume.
+                .on_failure(
+                    tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                ),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([
             AUTHORIZATION,

@@ -504,3 +504,131 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
     assert!(matches!(smuggled, Err(CallError::BadArguments { .. })));
     assert_eq!(titles(&db, "alice", StatusFilter::All).await.len(), 1);
 }
+
+/// A TCP proxy in front of the test database whose existing connections can be frozen: bytes
+/// stop flowing but no socket closes, as when a NAT or a suspended compute drops a connection
+/// silently. New connections keep working.
+struct FreezingProxy {
+    port: u16,
+    generation: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FreezingProxy {
+    async fn start(db: &TestDb) -> Self {
+        use std::sync::atomic::Ordering;
+        let target = match (
+            db.pg_config.get_hosts().first(),
+            db.pg_config.get_ports().first(),
+        ) {
+            (Some(tokio_postgres::config::Host::Tcp(host)), Some(port)) => format!("{host}:{port}"),
+            other => panic!("the test database is not reached over TCP: {other:?}"),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let generation = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let current = generation.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(&target).await.unwrap();
+                let born = current.load(Ordering::SeqCst);
+                let current = current.clone();
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let alive = move || current.load(Ordering::SeqCst) == born;
+                    let alive2 = alive.clone();
+                    let up = async move {
+                        let mut buf = [0u8; 8192];
+                        loop {
+                            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                            let n = cr.read(&mut buf).await.unwrap_or(0);
+                            if n == 0 {
+                                break;
+                            }
+                            if alive() {
+                                let _ = sw.write_all(&buf[..n]).await;
+                            }
+                        }
+                    };
+                    let down = async move {
+                        let mut buf = [0u8; 8192];
+                        loop {
+                            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                            let n = sr.read(&mut buf).await.unwrap_or(0);
+                            if n == 0 {
+                                break;
+                            }
+                            if alive2() {
+                                let _ = cw.write_all(&buf[..n]).await;
+                            }
+                        }
+                    };
+                    tokio::join!(up, down);
+                });
+            }
+        });
+        Self { port, generation }
+    }
+
+    /// Existing connections stop carrying bytes (silently); new ones work.
+    fn freeze(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A pool of one connection through `proxy` that verifies connections idle longer than
+/// `verify_after` (within 300 ms).
+fn one_connection_pool(
+    db: &TestDb,
+    proxy: &FreezingProxy,
+    verify_after: std::time::Duration,
+) -> db::DbPool {
+    // `Config::host` adds a host: build the proxy's config afresh.
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host("127.0.0.1")
+        .port(proxy.port)
+        .user(db.pg_config.get_user().unwrap_or("postgres"))
+        .dbname(db.pg_config.get_dbname().expect("a database name"))
+        .ssl_mode(tokio_postgres::config::SslMode::Disable);
+    if let Some(password) = db.pg_config.get_password() {
+        config.password(password);
+    }
+    db::pool_from_pg_config(
+        config,
+        None,
+        PoolSettings {
+            max_size: 1,
+            verify_after_idle: verify_after,
+            recycle_timeout: std::time::Duration::from_millis(300),
+            ..PoolSettings::LAMBDA
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_connection_that_died_silently_while_idle_is_replaced_before_a_request_uses_it() {
+    let db = TestDb::new().await;
+    let proxy = FreezingProxy::start(&db).await;
+    let checked = one_connection_pool(&db, &proxy, std::time::Duration::ZERO);
+    db::ping(&checked).await.unwrap();
+    proxy.freeze();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), db::ping(&checked)).await;
+    assert!(
+        matches!(answer, Ok(Ok(()))),
+        "the dead connection was checked and replaced: {answer:?}"
+    );
+
+    // Without the check the request gets the dead connection and never hears back.
+    let unchecked = one_connection_pool(&db, &proxy, std::time::Duration::from_secs(3600));
+    db::ping(&unchecked).await.unwrap();
+    proxy.freeze();
+    let answer =
+        tokio::time::timeout(std::time::Duration::from_secs(2), db::ping(&unchecked)).await;
+    assert!(
+        !matches!(answer, Ok(Ok(()))),
+        "an unchecked pool hands out the dead connection"
+    );
+}

@@ -130,7 +130,7 @@ fn tool_error_text(err: ToolError) -> String {
     match err {
         ToolError::NotFound(_) | ToolError::Invalid { .. } => err.to_string(),
         ToolError::Db(DbError::Unavailable(cause)) => {
-            tracing::warn!(error = ?cause, "database unavailable during a tool call");
+            tracing::warn!(error = %format!("{cause:#}"), "database unavailable during a tool call");
             "The task database is unavailable right now; try again in a few seconds.".into()
         }
         ToolError::Db(DbError::Query(cause)) => {

@@ -981,5 +981,11 @@ async fn two_authorization_headers_are_a_400_and_change_nothing() {
     let reply = app.send(request).await;
     reply.assert_problem(400, "duplicate Authorization");
     let client = app.db.raw_client().await;
-    assert!(client.query("SELECT 1 FROM tasks", &[]).await.unwrap().is_empty());
+    assert!(
+        client
+            .query("SELECT 1 FROM tasks", &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
