@@ -2,6 +2,8 @@
 //! `POST /dev/token` (only under `--dev`), and the built frontend, behind a `Host` allow-list. A
 //! library so tests can drive exactly what `serve` runs.
 
+pub mod server;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use smart_todo_chat::agent::ChatConfig;
+use smart_todo_cli::server::{self, ServerLimits};
 use smart_todo_cli::{AllowedHosts, DevSignIn, ServeOptions};
 use smart_todo_mcp::McpSettings;
 use smart_todo_shared::auth::mint_hs256;
@@ -38,6 +39,16 @@ enum Command {
         /// Built frontend to serve at `/` (default: frontend/dist when present).
         #[arg(long, env = "FRONTEND_DIR")]
         frontend_dir: Option<PathBuf>,
+        /// Headers (and the wait for the next request on a kept-alive connection) must arrive
+        /// within this many milliseconds.
+        #[arg(long, env = "SERVE_HEADER_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+        header_timeout_ms: u64,
+        /// A request body must arrive within this many milliseconds.
+        #[arg(long, env = "SERVE_BODY_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+        body_timeout_ms: u64,
+        /// Most connections open at once.
+        #[arg(long, env = "SERVE_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_connections: u64,
         /// Local development: offer `POST /dev/token` (a token for any user name) for the sign-in
         /// screen. Only on a loopback HOST, only with AUTH_JWT_SECRET and no issuer or JWKS.
         #[arg(long)]
@@ -63,8 +74,19 @@ async fn main() -> anyhow::Result<()> {
             host,
             port,
             frontend_dir,
+            header_timeout_ms,
+            body_timeout_ms,
+            max_connections,
             dev,
-        } => serve(&host, port, frontend_dir, dev).await,
+        } => {
+            let limits = ServerLimits {
+                header_timeout: Duration::from_millis(header_timeout_ms),
+                body_timeout: Duration::from_millis(body_timeout_ms),
+                max_connections: max_connections as usize,
+                ..ServerLimits::default()
+            };
+            serve(&host, port, frontend_dir, dev, limits).await
+        }
         Command::Migrate => {
             // Migrations need only the database: no auth or model settings.
             let database = DatabaseConfig::load(PoolSettings::LAMBDA).await?;
@@ -98,6 +120,7 @@ async fn serve(
     port: u16,
     frontend_dir: Option<PathBuf>,
     dev: bool,
+    limits: ServerLimits,
 ) -> anyhow::Result<()> {
     let sources = Sources::load().await?;
     let config = Config::from(&sources, PoolSettings::SERVER)?;
@@ -138,10 +161,7 @@ async fn serve(
     if let Some(dir) = &frontend_dir {
         println!("frontend from {}", dir.display());
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    server::serve(listener, app, limits, server::shutdown_signal())
         .await
         .context("serving")
 }

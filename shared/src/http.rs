@@ -39,7 +39,10 @@ where
             if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(MAX_BODY_BYTES)
             } else {
-                ApiError::BadRequest("the request body could not be read".into())
+                ApiError::BadRequest(
+                    "the request body could not be read (it was cut off or arrived too slowly)"
+                        .into(),
+                )
             }
         })?;
         parse_json(&bytes).map(JsonBody)
