@@ -28,6 +28,7 @@ async fn dev_sign_in_gives_a_token_the_api_accepts() {
     let state = AppState {
         pool: db.pool.clone(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     let app = smart_todo_cli::app(
         state,
@@ -78,6 +79,7 @@ async fn without_a_shared_secret_there_is_no_dev_sign_in() {
     let state = AppState {
         pool: db.pool.clone(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     let app = smart_todo_cli::app(
         state,
@@ -112,6 +114,7 @@ async fn the_frontend_is_served_beside_the_api_and_unknown_api_paths_stay_json()
     let state = AppState {
         pool: db.pool.clone(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     let app = smart_todo_cli::app(
         state,
@@ -165,6 +168,7 @@ async fn every_route_refuses_a_foreign_host() {
     let state = AppState {
         pool: db.pool.clone(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     let app = smart_todo_cli::app(
         state,

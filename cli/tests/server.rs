@@ -21,6 +21,7 @@ async fn start(db: &TestDb) -> (std::net::SocketAddr, tokio::sync::oneshot::Send
     let state = AppState {
         pool: db.pool.clone(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     let mcp = Box::leak(Box::new(smart_todo_mcp::McpSettings::parse(None)));
     let auth = Box::leak(Box::new(auth_config()));
@@ -156,6 +157,7 @@ async fn beyond_the_connection_cap_new_connections_are_closed_and_the_server_rec
     let state = AppState {
         pool: db.pool.clone(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     let app = smart_todo_tasks::router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -33,6 +33,11 @@ serve_on_fresh_db() {
         "$TEST_DATABASE_URL" "$_sofd_db")"
     AUTH_JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
     export DATABASE_URL AUTH_JWT_SECRET HOST=127.0.0.1 CHAT_ENGINE=offline
+    # Protocol clients send turns faster than a person: lift the per-user chat limits (the Rust
+    # tests cover them) unless the caller set them.
+    export LIMIT_CHAT_TURNS_PER_MINUTE="${LIMIT_CHAT_TURNS_PER_MINUTE:-100000}"
+    export LIMIT_CHAT_TURNS_PER_DAY="${LIMIT_CHAT_TURNS_PER_DAY:-1000000}"
+    export LIMIT_WRITES_PER_MINUTE="${LIMIT_WRITES_PER_MINUTE:-100000}"
     unset OPENAI_API_KEY OPENAI_BASE_URL OPENAI_MODEL AUTH_JWKS_URL AUTH_ISSUER AUTH_AUDIENCE APP_SECRET_ARN
     "$_sofd_bin" migrate >/dev/null
 

@@ -20,6 +20,61 @@ pub const MIN_JWT_SECRET_BYTES: usize = 32;
 pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub limits: Limits,
+}
+
+/// Per-user limits, counted in PostgreSQL so they hold across every instance. Defaults are far
+/// above what a person does by hand; a script or a runaway client hits them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `LIMIT_CHAT_TURNS_PER_MINUTE`: chat turns (each up to five model rounds) per minute.
+    pub chat_turns_per_minute: i32,
+    /// `LIMIT_CHAT_TURNS_PER_DAY`: chat turns per UTC day.
+    pub chat_turns_per_day: i32,
+    /// `LIMIT_WRITES_PER_MINUTE`: task changes per minute, from any interface.
+    pub writes_per_minute: i32,
+    /// `LIMIT_TASKS_PER_USER`: tasks a user may have.
+    pub tasks_per_user: i64,
+    /// `LIMIT_CONVERSATIONS_PER_USER`: conversations a user may have.
+    pub conversations_per_user: i64,
+    /// `LIMIT_MESSAGES_PER_CONVERSATION`: stored messages (all roles) per conversation.
+    pub messages_per_conversation: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            chat_turns_per_minute: 20,
+            chat_turns_per_day: 500,
+            writes_per_minute: 600,
+            tasks_per_user: 10_000,
+            conversations_per_user: 1_000,
+            messages_per_conversation: 2_000,
+        }
+    }
+}
+
+impl Limits {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let d = Self::default();
+        let n = |key: &str, default: i64| -> anyhow::Result<i64> {
+            Ok(parse_number(get, key, default as usize, 1..=100_000_000)? as i64)
+        };
+        Ok(Self {
+            chat_turns_per_minute: n(
+                "LIMIT_CHAT_TURNS_PER_MINUTE",
+                d.chat_turns_per_minute.into(),
+            )? as i32,
+            chat_turns_per_day: n("LIMIT_CHAT_TURNS_PER_DAY", d.chat_turns_per_day.into())? as i32,
+            writes_per_minute: n("LIMIT_WRITES_PER_MINUTE", d.writes_per_minute.into())? as i32,
+            tasks_per_user: n("LIMIT_TASKS_PER_USER", d.tasks_per_user)?,
+            conversations_per_user: n("LIMIT_CONVERSATIONS_PER_USER", d.conversations_per_user)?,
+            messages_per_conversation: n(
+                "LIMIT_MESSAGES_PER_CONVERSATION",
+                d.messages_per_conversation,
+            )?,
+        })
+    }
 }
 
 /// Where settings come from: the environment and, when `APP_SECRET_ARN` is set, the app secret.
@@ -167,6 +222,7 @@ impl Config {
         Ok(Self {
             database: DatabaseConfig::from_lookup(&get, pool_defaults)?,
             auth: AuthConfig::from_lookup(&get)?,
+            limits: Limits::from_lookup(&get)?,
         })
     }
 
@@ -375,6 +431,24 @@ mod tests {
         ]);
         let err = Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA).unwrap_err();
         assert!(err.to_string().contains("DB_POOL_MAX_SIZE"), "{err}");
+    }
+
+    #[test]
+    fn limits_have_defaults_and_a_bad_value_is_named() {
+        let base = [
+            ("DATABASE_URL", "postgres://x/y"),
+            ("AUTH_JWT_SECRET", SECRET),
+        ];
+        let config =
+            Config::from_sources(&vars(&base), &HashMap::new(), PoolSettings::LAMBDA).unwrap();
+        assert_eq!(config.limits, Limits::default());
+        let mut env = vars(&base);
+        env.insert("LIMIT_TASKS_PER_USER".into(), "5".into());
+        let config = Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA).unwrap();
+        assert_eq!(config.limits.tasks_per_user, 5);
+        env.insert("LIMIT_WRITES_PER_MINUTE".into(), "lots".into());
+        let err = Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA).unwrap_err();
+        assert!(err.to_string().contains("LIMIT_WRITES_PER_MINUTE"), "{err}");
     }
 
     #[test]

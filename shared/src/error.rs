@@ -54,8 +54,11 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
-    #[error("too many requests")]
-    TooManyRequests { retry_after_secs: u64 },
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     /// The issuer's signing keys could not be fetched: tokens cannot be checked right now.
@@ -182,7 +185,9 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyRequests { retry_after_secs }
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            }
             | Self::Busy {
                 retry_after_secs, ..
             } => {

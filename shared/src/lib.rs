@@ -29,6 +29,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub pool: DbPool,
     pub auth: Arc<Authenticator>,
+    pub limits: config::Limits,
 }
 
 impl AppState {
@@ -37,6 +38,7 @@ impl AppState {
         Ok(Self {
             pool: db::connect(&config.database)?,
             auth: Arc::new(Authenticator::new(&config.auth)?),
+            limits: config.limits,
         })
     }
 }

@@ -2,9 +2,34 @@
 //! Each runs on an [`Executor`], so a tool can run it inside the transaction that also stores the
 //! tool's result.
 
+use crate::config::Limits;
 use crate::db::{DbError, Executor};
 use crate::domain::{NewTask, ParseError, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId};
-use crate::repo;
+use crate::repo::{self, Written};
+
+/// Seconds after which a per-user total (not a rate) is worth trying again: after a clean-up.
+const TOTAL_RETRY_SECS: u64 = 3600;
+
+fn outcome(written: Written, id: Option<TaskId>, limits: &Limits) -> Result<Task, TaskError> {
+    match written {
+        Written::Task(task) => Ok(task),
+        Written::NotFound => Err(TaskError::NotFound(id.map_or(0, TaskId::get))),
+        Written::RateLimited { retry_after_secs } => Err(TaskError::Limited {
+            message: format!(
+                "too many changes: at most {} a minute; try again in {retry_after_secs} s",
+                limits.writes_per_minute
+            ),
+            retry_after_secs,
+        }),
+        Written::TooManyTasks => Err(TaskError::Limited {
+            message: format!(
+                "you have {} tasks, the most allowed; delete some to add more",
+                limits.tasks_per_user
+            ),
+            retry_after_secs: TOTAL_RETRY_SECS,
+        }),
+    }
+}
 
 /// Why a task operation failed: something the caller can act on, or the database.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +40,12 @@ pub enum TaskError {
     Invalid {
         field: &'static str,
         message: String,
+    },
+    /// Over a per-user limit; `retry_after_secs` says when trying again can help.
+    #[error("{message}")]
+    Limited {
+        message: String,
+        retry_after_secs: u64,
     },
     #[error(transparent)]
     Db(#[from] DbError),
@@ -35,6 +66,13 @@ impl From<TaskError> for crate::ApiError {
         match err {
             TaskError::NotFound(_) => Self::NotFound(err.to_string()),
             TaskError::Invalid { field, message } => Self::invalid(field, message),
+            TaskError::Limited {
+                message,
+                retry_after_secs,
+            } => Self::TooManyRequests {
+                message,
+                retry_after_secs,
+            },
             TaskError::Db(err) => err.into(),
         }
     }
@@ -45,8 +83,13 @@ pub async fn create_task(
     db: &impl Executor,
     user: &UserId,
     task: &NewTask,
+    limits: &Limits,
 ) -> Result<Task, TaskError> {
-    Ok(repo::insert_task(db, user, task).await?)
+    outcome(
+        repo::insert_task(db, user, task, limits).await?,
+        None,
+        limits,
+    )
 }
 
 /// One of the user's tasks.
@@ -71,10 +114,13 @@ pub async fn update_task(
     user: &UserId,
     id: TaskId,
     patch: &TaskPatch,
+    limits: &Limits,
 ) -> Result<Task, TaskError> {
-    repo::update_task(db, user, id, patch)
-        .await?
-        .ok_or(TaskError::NotFound(id.get()))
+    outcome(
+        repo::update_task(db, user, id, patch, limits).await?,
+        Some(id),
+        limits,
+    )
 }
 
 /// Marks a task completed or pending; repeating it changes nothing.
@@ -83,24 +129,39 @@ pub async fn set_completed(
     user: &UserId,
     id: TaskId,
     completed: bool,
+    limits: &Limits,
 ) -> Result<Task, TaskError> {
     let patch = TaskPatch {
         completed: Some(completed),
         ..TaskPatch::default()
     };
-    update_task(db, user, id, &patch).await
+    update_task(db, user, id, &patch, limits).await
 }
 
 /// Flips completion (the Phase II toggle).
-pub async fn toggle_task(db: &impl Executor, user: &UserId, id: TaskId) -> Result<Task, TaskError> {
-    repo::toggle_task(db, user, id)
-        .await?
-        .ok_or(TaskError::NotFound(id.get()))
+pub async fn toggle_task(
+    db: &impl Executor,
+    user: &UserId,
+    id: TaskId,
+    limits: &Limits,
+) -> Result<Task, TaskError> {
+    outcome(
+        repo::toggle_task(db, user, id, limits).await?,
+        Some(id),
+        limits,
+    )
 }
 
 /// Deletes a task and returns what it was.
-pub async fn delete_task(db: &impl Executor, user: &UserId, id: TaskId) -> Result<Task, TaskError> {
-    repo::delete_task(db, user, id)
-        .await?
-        .ok_or(TaskError::NotFound(id.get()))
+pub async fn delete_task(
+    db: &impl Executor,
+    user: &UserId,
+    id: TaskId,
+    limits: &Limits,
+) -> Result<Task, TaskError> {
+    outcome(
+        repo::delete_task(db, user, id, limits).await?,
+        Some(id),
+        limits,
+    )
 }

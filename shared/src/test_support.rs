@@ -224,3 +224,13 @@ pub async fn send_request(
 pub fn bearer(user: &str) -> String {
     format!("Bearer {}", token(user))
 }
+
+/// Waits, when the current minute is about to end, for the next one: a test of a per-minute limit
+/// must make all its requests inside one window.
+pub async fn inside_one_minute() {
+    use chrono::Timelike;
+    let second = chrono::Utc::now().second();
+    if second >= 55 {
+        tokio::time::sleep(std::time::Duration::from_secs(u64::from(61 - second))).await;
+    }
+}

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::Limits;
 use crate::db::Executor;
 use crate::domain::{
     NewTask, PageLimit, StatusFilter, Task, TaskDescription, TaskId, TaskPatch, TaskQuery,
@@ -110,6 +111,7 @@ pub const LIST_TASKS_MAX: i64 = PageLimit::MAX;
 pub async fn add_task(
     db: &impl Executor,
     user: &UserId,
+    limits: &Limits,
     args: AddTaskArgs,
 ) -> Result<TaskChange, ToolError> {
     let new = NewTask {
@@ -121,7 +123,7 @@ pub async fn add_task(
             None => None,
         },
     };
-    let task = service::create_task(db, user, &new).await?;
+    let task = service::create_task(db, user, &new, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Created))
 }
 
@@ -153,9 +155,10 @@ pub async fn get_task(
 pub async fn complete_task(
     db: &impl Executor,
     user: &UserId,
+    limits: &Limits,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    let task = service::set_completed(db, user, task_id(args.task_id)?, true).await?;
+    let task = service::set_completed(db, user, task_id(args.task_id)?, true, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Completed))
 }
 
@@ -163,9 +166,10 @@ pub async fn complete_task(
 pub async fn reopen_task(
     db: &impl Executor,
     user: &UserId,
+    limits: &Limits,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    let task = service::set_completed(db, user, task_id(args.task_id)?, false).await?;
+    let task = service::set_completed(db, user, task_id(args.task_id)?, false, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Reopened))
 }
 
@@ -173,9 +177,10 @@ pub async fn reopen_task(
 pub async fn delete_task(
     db: &impl Executor,
     user: &UserId,
+    limits: &Limits,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    let task = service::delete_task(db, user, task_id(args.task_id)?).await?;
+    let task = service::delete_task(db, user, task_id(args.task_id)?, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Deleted))
 }
 
@@ -183,6 +188,7 @@ pub async fn delete_task(
 pub async fn update_task(
     db: &impl Executor,
     user: &UserId,
+    limits: &Limits,
     args: UpdateTaskArgs,
 ) -> Result<TaskChange, ToolError> {
     let id = task_id(args.task_id)?;
@@ -205,7 +211,7 @@ pub async fn update_task(
             message: "give a new title or description to change".into(),
         });
     }
-    let task = service::update_task(db, user, id, &patch).await?;
+    let task = service::update_task(db, user, id, &patch, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Updated))
 }
 
@@ -402,26 +408,29 @@ impl Tool {
         self,
         db: &impl Executor,
         user: &UserId,
+        limits: &Limits,
         arguments: Value,
     ) -> Result<ToolOutput, CallError> {
         let name = self.name();
         Ok(match self {
-            Tool::AddTask => ToolOutput::Change(add_task(db, user, args(name, arguments)?).await?),
+            Tool::AddTask => {
+                ToolOutput::Change(add_task(db, user, limits, args(name, arguments)?).await?)
+            }
             Tool::ListTasks => {
                 ToolOutput::List(list_tasks(db, user, args(name, arguments)?).await?)
             }
             Tool::GetTask => ToolOutput::Task(get_task(db, user, args(name, arguments)?).await?),
             Tool::CompleteTask => {
-                ToolOutput::Change(complete_task(db, user, args(name, arguments)?).await?)
+                ToolOutput::Change(complete_task(db, user, limits, args(name, arguments)?).await?)
             }
             Tool::ReopenTask => {
-                ToolOutput::Change(reopen_task(db, user, args(name, arguments)?).await?)
+                ToolOutput::Change(reopen_task(db, user, limits, args(name, arguments)?).await?)
             }
             Tool::UpdateTask => {
-                ToolOutput::Change(update_task(db, user, args(name, arguments)?).await?)
+                ToolOutput::Change(update_task(db, user, limits, args(name, arguments)?).await?)
             }
             Tool::DeleteTask => {
-                ToolOutput::Change(delete_task(db, user, args(name, arguments)?).await?)
+                ToolOutput::Change(delete_task(db, user, limits, args(name, arguments)?).await?)
             }
         })
     }
@@ -525,11 +534,12 @@ fn args<T: DeserializeOwned>(tool: &'static str, value: Value) -> Result<T, Call
 pub async fn call(
     db: &impl Executor,
     user: &UserId,
+    limits: &Limits,
     name: &str,
     arguments: Value,
 ) -> Result<ToolOutput, CallError> {
     let tool = Tool::from_name(name).ok_or_else(|| CallError::UnknownTool(name.to_owned()))?;
-    tool.call(db, user, arguments).await
+    tool.call(db, user, limits, arguments).await
 }
 
 #[cfg(test)]

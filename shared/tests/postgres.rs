@@ -13,10 +13,20 @@ use smart_todo_shared::tools::{
 };
 use smart_todo_shared::{db, domain::StatusFilter};
 
+const LIMITS: smart_todo_shared::config::Limits = smart_todo_shared::config::Limits {
+    chat_turns_per_minute: 20,
+    chat_turns_per_day: 500,
+    writes_per_minute: 600,
+    tasks_per_user: 10_000,
+    conversations_per_user: 1_000,
+    messages_per_conversation: 2_000,
+};
+
 async fn add(db: &TestDb, who: &str, title: &str) -> i64 {
     tools::add_task(
         &*db.conn().await,
         &user(who),
+        &LIMITS,
         AddTaskArgs {
             title: title.into(),
             description: None,
@@ -213,6 +223,7 @@ async fn add_task_creates_and_trims() {
     let change = tools::add_task(
         &*db.conn().await,
         &user("alice"),
+        &LIMITS,
         AddTaskArgs {
             title: "  Buy groceries ".into(),
             description: Some("milk, eggs".into()),
@@ -241,6 +252,7 @@ async fn add_task_refuses_an_empty_title_and_stores_nothing() {
     let err = tools::add_task(
         &*db.conn().await,
         &user("alice"),
+        &LIMITS,
         AddTaskArgs {
             title: "   ".into(),
             description: None,
@@ -264,6 +276,7 @@ async fn list_tasks_filters_by_status_and_user() {
     tools::complete_task(
         &*db.conn().await,
         &user("alice"),
+        &LIMITS,
         TaskRefArgs { task_id: a },
     )
     .await
@@ -291,17 +304,27 @@ async fn complete_is_idempotent_and_reopen_clears_completion() {
     let db = TestDb::new().await;
     let id = add(&db, "alice", "pay bills").await;
     let alice = user("alice");
-    let first = tools::complete_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
-        .await
-        .unwrap();
+    let first = tools::complete_task(
+        &*db.conn().await,
+        &alice,
+        &LIMITS,
+        TaskRefArgs { task_id: id },
+    )
+    .await
+    .unwrap();
     assert_eq!(first.status, ChangeStatus::Completed);
     let at = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap()
         .completed_at;
-    tools::complete_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
-        .await
-        .unwrap();
+    tools::complete_task(
+        &*db.conn().await,
+        &alice,
+        &LIMITS,
+        TaskRefArgs { task_id: id },
+    )
+    .await
+    .unwrap();
     let again = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
         .unwrap();
@@ -309,9 +332,14 @@ async fn complete_is_idempotent_and_reopen_clears_completion() {
         again.completed_at, at,
         "completing twice keeps the first completion time"
     );
-    let reopened = tools::reopen_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
-        .await
-        .unwrap();
+    let reopened = tools::reopen_task(
+        &*db.conn().await,
+        &alice,
+        &LIMITS,
+        TaskRefArgs { task_id: id },
+    )
+    .await
+    .unwrap();
     assert_eq!(reopened.status, ChangeStatus::Reopened);
     let task = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
         .await
@@ -327,6 +355,7 @@ async fn update_task_changes_title_and_description() {
     let change = tools::update_task(
         &*db.conn().await,
         &alice,
+        &LIMITS,
         UpdateTaskArgs {
             task_id: id,
             title: Some("Call mom tonight".into()),
@@ -344,7 +373,7 @@ async fn update_task_changes_title_and_description() {
         title: None,
         description: Some("".into()),
     };
-    tools::update_task(&*db.conn().await, &alice, cleared)
+    tools::update_task(&*db.conn().await, &alice, &LIMITS, cleared)
         .await
         .unwrap();
     let task = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
@@ -360,7 +389,7 @@ async fn update_task_changes_title_and_description() {
         description: None,
     };
     assert!(matches!(
-        tools::update_task(&*db.conn().await, &alice, nothing).await,
+        tools::update_task(&*db.conn().await, &alice, &LIMITS, nothing).await,
         Err(ToolError::Invalid { .. })
     ));
 }
@@ -372,6 +401,7 @@ async fn delete_task_removes_it() {
     let change = tools::delete_task(
         &*db.conn().await,
         &user("alice"),
+        &LIMITS,
         TaskRefArgs { task_id: id },
     )
     .await
@@ -383,6 +413,7 @@ async fn delete_task_removes_it() {
     let again = tools::delete_task(
         &*db.conn().await,
         &user("alice"),
+        &LIMITS,
         TaskRefArgs { task_id: id },
     )
     .await;
@@ -398,12 +429,19 @@ async fn every_tool_treats_another_users_task_as_not_found_and_changes_nothing()
     let conn = db.conn().await;
     let results = [
         tools::get_task(&*conn, &bob, by_id()).await.err(),
-        tools::complete_task(&*conn, &bob, by_id()).await.err(),
-        tools::reopen_task(&*conn, &bob, by_id()).await.err(),
-        tools::delete_task(&*conn, &bob, by_id()).await.err(),
+        tools::complete_task(&*conn, &bob, &LIMITS, by_id())
+            .await
+            .err(),
+        tools::reopen_task(&*conn, &bob, &LIMITS, by_id())
+            .await
+            .err(),
+        tools::delete_task(&*conn, &bob, &LIMITS, by_id())
+            .await
+            .err(),
         tools::update_task(
             &*conn,
             &bob,
+            &LIMITS,
             UpdateTaskArgs {
                 task_id: id,
                 title: Some("pwned".into()),
@@ -433,6 +471,7 @@ async fn a_missing_or_impossible_task_id_is_not_found() {
         let err = tools::complete_task(
             &*db.conn().await,
             &user("alice"),
+            &LIMITS,
             TaskRefArgs { task_id: id },
         )
         .await
@@ -451,6 +490,7 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
     let created = tools::call(
         &*db.conn().await,
         &alice,
+        &LIMITS,
         "add_task",
         json!({"title": "Buy groceries"}),
     )
@@ -462,6 +502,7 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
     let listed = tools::call(
         &*db.conn().await,
         &alice,
+        &LIMITS,
         "list_tasks",
         json!({"status": "pending"}),
     )
@@ -472,6 +513,7 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
     let listed_null = tools::call(
         &*db.conn().await,
         &alice,
+        &LIMITS,
         "list_tasks",
         serde_json::Value::Null,
     )
@@ -483,6 +525,7 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
         tools::call(
             &*db.conn().await,
             &alice,
+            &LIMITS,
             "complete_task",
             json!({"task_id": "three"})
         )
@@ -490,13 +533,14 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
         Err(CallError::BadArguments { .. })
     ));
     assert!(matches!(
-        tools::call(&*db.conn().await, &alice, "drop_tables", json!({})).await,
+        tools::call(&*db.conn().await, &alice, &LIMITS, "drop_tables", json!({})).await,
         Err(CallError::UnknownTool(_))
     ));
     // A user id smuggled into arguments is refused, not obeyed.
     let smuggled = tools::call(
         &*db.conn().await,
         &user("bob"),
+        &LIMITS,
         "delete_task",
         json!({"task_id": id, "user_id": "alice"}),
     )

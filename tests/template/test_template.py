@@ -262,6 +262,19 @@ def each_function_builds_its_binary_with_cargo_lambda() -> None:
 
 
 @check
+def both_chat_functions_have_reserved_concurrency_and_the_stage_is_throttled() -> None:
+    for name in ("ChatFunction", "ChatApiFunction"):
+        reserved = props(RAW_RES[name]).get("ReservedConcurrentExecutions")
+        expect(
+            isinstance(reserved, dict) and "Fn::If" in reserved and reserved["Fn::If"][0] == "HasChatConcurrency",
+            f"{name}: ReservedConcurrentExecutions from ChatConcurrency, got {reserved!r}",
+        )
+    stages = of_type(RAW_RES, "AWS::ApiGatewayV2::Stage")
+    throttled = [n for n, r in stages.items() if props(r).get("DefaultRouteSettings", {}).get("ThrottlingRateLimit")]
+    expect(bool(throttled), f"no HttpApi stage throttle: {list(stages)}")
+
+
+@check
 def both_chat_functions_share_one_build() -> None:
     a, b = FUNCTIONS["ChatFunction"], FUNCTIONS["ChatApiFunction"]
     # `sam build` builds once per (CodeUri, Metadata, runtime, architecture, handler).

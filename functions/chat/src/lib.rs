@@ -148,22 +148,14 @@ async fn chat(
         key,
         channel: "api",
     };
-    let begun = match turn::begin(&state.app.pool, &user, &request).await? {
+    let begun = match turn::begin(&state.app.pool, &state.app.limits, &user, &request).await? {
         Start::Replay(replayed) => return Ok(Json(replayed.response).into_response()),
         Start::Run(begun) => begun,
     };
     let worker = tokio::spawn(async move {
         // Nobody streams this turn: events go nowhere.
         let (events, _) = mpsc::unbounded_channel();
-        turn::respond(
-            &state.app.pool,
-            &state.model,
-            &user,
-            &begun,
-            &events,
-            deadline,
-        )
-        .await
+        turn::respond(&state.app, &state.model, &user, &begun, &events, deadline).await
     });
     let reply = worker
         .await

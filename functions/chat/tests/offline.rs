@@ -633,23 +633,23 @@ async fn a_turn_costs_a_fixed_number_of_statements() {
     app.chat("alice", None, "hello").await;
     assert_eq!(
         statements_run(&client).await - before,
-        10,
-        "new conversation: (conversation, message, turn) + (lease, reply, turn done)"
+        12,
+        "new conversation: (turn quota, conversation count, conversation, message, turn) + (lease, reply, turn done)"
     );
 
     let before = statements_run(&client).await;
     app.chat("alice", Some(&id), "hello again").await;
     assert_eq!(
         statements_run(&client).await - before,
-        14,
-        "lock, lapsed leases, running turn, last message, message, turn; history; reply"
+        16,
+        "lock, lapsed leases, running turn, turn quota, last message, message count, message, turn; history; reply"
     );
 
     let before = statements_run(&client).await;
     app.chat("alice", Some(&id), "Add a task to buy milk").await;
     assert_eq!(
         statements_run(&client).await - before,
-        24,
+        26,
         "plus the lease, the tool request, and the tool with its record"
     );
 }

@@ -523,6 +523,7 @@ async fn a_quiet_stream_gets_keep_alive_comments() {
         smart_todo_shared::AppState {
             pool: app.db.pool.clone(),
             auth: smart_todo_shared::test_support::authenticator(),
+            limits: Default::default(),
         },
         app.model.clone(),
     );
@@ -583,4 +584,108 @@ async fn a_conversation_deleted_during_a_turn_says_retry_cannot_help() {
     let last = streamed.frames.last().unwrap();
     assert_eq!(last["type"], "error", "{:?}", streamed.frames);
     assert_eq!(last["allow_retry"], false);
+}
+
+fn limits() -> smart_todo_shared::config::Limits {
+    smart_todo_shared::config::Limits::default()
+}
+
+#[tokio::test]
+async fn over_the_chat_turn_limits_a_turn_is_429_before_any_model_work_and_stores_nothing() {
+    let app = App::with_limits(smart_todo_shared::config::Limits {
+        chat_turns_per_minute: 2,
+        ..limits()
+    })
+    .await;
+    smart_todo_shared::test_support::inside_one_minute().await;
+    let first = app.chat("alice", None, "hello").await;
+    let id = first.body["conversation_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.chat("alice", Some(&id), "add milk").await.status,
+        StatusCode::OK
+    );
+    let before = app.messages().await;
+    let refused = app.chat("alice", Some(&id), "add eggs").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.content_type, "application/problem+json");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a minute")
+    );
+    let chatkit = app
+        .chatkit(
+            "alice",
+            "threads.add_user_message",
+            json!({"thread_id": id, "input": input("add eggs")}),
+        )
+        .await;
+    assert_eq!(chatkit.frames.len(), 1, "{:?}", chatkit.frames);
+    assert_eq!(chatkit.frames[0]["type"], "error");
+    assert!(
+        chatkit.frames[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a minute"),
+        "{:?}",
+        chatkit.frames
+    );
+    assert_eq!(app.messages().await, before, "nothing stored");
+    assert_eq!(
+        app.tasks("alice").await.len(),
+        1,
+        "only the allowed turn's task"
+    );
+    // Another user has a budget of their own.
+    assert_eq!(app.chat("bob", None, "hello").await.status, StatusCode::OK);
+
+    let daily = App::with_limits(smart_todo_shared::config::Limits {
+        chat_turns_per_day: 1,
+        ..limits()
+    })
+    .await;
+    assert_eq!(
+        daily.chat("alice", None, "hello").await.status,
+        StatusCode::OK
+    );
+    let refused = daily.chat("alice", None, "hello again").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.body["detail"].as_str().unwrap().contains("today"));
+}
+
+#[tokio::test]
+async fn conversation_and_message_caps_are_429() {
+    let app = App::with_limits(smart_todo_shared::config::Limits {
+        conversations_per_user: 1,
+        messages_per_conversation: 2,
+        ..limits()
+    })
+    .await;
+    let first = app.chat("alice", None, "hello").await;
+    assert_eq!(first.status, StatusCode::OK);
+    let id = first.body["conversation_id"].as_str().unwrap().to_owned();
+    let second = app.chat("alice", None, "hello").await;
+    assert_eq!(
+        second.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        second.body
+    );
+    assert!(
+        second.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("conversations")
+    );
+    let full = app.chat("alice", Some(&id), "more").await;
+    assert_eq!(full.status, StatusCode::TOO_MANY_REQUESTS, "{}", full.body);
+    assert!(full.body["detail"].as_str().unwrap().contains("full"));
+    assert_eq!(count(&app, "SELECT count(*) FROM conversations").await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM messages").await, 2);
 }

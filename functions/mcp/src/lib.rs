@@ -70,9 +70,9 @@ pub fn router(state: AppState, settings: &McpSettings) -> Router {
         .with_sse_retry(None)
         .with_max_request_body_bytes(MAX_BODY_BYTES)
         .with_allowed_hosts(settings.allowed_hosts.clone());
-    let pool = state.pool.clone();
+    let (pool, limits) = (state.pool.clone(), state.limits);
     let service = StreamableHttpService::new(
-        move || Ok(TaskToolServer::new(pool.clone())),
+        move || Ok(TaskToolServer::new(pool.clone(), limits)),
         Arc::new(NeverSessionManager::default()),
         config,
     );

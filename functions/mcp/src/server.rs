@@ -11,6 +11,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
+use smart_todo_shared::config::Limits;
 use smart_todo_shared::db::{self, DbError};
 use smart_todo_shared::domain::UserId;
 use smart_todo_shared::tools::{self, CallError, ToolError, ToolOutput};
@@ -28,12 +29,13 @@ static TOOLS: LazyLock<Vec<Tool>> =
 #[derive(Clone)]
 pub struct TaskToolServer {
     pool: DbPool,
+    limits: Limits,
 }
 
 impl TaskToolServer {
     /// A handler over `pool`; cheap, so the transport builds one per request.
-    pub fn new(pool: DbPool) -> Self {
-        Self { pool }
+    pub fn new(pool: DbPool, limits: Limits) -> Self {
+        Self { pool, limits }
     }
 }
 
@@ -80,7 +82,9 @@ impl ServerHandler for TaskToolServer {
         let user = verified_user(&context)?;
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let outcome = match db::client(&self.pool).await {
-            Ok(client) => tools::call(&*client, &user, &request.name, arguments).await,
+            Ok(client) => {
+                tools::call(&*client, &user, &self.limits, &request.name, arguments).await
+            }
             Err(err) => Err(CallError::Tool(ToolError::Db(err))),
         };
         tracing::info!(
@@ -128,7 +132,9 @@ pub fn tool_result(outcome: Result<ToolOutput, CallError>) -> Result<CallToolRes
 /// What the caller reads about a failed tool run; database causes go to the log only.
 fn tool_error_text(err: ToolError) -> String {
     match err {
-        ToolError::NotFound(_) | ToolError::Invalid { .. } => err.to_string(),
+        ToolError::NotFound(_) | ToolError::Invalid { .. } | ToolError::Limited { .. } => {
+            err.to_string()
+        }
         ToolError::Db(DbError::Unavailable(cause)) => {
             tracing::warn!(error = %format!("{cause:#}"), "database unavailable during a tool call");
             "The task database is unavailable right now; try again in a few seconds.".into()

@@ -102,6 +102,7 @@ impl App {
         let state = AppState {
             pool: db.pool.clone(),
             auth: authenticator(),
+            limits: Default::default(),
         };
         Self::with(Some(db), state, &McpSettings::parse(None))
     }
@@ -619,6 +620,7 @@ async fn a_host_not_allowed_is_403_and_configured_hosts_are_accepted() {
         AppState {
             pool: app.db.as_ref().unwrap().pool.clone(),
             auth: authenticator(),
+            limits: Default::default(),
         },
         &McpSettings::parse(Some("todo.example.com")),
     );
@@ -712,6 +714,7 @@ async fn a_database_outage_is_a_tool_error_without_internals() {
     let state = AppState {
         pool: smart_todo_shared::db::connect(&config).unwrap(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     let app = App::with(None, state, &McpSettings::parse(None));
     let tools = app.rpc("alice", "tools/list", json!({})).await;
@@ -745,6 +748,7 @@ async fn an_api_gateway_event_for_mcp_reaches_the_tools() {
         AppState {
             pool: app.db.as_ref().unwrap().pool.clone(),
             auth: authenticator(),
+            limits: Default::default(),
         },
         &McpSettings::parse(Some(domain)),
     );
@@ -867,4 +871,26 @@ async fn an_unacceptable_accept_header_is_a_406_problem() {
         "application/problem+json"
     );
     assert!(reply.body["detail"].as_str().unwrap().contains("Accept"));
+}
+
+#[tokio::test]
+async fn over_the_writes_limit_a_tool_says_when_to_try_again_and_changes_nothing() {
+    let db = TestDb::new().await;
+    let state = AppState {
+        pool: db.pool.clone(),
+        auth: authenticator(),
+        limits: smart_todo_shared::config::Limits {
+            writes_per_minute: 1,
+            ..Default::default()
+        },
+    };
+    let app = App::with(Some(db), state, &McpSettings::parse(None));
+    smart_todo_shared::test_support::inside_one_minute().await;
+    app.add("alice", "one").await;
+    let before = app.rows().await;
+    let call = app.call("alice", "add_task", json!({"title": "two"})).await;
+    assert_eq!(call.result["isError"], true, "{}", call.result);
+    let text = call.text();
+    assert!(text.contains("try again in"), "{text}");
+    assert_eq!(app.rows().await, before);
 }

@@ -324,7 +324,7 @@ async fn create_task(
 ) -> Result<Response, ApiError> {
     let new = body.parse()?;
     let client = db::client(&state.pool).await?;
-    let task = service::create_task(&*client, &user, &new).await?;
+    let task = service::create_task(&*client, &user, &new, &state.limits).await?;
     let location = HeaderValue::try_from(format!("/api/tasks/{}", task.id)).expect("ascii");
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(task)).into_response())
 }
@@ -348,7 +348,7 @@ async fn apply(
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::update_task(&*client, &user.0, id, patch).await?,
+        service::update_task(&*client, &user.0, id, patch, &state.limits).await?,
     ))
 }
 
@@ -388,7 +388,7 @@ async fn complete_task(
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::set_completed(&*client, &user.0, id, true).await?,
+        service::set_completed(&*client, &user.0, id, true, &state.limits).await?,
     ))
 }
 
@@ -402,7 +402,7 @@ async fn reopen_task(
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::set_completed(&*client, &user.0, id, false).await?,
+        service::set_completed(&*client, &user.0, id, false, &state.limits).await?,
     ))
 }
 
@@ -413,7 +413,9 @@ async fn toggle_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
-    Ok(Json(service::toggle_task(&*client, &user, id).await?))
+    Ok(Json(
+        service::toggle_task(&*client, &user, id, &state.limits).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), security(("bearer" = [])),
@@ -424,6 +426,6 @@ async fn delete_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<StatusCode, ApiError> {
     let client = db::client(&state.pool).await?;
-    service::delete_task(&*client, &user, id).await?;
+    service::delete_task(&*client, &user, id, &state.limits).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -47,10 +47,15 @@ impl Reply {
 
 impl App {
     async fn new() -> Self {
+        Self::with_limits(Default::default()).await
+    }
+
+    async fn with_limits(limits: smart_todo_shared::config::Limits) -> Self {
         let db = TestDb::new().await;
         let state = AppState {
             pool: db.pool.clone(),
             auth: authenticator(),
+            limits,
         };
         let router = smart_todo_shared::http::api_app(smart_todo_tasks::router(state));
         Self { db, router }
@@ -117,6 +122,7 @@ async fn health_is_503_with_retry_after_when_the_database_is_down() {
     let state = AppState {
         pool: smart_todo_shared::db::connect(&config).unwrap(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     let router = smart_todo_shared::http::api_app(smart_todo_tasks::router(state));
     let response = send(&router, Method::GET, "/api/health", None, None).await;
@@ -988,4 +994,109 @@ async fn two_authorization_headers_are_a_400_and_change_nothing() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn over_the_writes_per_minute_limit_a_write_is_429_and_changes_nothing() {
+    let app = App::with_limits(smart_todo_shared::config::Limits {
+        writes_per_minute: 3,
+        ..Default::default()
+    })
+    .await;
+    smart_todo_shared::test_support::inside_one_minute().await;
+    let token = "alice";
+    for n in 0..2 {
+        let reply = app
+            .call(
+                Method::POST,
+                "/api/tasks",
+                Some(token),
+                Some(json!({"title": format!("t{n}")})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    let id = 1;
+    let reply = app
+        .call(
+            Method::PATCH,
+            &format!("/api/tasks/{id}"),
+            Some(token),
+            Some(json!({"title": "third write"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "the third write is allowed");
+    let before = app.db.task_rows().await;
+    for (method, uri, body) in [
+        (
+            Method::POST,
+            "/api/tasks".to_owned(),
+            Some(json!({"title": "over"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            Some(json!({"completed": true})),
+        ),
+        (Method::POST, format!("/api/tasks/{id}/complete"), None),
+        (Method::DELETE, format!("/api/tasks/{id}"), None),
+    ] {
+        let reply = app.call(method.clone(), &uri, Some(token), body).await;
+        reply.assert_problem(429, &format!("{method} {uri}"));
+        let retry: u64 = reply.headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+        assert!(reply.body["detail"].as_str().unwrap().contains("a minute"));
+    }
+    assert_eq!(app.db.task_rows().await, before, "nothing changed");
+    // Another user has a budget of their own.
+    let bob = app
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some("bob"),
+            Some(json!({"title": "mine"})),
+        )
+        .await;
+    assert_eq!(bob.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn over_the_tasks_per_user_limit_a_create_is_429() {
+    let app = App::with_limits(smart_todo_shared::config::Limits {
+        tasks_per_user: 2,
+        ..Default::default()
+    })
+    .await;
+    let token = "alice";
+    for title in ["a", "b"] {
+        let reply = app
+            .call(
+                Method::POST,
+                "/api/tasks",
+                Some(token),
+                Some(json!({"title": title})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some(token),
+            Some(json!({"title": "c"})),
+        )
+        .await;
+    reply.assert_problem(429, "third task");
+    assert!(reply.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(app.db.task_rows().await.len(), 2);
+    // Changing an existing task is still fine.
+    let reply = app
+        .call(Method::POST, "/api/tasks/1/complete", Some(token), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
 }

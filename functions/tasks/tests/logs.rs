@@ -54,6 +54,7 @@ fn down_router() -> axum::Router {
     let state = AppState {
         pool: smart_todo_shared::db::connect(&config).unwrap(),
         auth: authenticator(),
+        limits: Default::default(),
     };
     smart_todo_shared::http::api_app(smart_todo_tasks::router(state))
 }

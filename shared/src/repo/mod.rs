@@ -5,7 +5,9 @@
 mod conversations;
 mod tasks;
 mod turns;
+mod usage;
 
 pub use conversations::*;
 pub use tasks::*;
 pub use turns::*;
+pub use usage::*;

@@ -4,6 +4,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 use tracing::instrument;
 
+use crate::config::Limits;
 use crate::db::{DbError, Executor};
 use crate::domain::{NewTask, PageCursor, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId};
 
@@ -15,44 +16,106 @@ macro_rules! task_columns {
 }
 
 fn task_from_row(row: &Row) -> Task {
+    task_at(row, 0)
+}
+
+/// The task whose `task_columns!()` start at column `at`.
+fn task_at(row: &Row, at: usize) -> Task {
     Task {
-        id: row.get(0),
-        title: row.get(1),
-        description: row.get(2),
-        completed: row.get(3),
-        created_at: row.get(4),
-        updated_at: row.get(5),
-        completed_at: row.get(6),
+        id: row.get(at),
+        title: row.get(at + 1),
+        description: row.get(at + 2),
+        completed: row.get(at + 3),
+        created_at: row.get(at + 4),
+        updated_at: row.get(at + 5),
+        completed_at: row.get(at + 6),
     }
+}
+
+/// What a write did: changed a task, found none, or was refused by a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Task(Task),
+    NotFound,
+    /// Over the writes-per-minute limit: try again after this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    /// The user has as many tasks as allowed.
+    TooManyTasks,
+}
+
+/// Counts one write in the user's current minute (`$user`) against the limit (`$limit`), and
+/// says whether it is allowed and how long until the minute ends. Rows: `allowed(ok, retry_after)`.
+macro_rules! write_quota {
+    ($user:literal, $limit:literal) => {
+        concat!(
+            "WITH quota AS (INSERT INTO usage_windows (user_id, kind, window_start, count)",
+            " VALUES (", $user, ", 'write', date_trunc('minute', now()), 1)",
+            " ON CONFLICT (user_id, kind, window_start)",
+            " DO UPDATE SET count = usage_windows.count + 1 RETURNING count),",
+            " allowed AS (SELECT (SELECT count FROM quota) <= ", $limit, " AS ok,",
+            " ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()))::int",
+            " AS retry_after)"
+        )
+    };
+}
+
+/// Reads the one row of a quota-guarded write: `ok, retry_after, extra, task columns…`.
+fn written(rows: &[Row]) -> Result<Written, DbError> {
+    let row = rows
+        .first()
+        .ok_or_else(|| DbError::Query(anyhow::anyhow!("a guarded write returned no row")))?;
+    if !row.get::<_, bool>(0) {
+        let secs: i32 = row.get(1);
+        return Ok(Written::RateLimited {
+            retry_after_secs: secs.max(1) as u64,
+        });
+    }
+    if !row.get::<_, bool>(2) {
+        return Ok(Written::TooManyTasks);
+    }
+    Ok(match row.get::<_, Option<i64>>(3) {
+        Some(_) => Written::Task(task_at(row, 3)),
+        None => Written::NotFound,
+    })
 }
 
 fn first_task(rows: Vec<Row>) -> Option<Task> {
     rows.first().map(task_from_row)
 }
 
-/// Creates a task owned by `user`.
+/// Creates a task owned by `user`, within the writes-per-minute and tasks-per-user limits, in one
+/// statement.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn insert_task(
     client: &impl Executor,
     user: &UserId,
     task: &NewTask,
-) -> Result<Task, DbError> {
+    limits: &Limits,
+) -> Result<Written, DbError> {
     let description = task.description.as_ref().map(|d| d.as_str());
     let rows = client
         .query_typed(
             concat!(
-                "INSERT INTO tasks (user_id, title, description) VALUES ($1, $2, $3) RETURNING ",
-                task_columns!()
+                write_quota!("$1", "$4"),
+                ", room AS (SELECT (SELECT count(*) FROM tasks WHERE user_id = $1) < $5 AS ok),",
+                " ins AS (INSERT INTO tasks (user_id, title, description)",
+                " SELECT $1, $2, $3 FROM allowed, room WHERE allowed.ok AND room.ok RETURNING ",
+                task_columns!(),
+                ") SELECT allowed.ok, allowed.retry_after, room.ok OR NOT allowed.ok, ins.*",
+                " FROM allowed CROSS JOIN room LEFT JOIN ins ON true"
             ),
             &[
                 (&user.as_str(), Type::TEXT),
                 (&task.title.as_str(), Type::TEXT),
                 (&description, Type::TEXT),
+                (&limits.writes_per_minute, Type::INT4),
+                (&limits.tasks_per_user, Type::INT8),
             ],
         )
         .await?;
-    first_task(rows)
-        .ok_or_else(|| DbError::Query(anyhow::anyhow!("INSERT … RETURNING returned no row")))
+    written(&rows)
 }
 
 /// One of `user`'s tasks; `None` when it does not exist or belongs to someone else.
@@ -117,15 +180,16 @@ pub async fn list_tasks(
     Ok(TaskPage { tasks, next_cursor })
 }
 
-/// Applies a partial change; `None` when the task does not exist or belongs to someone else.
-/// Completing sets `completed_at` once (repeating it keeps the first time); reopening clears it.
+/// Applies a partial change within the writes-per-minute limit. Completing sets `completed_at`
+/// once (repeating it keeps the first time); reopening clears it.
 #[instrument(skip_all, fields(user_id = %user, task_id = %id))]
 pub async fn update_task(
     client: &impl Executor,
     user: &UserId,
     id: TaskId,
     patch: &TaskPatch,
-) -> Result<Option<Task>, DbError> {
+    limits: &Limits,
+) -> Result<Written, DbError> {
     let title = patch.title.as_ref().map(|t| t.as_str());
     let set_description = patch.description.is_some();
     let description = patch
@@ -135,15 +199,18 @@ pub async fn update_task(
     let rows = client
         .query_typed(
             concat!(
-                "UPDATE tasks SET",
+                write_quota!("$2", "$7"),
+                ", changed AS (UPDATE tasks SET",
                 " title = coalesce($3, title),",
                 " description = CASE WHEN $4 THEN $5 ELSE description END,",
                 " completed = coalesce($6, completed),",
                 " completed_at = CASE WHEN $6 IS NULL THEN completed_at",
                 "   WHEN $6 THEN coalesce(completed_at, now()) ELSE NULL END,",
                 " updated_at = now()",
-                " WHERE id = $1 AND user_id = $2 RETURNING ",
-                task_columns!()
+                " WHERE id = $1 AND user_id = $2 AND (SELECT ok FROM allowed) RETURNING ",
+                task_columns!(),
+                ") SELECT allowed.ok, allowed.retry_after, true, changed.*",
+                " FROM allowed LEFT JOIN changed ON true"
             ),
             &[
                 (&id.get(), Type::INT8),
@@ -152,48 +219,66 @@ pub async fn update_task(
                 (&set_description, Type::BOOL),
                 (&description, Type::TEXT),
                 (&patch.completed, Type::BOOL),
+                (&limits.writes_per_minute, Type::INT4),
             ],
         )
         .await?;
-    Ok(first_task(rows))
+    written(&rows)
 }
 
-/// Flips completion (the Phase II `PATCH …/complete` route).
+/// Flips completion (the Phase II `PATCH …/complete` route), within the writes-per-minute limit.
 #[instrument(skip_all, fields(user_id = %user, task_id = %id))]
 pub async fn toggle_task(
     client: &impl Executor,
     user: &UserId,
     id: TaskId,
-) -> Result<Option<Task>, DbError> {
+    limits: &Limits,
+) -> Result<Written, DbError> {
     let rows = client
         .query_typed(
             concat!(
-                "UPDATE tasks SET completed = NOT completed,",
+                write_quota!("$2", "$3"),
+                ", changed AS (UPDATE tasks SET completed = NOT completed,",
                 " completed_at = CASE WHEN completed THEN NULL ELSE now() END, updated_at = now()",
-                " WHERE id = $1 AND user_id = $2 RETURNING ",
-                task_columns!()
+                " WHERE id = $1 AND user_id = $2 AND (SELECT ok FROM allowed) RETURNING ",
+                task_columns!(),
+                ") SELECT allowed.ok, allowed.retry_after, true, changed.*",
+                " FROM allowed LEFT JOIN changed ON true"
             ),
-            &[(&id.get(), Type::INT8), (&user.as_str(), Type::TEXT)],
+            &[
+                (&id.get(), Type::INT8),
+                (&user.as_str(), Type::TEXT),
+                (&limits.writes_per_minute, Type::INT4),
+            ],
         )
         .await?;
-    Ok(first_task(rows))
+    written(&rows)
 }
 
-/// Deletes a task and returns what it was; `None` when it does not exist or belongs to someone else.
+/// Deletes a task and returns what it was, within the writes-per-minute limit.
 #[instrument(skip_all, fields(user_id = %user, task_id = %id))]
 pub async fn delete_task(
     client: &impl Executor,
     user: &UserId,
     id: TaskId,
-) -> Result<Option<Task>, DbError> {
+    limits: &Limits,
+) -> Result<Written, DbError> {
     let rows = client
         .query_typed(
             concat!(
-                "DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING ",
-                task_columns!()
+                write_quota!("$2", "$3"),
+                ", gone AS (DELETE FROM tasks WHERE id = $1 AND user_id = $2",
+                " AND (SELECT ok FROM allowed) RETURNING ",
+                task_columns!(),
+                ") SELECT allowed.ok, allowed.retry_after, true, gone.*",
+                " FROM allowed LEFT JOIN gone ON true"
             ),
-            &[(&id.get(), Type::INT8), (&user.as_str(), Type::TEXT)],
+            &[
+                (&id.get(), Type::INT8),
+                (&user.as_str(), Type::TEXT),
+                (&limits.writes_per_minute, Type::INT4),
+            ],
         )
         .await?;
-    Ok(first_task(rows))
+    written(&rows)
 }

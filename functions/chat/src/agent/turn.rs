@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::{Value, json};
-use smart_todo_shared::ApiError;
+use smart_todo_shared::config::Limits;
 use smart_todo_shared::db::{self, DbError, DbPool};
 use smart_todo_shared::domain::{
     ChatText, Conversation, ConversationId, ConversationTitle, IdempotencyKey, Message, MessageId,
@@ -21,6 +21,7 @@ use smart_todo_shared::domain::{
 };
 use smart_todo_shared::repo::{self, NewTurn};
 use smart_todo_shared::tools::{self, CallError, Tool, ToolError};
+use smart_todo_shared::{ApiError, AppState};
 use tokio::sync::mpsc;
 
 use super::model::{Model, ModelError, ModelMessage, ModelReply, ModelRequest, ToolCall};
@@ -68,6 +69,12 @@ pub enum TurnError {
     NotLatest,
     #[error("another attempt took this turn over")]
     LeaseLost,
+    /// Over a per-user limit.
+    #[error("{message}")]
+    Limited {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -101,6 +108,13 @@ impl From<TurnError> for ApiError {
             },
             TurnError::KeyReused => ApiError::invalid("Idempotency-Key", err.to_string()),
             TurnError::NotLatest => ApiError::Conflict(err.to_string()),
+            TurnError::Limited {
+                message,
+                retry_after_secs,
+            } => ApiError::TooManyRequests {
+                message,
+                retry_after_secs,
+            },
             TurnError::Db(err) => err.into(),
             TurnError::Model(err) => ApiError::ModelUnavailable(err.to_string()),
         }
@@ -186,6 +200,7 @@ pub struct Reply {
 /// conflict. Runs in one transaction holding the conversation's row lock.
 pub async fn begin(
     pool: &DbPool,
+    limits: &Limits,
     user: &UserId,
     request: &TurnRequest,
 ) -> Result<Start, TurnError> {
@@ -214,7 +229,7 @@ pub async fn begin(
                 .ok_or(TurnError::NotFound)?,
         };
         let created = request.conversation.is_none();
-        let start = resume_keyed(&tx, user, conversation, turn, created).await?;
+        let start = resume_keyed(&tx, limits, user, conversation, turn, created).await?;
         tx.commit().await?;
         return Ok(start);
     }
@@ -229,6 +244,16 @@ pub async fn begin(
     };
 
     let Some(conversation) = locked else {
+        check_turn_quota(&tx, limits, user).await?;
+        if repo::count_conversations(&tx, user).await? >= limits.conversations_per_user {
+            return Err(TurnError::Limited {
+                message: format!(
+                    "you have {} conversations, the most allowed; delete some to start another",
+                    limits.conversations_per_user
+                ),
+                retry_after_secs: TOTAL_RETRY_SECS,
+            });
+        }
         let conversation = repo::insert_conversation(&tx, user, ConversationId::generate()).await?;
         let message = NewMessage::new(Role::User, request.text.as_str(), None);
         let (conversation, user_message) =
@@ -245,6 +270,7 @@ pub async fn begin(
     {
         return Err(TurnError::Busy);
     }
+    check_turn_quota(&tx, limits, user).await?;
     // Sending again the message a failed turn left unanswered continues that turn.
     if let Some(last) = repo::last_visible_message(&tx, user, conversation.id).await?
         && last.role == Role::User
@@ -258,6 +284,7 @@ pub async fn begin(
         tx.commit().await?;
         return Ok(run(conversation, false, true, last, turn));
     }
+    check_room(&tx, limits, user, conversation.id).await?;
     let message = NewMessage::new(Role::User, request.text.as_str(), None);
     let (conversation, user_message) =
         append_one(&tx, user, conversation.id, message, None).await?;
@@ -266,10 +293,62 @@ pub async fn begin(
     Ok(run(conversation, false, true, user_message, turn))
 }
 
+/// Seconds after which a per-user total (not a rate) is worth trying again.
+const TOTAL_RETRY_SECS: u64 = 3600;
+
+/// Counts the turn against the per-minute and per-day limits (in the caller's transaction).
+async fn check_turn_quota(
+    db: &impl db::Executor,
+    limits: &Limits,
+    user: &UserId,
+) -> Result<(), TurnError> {
+    let quota = repo::count_turn(
+        db,
+        user,
+        limits.chat_turns_per_minute,
+        limits.chat_turns_per_day,
+    )
+    .await?;
+    match quota {
+        repo::TurnQuota::Allowed => Ok(()),
+        repo::TurnQuota::PerMinute { retry_after_secs } => Err(TurnError::Limited {
+            message: format!(
+                "that is more than {} messages a minute; try again in {retry_after_secs} s",
+                limits.chat_turns_per_minute
+            ),
+            retry_after_secs,
+        }),
+        repo::TurnQuota::PerDay { retry_after_secs } => Err(TurnError::Limited {
+            message: format!(
+                "you have sent {} messages today, the most allowed; the count starts again at midnight UTC",
+                limits.chat_turns_per_day
+            ),
+            retry_after_secs,
+        }),
+    }
+}
+
+/// Refuses a new message in a conversation that holds as many as allowed.
+async fn check_room(
+    db: &impl db::Executor,
+    limits: &Limits,
+    user: &UserId,
+    conversation: ConversationId,
+) -> Result<(), TurnError> {
+    if repo::count_messages(db, user, conversation).await? >= limits.messages_per_conversation {
+        return Err(TurnError::Limited {
+            message: "this conversation is full; start a new one".into(),
+            retry_after_secs: TOTAL_RETRY_SECS,
+        });
+    }
+    Ok(())
+}
+
 /// Prepares to answer the conversation's newest user message again (ChatKit's
 /// `threads.retry_after_item`): its reply goes, the effects of its tools stay.
 pub async fn begin_retry(
     pool: &DbPool,
+    limits: &Limits,
     user: &UserId,
     conversation: ConversationId,
     item: MessageId,
@@ -294,6 +373,7 @@ pub async fn begin_retry(
     if newest.as_ref().map(|m| m.id) != Some(message.id) {
         return Err(TurnError::NotLatest);
     }
+    check_turn_quota(&tx, limits, user).await?;
     repo::delete_replies_after(&tx, user, conversation.id, message.seq).await?;
     let turn = match repo::turn_for_message(&tx, user, message.id).await? {
         Some(turn) => restart(&tx, user, turn.id).await?,
@@ -336,6 +416,7 @@ fn run(
 /// The request repeats one whose key names `turn`: replay it, continue it, or wait for it.
 async fn resume_keyed(
     db: &impl db::Executor,
+    limits: &Limits,
     user: &UserId,
     conversation: Conversation,
     turn: Turn,
@@ -360,6 +441,7 @@ async fn resume_keyed(
         }
         _ if turn.is_live() => Err(TurnError::Busy),
         _ => {
+            check_turn_quota(db, limits, user).await?;
             let turn = restart(db, user, turn.id).await?;
             Ok(run(conversation, created, true, user_message, turn))
         }
@@ -576,7 +658,7 @@ fn join_text(text: &mut String, more: &str) {
 /// all its attempts. When it fails, the turn is marked failed (the conversation is free again) and
 /// what it stored stays: sending the message again continues from there.
 pub async fn respond(
-    pool: &DbPool,
+    app: &AppState,
     model: &Model,
     user: &UserId,
     begun: &Begun,
@@ -584,7 +666,8 @@ pub async fn respond(
     deadline: Option<Instant>,
 ) -> Result<Reply, TurnError> {
     let runner = Runner {
-        pool,
+        pool: &app.pool,
+        limits: &app.limits,
         user,
         begun,
         events,
@@ -601,6 +684,7 @@ pub async fn respond(
 
 struct Runner<'a> {
     pool: &'a DbPool,
+    limits: &'a Limits,
     user: &'a UserId,
     begun: &'a Begun,
     events: &'a mpsc::UnboundedSender<TurnEvent>,
@@ -818,7 +902,7 @@ impl Runner<'_> {
                     tool: "tool",
                     message: "arguments are not JSON".into(),
                 }),
-                arguments => tools::call(&tx, self.user, &call.name, arguments).await,
+                arguments => tools::call(&tx, self.user, self.limits, &call.name, arguments).await,
             };
             match outcome {
                 Ok(output) => (output.to_json(), output.changed_tasks()),

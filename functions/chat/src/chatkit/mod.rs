@@ -92,9 +92,18 @@ pub async fn handle(
         Request::RetryAfterItem(p) => {
             let item = MessageId::parse(&p.item_id)
                 .map_err(|_| ApiError::NotFound("item not found".into()))?;
-            match turn::begin_retry(pool, &user, conversation_id(&p.thread_id)?, item).await {
+            match turn::begin_retry(
+                pool,
+                &state.app.limits,
+                &user,
+                conversation_id(&p.thread_id)?,
+                item,
+            )
+            .await
+            {
                 Ok(begun) => Ok(stream_turn(state, user, begun, deadline)),
                 Err(TurnError::Busy) => Ok(busy_stream()),
+                Err(TurnError::Limited { message, .. }) => Ok(error_stream(message)),
                 Err(err) => Err(err.into()),
             }
         }
@@ -215,10 +224,11 @@ async fn start_turn(
     request: TurnRequest,
     deadline: Option<Instant>,
 ) -> Result<Response, ApiError> {
-    match turn::begin(&state.app.pool, &user, &request).await {
+    match turn::begin(&state.app.pool, &state.app.limits, &user, &request).await {
         Ok(Start::Run(begun)) => Ok(stream_turn(state, user, *begun, deadline)),
         Ok(Start::Replay(replayed)) => Ok(replay_stream(&replayed)),
         Err(TurnError::Busy) => Ok(busy_stream()),
+        Err(TurnError::Limited { message, .. }) => Ok(error_stream(message)),
         Err(err) => Err(err.into()),
     }
 }
@@ -352,14 +362,19 @@ fn sse_response(keep_alive: Duration) -> (Sink, Response) {
 
 /// The answer to a turn request on a conversation that is busy: one retryable error event.
 fn busy_stream() -> Response {
+    error_stream(
+        "The assistant is still answering your previous message in this conversation. \
+         Try again in a moment."
+            .into(),
+    )
+}
+
+/// A turn that could not start: one retryable error event saying why (busy, over a limit).
+fn error_stream(message: String) -> Response {
     let (sink, response) = sse_response(Duration::from_secs(15));
     sink.send(Event::Error {
         code: ErrorCode::Custom,
-        message: Some(
-            "The assistant is still answering your previous message in this conversation. \
-             Try again in a moment."
-                .into(),
-        ),
+        message: Some(message),
         allow_retry: true,
     });
     response
@@ -426,15 +441,7 @@ fn stream_turn(
         let worker = {
             let (state, user, begun) = (state.clone(), user.clone(), begun.clone());
             tokio::spawn(async move {
-                turn::respond(
-                    &state.app.pool,
-                    &state.model,
-                    &user,
-                    &begun,
-                    &events,
-                    deadline,
-                )
-                .await
+                turn::respond(&state.app, &state.model, &user, &begun, &events, deadline).await
             })
         };
 

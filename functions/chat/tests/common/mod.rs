@@ -44,6 +44,22 @@ impl App {
         Self { db, model, router }
     }
 
+    /// The offline assistant under these per-user limits.
+    pub async fn with_limits(limits: smart_todo_shared::config::Limits) -> Self {
+        let db = TestDb::new().await;
+        let model = Arc::new(Model::Offline(OfflineModel));
+        let state = ChatState::new(
+            AppState {
+                pool: db.pool.clone(),
+                auth: authenticator(),
+                limits,
+            },
+            model.clone(),
+        );
+        let router = smart_todo_shared::http::api_app(smart_todo_chat::router(state));
+        Self { db, model, router }
+    }
+
     /// A router over a new pool, as a fresh Lambda instance would build it.
     pub fn fresh_router(&self) -> Router {
         let pool = smart_todo_shared::db::pool_from_pg_config(
@@ -56,6 +72,7 @@ impl App {
             AppState {
                 pool,
                 auth: authenticator(),
+                limits: Default::default(),
             },
             self.model.clone(),
         );
@@ -246,6 +263,7 @@ pub fn router(db: &TestDb, model: Arc<Model>) -> Router {
         AppState {
             pool: db.pool.clone(),
             auth: authenticator(),
+            limits: Default::default(),
         },
         model,
     );
