@@ -52,9 +52,20 @@ pub struct UpdateTaskArgs {
     /// The new title, replacing the old one (1-200 characters). Omit to keep the title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// The new description, replacing the old one; "" removes it. Omit to keep the description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    /// The new description, replacing the old one; "" or null removes it. Omit to keep the
+    /// description.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(de).map(Some)
 }
 
 /// What a tool did to one task.
@@ -197,8 +208,10 @@ pub async fn update_task(
             Some(raw) => Some(TaskTitle::parse(raw).map_err(|e| ToolError::invalid("title", e))?),
             None => None,
         },
-        description: match args.description.as_deref() {
-            Some(raw) => Some(
+        description: match &args.description {
+            // null, like "", clears the description.
+            Some(None) => Some(None),
+            Some(Some(raw)) => Some(
                 TaskDescription::parse(raw).map_err(|e| ToolError::invalid("description", e))?,
             ),
             None => None,
@@ -585,6 +598,17 @@ mod tests {
         let err = args::<TaskRefArgs>("complete_task", json!({"task_id": 1, "user_id": "bob"}))
             .unwrap_err();
         assert!(matches!(err, CallError::BadArguments { .. }));
+    }
+
+    #[test]
+    fn a_null_description_clears_it_and_an_absent_one_keeps_it() {
+        let cleared: UpdateTaskArgs =
+            args("update_task", json!({"task_id": 1, "description": null})).unwrap();
+        assert_eq!(cleared.description, Some(None));
+        let kept: UpdateTaskArgs = args("update_task", json!({"task_id": 1})).unwrap();
+        assert_eq!(kept.description, None);
+        let schema = Value::Object(Tool::UpdateTask.spec().input_schema()).to_string();
+        assert!(schema.contains("null"), "the schema allows null: {schema}");
     }
 
     #[test]

@@ -359,7 +359,7 @@ async fn update_task_changes_title_and_description() {
         UpdateTaskArgs {
             task_id: id,
             title: Some("Call mom tonight".into()),
-            description: Some("after 7".into()),
+            description: Some(Some("after 7".into())),
         },
     )
     .await
@@ -371,7 +371,7 @@ async fn update_task_changes_title_and_description() {
     let cleared = UpdateTaskArgs {
         task_id: id,
         title: None,
-        description: Some("".into()),
+        description: Some(Some("".into())),
     };
     tools::update_task(&*db.conn().await, &alice, &LIMITS, cleared)
         .await

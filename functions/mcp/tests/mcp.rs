@@ -894,3 +894,32 @@ async fn over_the_writes_limit_a_tool_says_when_to_try_again_and_changes_nothing
     assert!(text.contains("try again in"), "{text}");
     assert_eq!(app.rows().await, before);
 }
+
+#[tokio::test]
+async fn update_task_with_a_null_description_clears_it() {
+    let app = App::new().await;
+    let id = app.add("alice", "Buy milk").await;
+    let call = app
+        .call(
+            "alice",
+            "update_task",
+            json!({"task_id": id, "description": "semi-skimmed"}),
+        )
+        .await;
+    assert_ne!(call.result["isError"], true, "{}", call.result);
+    let call = app
+        .call(
+            "alice",
+            "update_task",
+            json!({"task_id": id, "description": null}),
+        )
+        .await;
+    assert_ne!(
+        call.result["isError"], true,
+        "null is allowed by the schema: {}",
+        call.result
+    );
+    let task = app.call("alice", "get_task", json!({"task_id": id})).await;
+    assert_eq!(task.structured()["description"], Value::Null);
+    assert_eq!(task.structured()["title"], "Buy milk");
+}
