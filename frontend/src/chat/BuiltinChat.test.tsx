@@ -107,6 +107,16 @@ describe("BuiltinChat", () => {
     expect(screen.getByRole("heading", { name: "Long chat" })).toBeInTheDocument();
   });
 
+  it("on a new device the user's newest conversation opens (the last thread follows the user)", async () => {
+    backend.addThread("alice", "Older", [["old question", "old answer"]]);
+    backend.addThread("alice", "Newest", [["new question", "new answer"]]);
+    backend.addThread("bob", "Bob's", [["bob question", "bob answer"]]);
+    setup(); // nothing in localStorage: another browser
+    expect(await within(log()).findByText("new answer")).toBeInTheDocument();
+    expect(screen.queryByText("old answer")).toBeNull();
+    expect(screen.queryByText("bob answer")).toBeNull();
+  });
+
   it("forgets a remembered thread that no longer exists (or is another user's)", async () => {
     const bobs = backend.addThread("bob", "Bob's", [["hi", "hello"]]);
     localStorage.setItem("smart-todo.last-thread.alice", bobs);

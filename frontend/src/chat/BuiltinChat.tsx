@@ -76,12 +76,14 @@ export function BuiltinChat({ client, user, onTasksChanged, notice, pollMs = 200
   onTasksChangedRef.current = onTasksChanged;
   const ids = useId();
 
-  const refreshThreads = useCallback(async () => {
+  const refreshThreads = useCallback(async (): Promise<Thread[]> => {
     try {
       const page = await client.listThreads(50);
       setThreads(page.data);
+      return page.data;
     } catch {
       // the list is secondary; the conversation still works
+      return [];
     } finally {
       setThreadsLoaded(true);
     }
@@ -130,12 +132,18 @@ export function BuiltinChat({ client, user, onTasksChanged, notice, pollMs = 200
     [client, user],
   );
 
-  // Resume the last thread of this user, and list their threads.
+  // Resume the last thread of this user (remembered by this browser, else their newest one, so the
+  // conversation follows the user to a new device), and list their threads.
   useEffect(() => {
     const last = loadLastThread(user);
     if (last) void openThread(last, { remembered: true });
-    else setLoadingThread(false);
-    void refreshThreads();
+    const listing = refreshThreads();
+    if (!last) {
+      void listing.then((threads) => {
+        if (threads[0]) void openThread(threads[0].id, { remembered: true });
+        else setLoadingThread(false);
+      });
+    }
     return () => {
       streamRef.current?.abort();
       loadRef.current?.abort();
