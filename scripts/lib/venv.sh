@@ -84,3 +84,12 @@ sam_venv_setup() {
     # A subshell, so that a failure (die) returns here instead of ending the caller.
     (venv_setup)
 }
+
+# schemathesis_venv_setup: schemathesis (the OpenAPI layer) in $SCHEMATHESIS_VENV_DIR (default
+# REPO_ROOT/.local/schemathesis-venv) from scripts/requirements-schemathesis.txt, like sam_venv_setup.
+schemathesis_venv_setup() {
+    SCHEMATHESIS_VENV_DIR="${SCHEMATHESIS_VENV_DIR:-$REPO_ROOT/.local/schemathesis-venv}"
+    local VENV_DIR="$SCHEMATHESIS_VENV_DIR" VENV_PY="$SCHEMATHESIS_VENV_DIR/bin/python"
+    local VENV_REQUIREMENTS="$REPO_ROOT/scripts/requirements-schemathesis.txt" VENV_NODEPS_REQUIREMENTS=""
+    (venv_setup)
+}

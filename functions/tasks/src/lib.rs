@@ -51,9 +51,10 @@ fn task_routes(complete: MethodRouter<AppState>) -> Router<AppState> {
         .route("/tasks/{id}/reopen", post(reopen_task))
 }
 
-/// The OpenAPI 3.1 document of this API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    openapi::ApiDoc::openapi()
+/// The OpenAPI 3.1 document of this API, as served: it states every status and field limit the
+/// server enforces.
+pub fn openapi() -> serde_json::Value {
+    openapi::contract(openapi::ApiDoc::openapi())
 }
 
 /// The `{id}` path segment as a task id; anything that cannot be a task id is not found.
@@ -88,13 +89,15 @@ pub struct CreateTask {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTask {
-    #[serde(default)]
-    pub title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    #[serde(default)]
-    pub completed: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pub completed: Option<Option<bool>>,
 }
 
 /// Body of `PUT /api/tasks/{id}`: the whole task; an absent description is none, an absent
@@ -163,17 +166,26 @@ impl CreateTask {
 impl PatchTask {
     fn parse(self) -> Result<TaskPatch, ApiError> {
         let mut fields = Fields::default();
-        let title = self
-            .title
-            .as_deref()
-            .map(|raw| fields.take("title", TaskTitle::parse(raw)));
+        let null = smart_todo_shared::domain::ParseError("must not be null".into());
+        let title = match &self.title {
+            Some(None) => fields
+                .take::<TaskTitle>("title", Err(null.clone()))
+                .map(Some),
+            Some(Some(raw)) => Some(fields.take("title", TaskTitle::parse(raw))),
+            None => None,
+        };
+        let completed = match self.completed {
+            Some(None) => fields.take::<bool>("completed", Err(null)),
+            Some(Some(done)) => Some(done),
+            None => None,
+        };
         let description = self
             .description
             .map(|d| description(&mut fields, d.as_deref()));
         let patch = fields.finish(|| TaskPatch {
             title: title.flatten(),
             description,
-            completed: self.completed,
+            completed,
         })?;
         if patch.is_empty() {
             return Err(ApiError::invalid(
@@ -228,7 +240,7 @@ impl ListParams {
             }
         };
         let limit = match self.limit.as_deref() {
-            None | Some("") => Some(PageLimit::DEFAULT),
+            None => Some(PageLimit::DEFAULT),
             Some(raw) => fields.take(
                 "limit",
                 raw.parse::<i64>()
@@ -289,7 +301,7 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     }))
 }
 
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+async fn openapi_json() -> Json<serde_json::Value> {
     Json(openapi())
 }
 

@@ -1,5 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -36,4 +37,80 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Characters the API refuses in a title, description or search (control characters, Unicode Cc).
+const CONTROL: &str = "\\u0000-\\u001f\\u007f-\\u009f";
+
+/// The document as served: the generated one plus what the annotations cannot say, so that it
+/// states exactly what the server enforces: every status a route can answer, and the limits of
+/// every field and parameter (checked by schemathesis in `scripts/test`).
+pub(crate) fn contract(doc: utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    let problem = json!({"description": "an RFC 9457 problem", "content": {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for operations in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in operations.values_mut().filter_map(Value::as_object_mut) {
+                let authenticated = operation.contains_key("security");
+                let has_body = operation.contains_key("requestBody");
+                let mut statuses = vec!["503"];
+                if authenticated {
+                    statuses.extend(["400", "401", "404", "429"]);
+                }
+                if has_body {
+                    statuses.extend(["413", "415", "422"]);
+                }
+                let responses = operation.entry("responses").or_insert_with(|| json!({}));
+                for status in statuses {
+                    responses
+                        .as_object_mut()
+                        .expect("responses are an object")
+                        .entry(status)
+                        .or_insert_with(|| problem.clone());
+                }
+                for parameter in operation
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    constrain_parameter(parameter);
+                }
+            }
+        }
+    }
+    let schemas = &mut doc["components"]["schemas"];
+    let title = json!({"type": "string", "minLength": 1, "maxLength": 200,
+        "pattern": format!("^[^{CONTROL}]*[^\\s{CONTROL}][^{CONTROL}]*$"),
+        "description": "1–200 characters after trimming, not blank, no control characters."});
+    let description = json!({"type": ["string", "null"], "maxLength": 2000,
+        "pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$",
+        "description": "At most 2,000 characters (line breaks and tabs allowed); blank or null means none."});
+    for name in ["CreateTask", "PutTask"] {
+        schemas[name]["properties"]["title"] = title.clone();
+        schemas[name]["properties"]["description"] = description.clone();
+    }
+    // PUT: an absent or null `completed` means false.
+    schemas["PutTask"]["properties"]["completed"] = json!({"type": ["boolean", "null"]});
+    let patch = &mut schemas["PatchTask"];
+    patch["minProperties"] = json!(1);
+    patch["properties"]["title"] = title;
+    patch["properties"]["description"] = description;
+    patch["properties"]["completed"] = json!({"type": "boolean"});
+    doc
+}
+
+/// The limits of a query or path parameter, as the server parses it.
+fn constrain_parameter(parameter: &mut Value) {
+    let schema = match parameter["name"].as_str() {
+        Some("id") => json!({"type": "integer", "format": "int64", "minimum": 1}),
+        // An empty value means the default, as forms send it.
+        Some("status") => json!({"type": "string", "enum": ["", "all", "pending", "completed"]}),
+        Some("limit") => json!({"type": "integer", "minimum": 1, "maximum": 100}),
+        Some("cursor") => json!({"type": "string", "pattern": "^(t[1-9][0-9]{0,17})?$"}),
+        Some("q") => json!({"type": "string", "maxLength": 200, "pattern": "^[^\\u0000]*$"}),
+        _ => return,
+    };
+    parameter["schema"] = schema;
 }

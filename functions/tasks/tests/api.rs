@@ -1100,3 +1100,57 @@ async fn over_the_tasks_per_user_limit_a_create_is_429() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn what_the_openapi_document_forbids_the_server_refuses() {
+    let app = App::new().await;
+    let created = app
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some("alice"),
+            Some(json!({"title": "keep"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let before = app.db.task_rows().await;
+    for (method, uri, body, reason) in [
+        (
+            Method::PATCH,
+            "/api/tasks/1",
+            Some(json!({"title": null})),
+            "a null title",
+        ),
+        (
+            Method::PATCH,
+            "/api/tasks/1",
+            Some(json!({"completed": null, "description": "x"})),
+            "a null completed",
+        ),
+        (Method::GET, "/api/tasks?limit=", None, "an empty limit"),
+        (
+            Method::GET,
+            "/api/tasks?cursor=t0",
+            None,
+            "a cursor no page returns",
+        ),
+    ] {
+        let reply = app.call(method, uri, Some("alice"), body).await;
+        reply.assert_problem(422, reason);
+    }
+    assert_eq!(app.db.task_rows().await, before);
+    let doc = app
+        .call(Method::GET, "/api/openapi.json", None, None)
+        .await
+        .body;
+    let patch = &doc["components"]["schemas"]["PatchTask"];
+    assert_eq!(patch["minProperties"], 1);
+    assert_eq!(patch["properties"]["title"]["type"], "string");
+    let get = &doc["paths"]["/api/tasks/{id}"]["get"]["responses"];
+    for status in ["401", "404", "429", "503"] {
+        assert!(
+            get.get(status).is_some(),
+            "GET /api/tasks/{{id}} documents {status}"
+        );
+    }
+}
