@@ -43,18 +43,21 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            chat_turns_per_minute: 20,
-            chat_turns_per_day: 500,
-            writes_per_minute: 600,
-            tasks_per_user: 10_000,
-            conversations_per_user: 1_000,
-            messages_per_conversation: 2_000,
-        }
+        Self::DEFAULT
     }
 }
 
 impl Limits {
+    /// Limits a person would not hit by hand.
+    pub const DEFAULT: Self = Self {
+        chat_turns_per_minute: 20,
+        chat_turns_per_day: 500,
+        writes_per_minute: 600,
+        tasks_per_user: 10_000,
+        conversations_per_user: 1_000,
+        messages_per_conversation: 2_000,
+    };
+
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let d = Self::default();
         let n = |key: &str, default: i64| -> anyhow::Result<i64> {

@@ -13,14 +13,8 @@ use smart_todo_shared::tools::{
 };
 use smart_todo_shared::{db, domain::StatusFilter};
 
-const LIMITS: smart_todo_shared::config::Limits = smart_todo_shared::config::Limits {
-    chat_turns_per_minute: 20,
-    chat_turns_per_day: 500,
-    writes_per_minute: 600,
-    tasks_per_user: 10_000,
-    conversations_per_user: 1_000,
-    messages_per_conversation: 2_000,
-};
+/// The default limits, far above what these tests do.
+const LIMITS: smart_todo_shared::config::Limits = smart_todo_shared::config::Limits::DEFAULT;
 
 async fn add(db: &TestDb, who: &str, title: &str) -> i64 {
     tools::add_task(
