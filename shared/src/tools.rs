@@ -416,6 +416,20 @@ impl Tool {
         }
     }
 
+    /// Checks JSON arguments as a call would, without running the tool (fuzzed:
+    /// `fuzz/fuzz_targets/tool_arguments.rs`).
+    pub fn check_arguments(self, arguments: Value) -> Result<(), CallError> {
+        let name = self.name();
+        match self {
+            Tool::AddTask => args::<AddTaskArgs>(name, arguments).map(drop),
+            Tool::ListTasks => args::<ListTasksArgs>(name, arguments).map(drop),
+            Tool::GetTask | Tool::CompleteTask | Tool::ReopenTask | Tool::DeleteTask => {
+                args::<TaskRefArgs>(name, arguments).map(drop)
+            }
+            Tool::UpdateTask => args::<UpdateTaskArgs>(name, arguments).map(drop),
+        }
+    }
+
     /// Runs the tool for `user` with JSON arguments (`null`, absent or `""` mean `{}`).
     pub async fn call(
         self,
@@ -609,6 +623,20 @@ mod tests {
         assert_eq!(kept.description, None);
         let schema = Value::Object(Tool::UpdateTask.spec().input_schema()).to_string();
         assert!(schema.contains("null"), "the schema allows null: {schema}");
+    }
+
+    #[test]
+    fn checking_arguments_accepts_what_a_call_accepts_and_refuses_a_user_id() {
+        assert!(
+            Tool::AddTask
+                .check_arguments(json!({"title": "Buy milk"}))
+                .is_ok()
+        );
+        assert!(Tool::ListTasks.check_arguments(json!("")).is_ok());
+        for tool in Tool::ALL {
+            let smuggled = json!({"task_id": 1, "title": "x", "user_id": "bob"});
+            assert!(tool.check_arguments(smuggled).is_err(), "{tool:?}");
+        }
     }
 
     #[test]

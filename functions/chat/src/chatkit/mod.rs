@@ -41,8 +41,9 @@ fn page_limit(limit: Option<i64>) -> i64 {
     }
 }
 
-/// Reads a request: an unknown type is a 400, known types with bad params a 422.
-fn parse_request(value: Value) -> Result<Request, ApiError> {
+/// Reads a request: an unknown type is a 400, known types with bad params a 422 (fuzzed:
+/// `fuzz/fuzz_targets/chatkit_request.rs`).
+pub fn parse_request(value: Value) -> Result<Request, ApiError> {
     let kind = value
         .get("type")
         .and_then(Value::as_str)
