@@ -15,7 +15,7 @@ use smart_todo_chat::agent::Model;
 use smart_todo_chat::agent::offline::OfflineModel;
 use smart_todo_chat::agent::openai::{OpenAiModel, OpenAiSettings};
 use smart_todo_shared::AppState;
-use smart_todo_shared::test_support::{TestDb, authenticator, bearer, send};
+use smart_todo_shared::test_support::{TestDb, authenticator, bearer};
 use wiremock::{Mock, MockServer, Request as WireRequest, Respond, ResponseTemplate, matchers};
 
 pub struct App {
@@ -26,6 +26,7 @@ pub struct App {
 
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub content_type: String,
     pub body: Value,
     /// The parsed `data:` frames of an event stream.
@@ -48,15 +49,7 @@ impl App {
     pub async fn with_limits(limits: smart_todo_shared::config::Limits) -> Self {
         let db = TestDb::new().await;
         let model = Arc::new(Model::Offline(OfflineModel));
-        let state = ChatState::new(
-            AppState {
-                pool: db.pool.clone(),
-                auth: authenticator(),
-                limits,
-            },
-            model.clone(),
-        );
-        let router = smart_todo_shared::http::api_app(smart_todo_chat::router(state));
+        let router = router_over(db.pool.clone(), limits, model.clone());
         Self { db, model, router }
     }
 
@@ -68,15 +61,7 @@ impl App {
             smart_todo_shared::config::PoolSettings::LAMBDA,
         )
         .unwrap();
-        let state = ChatState::new(
-            AppState {
-                pool,
-                auth: authenticator(),
-                limits: Default::default(),
-            },
-            self.model.clone(),
-        );
-        smart_todo_shared::http::api_app(smart_todo_chat::router(state))
+        router_over(pool, Default::default(), self.model.clone())
     }
 
     pub async fn send_to(
@@ -86,28 +71,11 @@ impl App {
         user: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let response = send(router, method, uri, user.map(bearer).as_deref(), body).await;
-        let content_type = response.content_type().to_owned();
-        if !content_type.starts_with("text/event-stream") {
-            return Reply {
-                status: response.status,
-                body: response.json(),
-                content_type,
-                frames: vec![],
-            };
-        }
-        let text = String::from_utf8(response.body.to_vec()).unwrap();
-        let frames = text
-            .split("\n\n")
-            .filter(|f| !f.trim().is_empty() && !f.starts_with(':'))
-            .map(|f| serde_json::from_str(f.strip_prefix("data: ").expect("a data frame")).unwrap())
+        let headers: Vec<(String, String)> = user
+            .map(|user| ("authorization".to_owned(), bearer(user)))
+            .into_iter()
             .collect();
-        Reply {
-            status: response.status,
-            content_type,
-            body: Value::Null,
-            frames,
-        }
+        Self::request_to(router, method, uri, &headers, body).await
     }
 
     pub async fn chat(&self, user: &str, conversation: Option<&str>, message: &str) -> Reply {
@@ -184,7 +152,7 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let retry_after = response.headers().get("retry-after").is_some();
+        let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
@@ -199,19 +167,17 @@ impl App {
                 .collect();
             return Reply {
                 status,
+                headers,
                 content_type,
                 body: Value::Null,
                 frames,
             };
         }
-        let mut body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if retry_after && body.is_object() {
-            body["__retry_after"] = json!(true);
-        }
         Reply {
             status,
+            headers,
             content_type,
-            body,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             frames: vec![],
         }
     }
@@ -259,11 +225,20 @@ impl App {
 }
 
 pub fn router(db: &TestDb, model: Arc<Model>) -> Router {
+    router_over(db.pool.clone(), Default::default(), model)
+}
+
+/// The chat routes over `pool` with these limits, as `main` builds them.
+fn router_over(
+    pool: smart_todo_shared::DbPool,
+    limits: smart_todo_shared::config::Limits,
+    model: Arc<Model>,
+) -> Router {
     let state = ChatState::new(
         AppState {
-            pool: db.pool.clone(),
+            pool,
             auth: authenticator(),
-            limits: Default::default(),
+            limits,
         },
         model,
     );
