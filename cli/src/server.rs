@@ -26,17 +26,72 @@ pub struct ServerLimits {
     pub max_connections: usize,
     /// How long a shutdown waits for requests in flight.
     pub drain_timeout: Duration,
+    /// Longest request target (path and query) answered; longer is a 414 problem.
+    pub max_uri_bytes: usize,
+    /// Most request headers answered; more is a 431 problem.
+    pub max_headers: usize,
+    /// Most bytes of request headers (names, values and separators) answered; more is a 431 problem.
+    pub max_header_bytes: usize,
+}
+
+impl ServerLimits {
+    pub const DEFAULT: Self = Self {
+        header_timeout: Duration::from_secs(10),
+        body_timeout: Duration::from_secs(30),
+        max_connections: 4096,
+        drain_timeout: Duration::from_secs(10),
+        max_uri_bytes: 8 * 1024,
+        max_headers: 100,
+        max_header_bytes: 16 * 1024,
+    };
 }
 
 impl Default for ServerLimits {
     fn default() -> Self {
-        Self {
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(30),
-            max_connections: 4096,
-            drain_timeout: Duration::from_secs(10),
-        }
+        Self::DEFAULT
     }
+}
+
+/// hyper's default read buffer for a request head (8 KiB + 400 KiB).
+const HYPER_MAX_BUF: usize = 8192 + 4096 * 100;
+
+/// Answers a request whose target or headers exceed the limits with a 414 or 431 problem.
+async fn check_head(
+    axum::extract::State(limits): axum::extract::State<ServerLimits>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use smart_todo_shared::error::ApiError;
+
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if target > limits.max_uri_bytes {
+        return ApiError::UriTooLong(limits.max_uri_bytes).into_response();
+    }
+    let headers = request.headers();
+    if headers.len() > limits.max_headers {
+        return ApiError::HeadersTooLarge(format!(
+            "the request has {} headers; at most {} are read",
+            headers.len(),
+            limits.max_headers
+        ))
+        .into_response();
+    }
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if bytes > limits.max_header_bytes {
+        return ApiError::HeadersTooLarge(format!(
+            "the request headers take {bytes} bytes; at most {} are read",
+            limits.max_header_bytes
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Resolves on SIGTERM (what `docker stop`, systemd and process managers send) or SIGINT.
@@ -65,15 +120,22 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        limits.body_timeout,
-    ));
+    let app = app
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(limits, check_head));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .keep_alive(true);
+        .keep_alive(true)
+        // hyper answers what it cannot parse itself, with an empty body. Its limits sit well above
+        // ours, so a request that is merely too big reaches `check_head` and gets a problem body;
+        // only a request hyper cannot read at all (not HTTP, or beyond these) gets hyper's bare 4xx.
+        .max_headers(limits.max_headers * 2)
+        .max_buf_size(HYPER_MAX_BUF.max(limits.max_header_bytes * 4));
     let mut last_refusal: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {

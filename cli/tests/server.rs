@@ -15,6 +15,7 @@ const LIMITS: ServerLimits = ServerLimits {
     body_timeout: Duration::from_millis(800),
     max_connections: 4000,
     drain_timeout: Duration::from_secs(2),
+    ..ServerLimits::DEFAULT
 };
 
 async fn start(db: &TestDb) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
@@ -148,6 +149,74 @@ async fn idle_and_slow_clients_neither_block_the_server_nor_stay_open() {
             .unwrap()
             .is_empty()
     );
+    let _ = stop.send(());
+}
+
+/// Sends `head` (a request without a body) on a new connection and reads the whole answer.
+async fn exchange(addr: std::net::SocketAddr, head: &[u8]) -> (String, String, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[tokio::test]
+async fn oversized_heads_get_a_problem_body_not_an_empty_4xx() {
+    let db = TestDb::new().await;
+    let (addr, stop) = start(&db).await;
+    let long_uri = format!(
+        "GET /api/tasks?q={} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        "a".repeat(10 * 1024)
+    );
+    let many_headers = format!(
+        "GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{}\r\n",
+        (0..150)
+            .map(|n| format!("X-N{n}: 1\r\n"))
+            .collect::<String>()
+    );
+    let big_header = format!(
+        "GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(20 * 1024)
+    );
+    for (request, status, words) in [
+        (
+            long_uri,
+            "HTTP/1.1 414 URI Too Long",
+            "longer than 8192 bytes",
+        ),
+        (
+            many_headers,
+            "HTTP/1.1 431 Request Header Fields Too Large",
+            "at most 100",
+        ),
+        (
+            big_header,
+            "HTTP/1.1 431 Request Header Fields Too Large",
+            "at most 16384",
+        ),
+    ] {
+        let (got, head, body) = exchange(addr, request.as_bytes()).await;
+        assert_eq!(got, status, "{body}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(words),
+            "{problem}"
+        );
+    }
+    // Just under the limits is served.
+    let fine = format!(
+        "GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(15 * 1024)
+    );
+    assert_eq!(exchange(addr, fine.as_bytes()).await.0, "HTTP/1.1 200 OK");
     let _ = stop.send(());
 }
 

@@ -43,6 +43,12 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The request line's target is longer than the server reads.
+    #[error("the request URI is longer than {0} bytes")]
+    UriTooLong(usize),
+    /// Too many request headers, or too many bytes of them.
+    #[error("{0}")]
+    HeadersTooLarge(String),
     #[error("{}", .0.first().map(|e| format!("{}: {}", e.field, e.message)).unwrap_or_default())]
     Validation(Vec<FieldError>),
     /// The request collides with work in progress or with an earlier request.
@@ -87,6 +93,8 @@ impl ApiError {
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) | Self::Busy { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -110,6 +118,8 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => {
                 "https://smart-todo.dev/problems/unsupported-media-type"
             }
+            Self::UriTooLong(_) => "https://smart-todo.dev/problems/uri-too-long",
+            Self::HeadersTooLarge(_) => "https://smart-todo.dev/problems/headers-too-large",
             Self::Validation(_) => "https://smart-todo.dev/problems/validation",
             Self::Conflict(_) => "https://smart-todo.dev/problems/conflict",
             Self::Busy { .. } => "https://smart-todo.dev/problems/turn-in-progress",
