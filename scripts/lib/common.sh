@@ -146,3 +146,16 @@ stop_tree() {
         kill -KILL "$p" 2>/dev/null || true
     done
 }
+
+# dev_secret: prints the local HS256 secret, generated once into .local/dev-secret (mode 600). The
+# one secret of scripts/dev and scripts/lambda, so a token minted for one works with the other.
+dev_secret() {
+    local file="$REPO_ROOT/.local/dev-secret"
+    if [ ! -s "$file" ]; then
+        mkdir -p "$REPO_ROOT/.local"
+        (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$file")
+        log "generated a development JWT secret in .local/dev-secret"
+    fi
+    chmod 600 "$file"
+    cat "$file"
+}

@@ -550,10 +550,12 @@ def an_external_issuer_replaces_cognito() -> None:
 
 @check
 def the_event_fixtures_are_what_the_stack_delivers() -> None:
-    # events/<function>-*.json for `cargo lambda invoke`: payload 2.0 events whose route exists in the
-    # template and reaches that function, with a bearer token the local secret verifies.
-    secret = next(line.split("=", 1)[1] for line in (ROOT / "events" / "local.env").read_text().splitlines()
-                  if line.startswith("AUTH_JWT_SECRET="))
+    # events/<function>-*.json for `scripts/lambda invoke`: payload 2.0 events whose route exists in the
+    # template and reaches that function. No fixture carries a signed token and events/local.env no
+    # secret: `scripts/lambda` fills in a token signed with the local, generated secret.
+    local_env = (ROOT / "events" / "local.env").read_text()
+    expect(not any(line.startswith("AUTH_JWT_SECRET") for line in local_env.splitlines()),
+           "events/local.env commits a signing secret")
     owners = {"tasks": "TasksFunction", "chat": "ChatApiFunction", "chatkit": "ChatFunction", "mcp": "McpFunction"}
     fixtures = sorted((ROOT / "events").glob("*.json"))
     expect(len(fixtures) >= 4, f"fixtures: {[f.name for f in fixtures]}")
@@ -569,14 +571,38 @@ def the_event_fixtures_are_what_the_stack_delivers() -> None:
             expect(event["routeKey"] in routes, f"{path.name}: route {event['routeKey']} is not in the template")
             expect(http_api_function(method, raw_path) == want, f"{path.name}: {method} {raw_path} does not reach {want}")
         auth = event["headers"].get("authorization")
-        if auth is None:
-            continue
-        header, payload, signature = auth.removeprefix("Bearer ").split(".")
-        mac = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-        expect(base64.urlsafe_b64encode(mac).rstrip(b"=").decode() == signature,
-               f"{path.name}: the token is not signed with events/local.env's AUTH_JWT_SECRET")
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        expect(claims["exp"] > time.time() + 365 * 86400, f"{path.name}: the token expires within a year")
+        expect(auth in (None, "Bearer {{TOKEN}}"), f"{path.name}: authorization is {auth!r}, not the {{{{TOKEN}}}} placeholder")
+
+
+@check
+def scripts_lambda_fills_in_a_token_signed_with_the_local_secret() -> None:
+    # `scripts/lambda render` with a known secret and the CLI scripts/test built: the placeholder
+    # becomes an HS256 token for alice that this secret verifies, and the rest of the event is unchanged.
+    binary = os.environ.get("SMART_TODO_BIN")
+    if not binary:
+        expect(False, "SMART_TODO_BIN is not set (scripts/test sets it to the CLI it built)")
+        return
+    secret = os.urandom(32).hex()
+    env = {**os.environ, "AUTH_JWT_SECRET": secret, "SMART_TODO_BIN": binary}
+    out = subprocess.run([str(ROOT / "scripts" / "lambda"), "render", "tasks-create"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    expect(out.returncode == 0, f"scripts/lambda render failed: {out.stderr}")
+    if out.returncode:
+        return
+    rendered = json.loads(out.stdout)
+    original = json.loads((ROOT / "events" / "tasks-create.json").read_text())
+    token = rendered["headers"].pop("authorization").removeprefix("Bearer ")
+    original["headers"].pop("authorization")
+    expect(rendered == original, "render changed more than the token")
+    header, payload, signature = token.split(".")
+    mac = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    expect(base64.urlsafe_b64encode(mac).rstrip(b"=").decode() == signature,
+           "the rendered token is not signed with AUTH_JWT_SECRET")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    expect(claims["sub"] == "alice" and claims["exp"] > time.time() + 86400, f"claims: {claims}")
+    bad = subprocess.run([str(ROOT / "scripts" / "lambda"), "render", "no-such-fixture"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    expect(bad.returncode != 0 and "tasks-create" in bad.stderr, f"an unknown fixture: {bad.stderr}")
 
 
 if __name__ == "__main__":
