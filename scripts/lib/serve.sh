@@ -54,7 +54,7 @@ serve_on_fresh_db() {
     fi
     log "smart-todo serve (pid $_sofd_pid) on 127.0.0.1:$port, database $_sofd_db"
 
-    SERVE_URL="http://127.0.0.1:$port" \
+    SERVE_URL="http://127.0.0.1:$port" SERVE_PID="$_sofd_pid" \
         ALICE_TOKEN="$("$_sofd_bin" token --user alice)" \
         BOB_TOKEN="$("$_sofd_bin" token --user bob)" \
         "$@" || rc=$?

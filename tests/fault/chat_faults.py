@@ -26,7 +26,11 @@ Then, with PostgreSQL back, it checks:
     (created_at, id);
   * replaying a few acknowledged keys returns identical JSON, and changes no row;
   * every conversation still answers one more "what's pending?" with 200;
-  * no 5xx other than 503 was ever answered, and every 503/409 carried Retry-After.
+  * no 5xx other than 503 was ever answered, and every 503/409 carried Retry-After;
+  * a restart while the server is stopped (SIGSTOP, as Lambda freezes an idle instance while Neon
+    suspends its compute), twice: twelve requests wait at the thaw, six at once, each sent once, and
+    all answer 200 although every pooled connection died (the layer runs the server with
+    DB_VERIFY_IDLE_MS=1000; --frozen-idle, default 1.5 s, must exceed it).
 
 Every wait is bounded: a turn is given up after --turn-budget (120 s) or --grace (60 s) after the
 load, whichever comes first; replays and final turns get 30 s each. Typically 35 s in all.
@@ -44,6 +48,7 @@ import http.client
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -52,6 +57,7 @@ import traceback
 import urllib.parse
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,6 +290,24 @@ def restart_cluster(down: float) -> tuple[bool, str]:
     return done.returncode == 0, (done.stderr or done.stdout).strip()[-500:]
 
 
+def first_try(api: "Api", tokens: list[str], answers: list[str]) -> None:
+    """GET /api/tasks once per token, six at a time, no resend: appends each status (or the error)."""
+    def one(token: str) -> str:
+        conn = http.client.HTTPConnection(api.host, api.port, timeout=30)
+        try:
+            conn.request("GET", "/api/tasks?limit=1", headers={"Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            response.read()
+            return str(response.status)
+        except (OSError, http.client.HTTPException) as err:
+            return f"connection error: {err}"
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers.extend(pool.map(one, tokens))
+
+
 def message_order() -> str:
     """ORDER BY of messages: seq when the column exists (schema V2), else (created_at, id)."""
     has_seq = psql(
@@ -335,6 +359,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=30.0, help="how long new turns are started")
     parser.add_argument("--restarts-at", default="6,14,22", help="seconds into the load (comma-separated)")
+    parser.add_argument("--frozen-idle", type=float, default=1.5,
+                        help="seconds the frozen server's connections sit idle (above its DB_VERIFY_IDLE_MS)")
     parser.add_argument("--down", type=float, default=1.0, help="seconds the cluster stays down per restart")
     parser.add_argument("--turn-budget", type=float, default=120.0, help="give up on one turn after this")
     parser.add_argument("--grace", type=float, default=60.0,
@@ -658,6 +684,40 @@ def run(args: argparse.Namespace, checks: Checks) -> None:
     checks.check("still no 5xx other than 503 after replays and final turns", not bad_5xx, bad_5xx)
     print(f"     final counts: statuses {dict(sorted(s.statuses.items()))}, connection errors {s.conn_errors}, "
           f"resends {s.resends}", flush=True)
+
+    # -------------------------------------------------------------------------------------------
+    # A restart while the server is frozen, as Lambda freezes an idle instance while Neon suspends
+    # its compute: at the thaw the requests already wait and every pooled connection is dead, but
+    # the connection tasks have not yet seen it. No request may notice.
+    # -------------------------------------------------------------------------------------------
+    quiet_failures: list[str] = []
+    quiet_requests = 0
+    server_pid = int(os.environ.get("SERVE_PID", "0"))
+    for round_no in range(2):
+        if not server_pid:
+            quiet_failures.append("SERVE_PID is not set: the server cannot be frozen")
+            break
+        # Fill the pool with idle connections, then restart PostgreSQL under the frozen server.
+        first_try(api, [tokens[u] for u in users] * 2, [])
+        os.kill(server_pid, signal.SIGSTOP)
+        try:
+            ok, detail = restart_cluster(args.down)
+            if not ok or not wait_db(60):
+                quiet_failures.append(f"round {round_no + 1}: the restart failed: {detail}")
+                break
+            time.sleep(args.frozen_idle)  # past the server's DB_VERIFY_IDLE_MS
+            # Each request gets exactly one attempt: a 503 here is a request that failed.
+            answers: list[str] = []
+            sender = threading.Thread(target=first_try, args=(api, [tokens[u] for u in users] * 2, answers))
+            sender.start()
+            time.sleep(0.5)  # the requests reach the frozen server's socket buffers
+        finally:
+            os.kill(server_pid, signal.SIGCONT)
+        sender.join(60)
+        quiet_requests += len(answers)
+        quiet_failures += [f"round {round_no + 1}: {a}" for a in answers if a != "200"]
+    checks.check(f"after a restart under a frozen server, no request fails ({quiet_requests} first tries, "
+                 "6 at once)", not quiet_failures and quiet_requests > 0, sample(quiet_failures))
 
 
 def main() -> int:
