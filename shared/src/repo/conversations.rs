@@ -33,43 +33,86 @@ macro_rules! visible {
     };
 }
 
-/// A keyset page of a user's conversations: `$1` user, `$2` the conversation to start after (or
-/// null), `$3` the row limit; `$cmp` and `$dir` give the direction (fixed SQL per direction).
-macro_rules! conversations_page {
-    ($cmp:literal, $dir:literal) => {
-        concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations WHERE user_id = $1 AND ($2::uuid IS NULL OR (created_at, id) ",
-            $cmp,
-            " (SELECT created_at, id FROM conversations WHERE id = $2 AND user_id = $1))",
-            " ORDER BY created_at ",
-            $dir,
-            ", id ",
-            $dir,
-            " LIMIT $3"
-        )
-    };
+/// The statement of a page of a user's conversations by `(created_at, id)`: `$1` user, `$2` the row
+/// limit, and `$3` the conversation to start after when `after` is set. A fixed statement per
+/// direction and cursor (no `$n IS NULL OR …` branch), each served by `conversations (user_id,
+/// created_at, id)` in its order, so prepared statements get plans as good as custom ones.
+pub fn conversations_statement(order: SortOrder, after: bool) -> &'static str {
+    macro_rules! page {
+        ($cursor:expr, $dir:literal) => {
+            concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE user_id = $1",
+                $cursor,
+                " ORDER BY created_at ",
+                $dir,
+                ", id ",
+                $dir,
+                " LIMIT $2"
+            )
+        };
+    }
+    macro_rules! cursor {
+        ($cmp:literal) => {
+            concat!(
+                " AND (created_at, id) ",
+                $cmp,
+                " (SELECT created_at, id FROM conversations WHERE id = $3 AND user_id = $1)"
+            )
+        };
+    }
+    match (order, after) {
+        (SortOrder::Desc, false) => page!("", "DESC"),
+        (SortOrder::Desc, true) => page!(cursor!("<"), "DESC"),
+        (SortOrder::Asc, false) => page!("", "ASC"),
+        (SortOrder::Asc, true) => page!(cursor!(">"), "ASC"),
+    }
 }
 
-/// A keyset page of a conversation's visible messages in `seq` order: `$1` conversation, `$2`
-/// user, `$3` the message to start after (or null), `$4` the row limit.
-macro_rules! visible_page {
-    ($cmp:literal, $dir:literal) => {
-        concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND ",
-            visible!(),
-            " AND ($3::uuid IS NULL OR seq ",
-            $cmp,
-            " (SELECT seq FROM messages WHERE id = $3 AND conversation_id = $1))",
-            " ORDER BY seq ",
-            $dir,
-            " LIMIT $4"
-        )
-    };
+/// The statement of a page of a conversation's visible messages in `seq` order: `$1`
+/// conversation, `$2` user, `$3` the row limit, and `$4` the message to start after when `after`
+/// is set. Served by `messages (conversation_id, seq)`; one fixed statement per shape.
+pub fn visible_messages_statement(order: SortOrder, after: bool) -> &'static str {
+    macro_rules! page {
+        ($cursor:expr, $dir:literal) => {
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = $1 AND user_id = $2 AND ",
+                visible!(),
+                $cursor,
+                " ORDER BY seq ",
+                $dir,
+                " LIMIT $3"
+            )
+        };
+    }
+    macro_rules! cursor {
+        ($cmp:literal) => {
+            concat!(
+                " AND seq ",
+                $cmp,
+                " (SELECT seq FROM messages WHERE id = $4 AND conversation_id = $1)"
+            )
+        };
+    }
+    match (order, after) {
+        (SortOrder::Asc, false) => page!("", "ASC"),
+        (SortOrder::Asc, true) => page!(cursor!(">"), "ASC"),
+        (SortOrder::Desc, false) => page!("", "DESC"),
+        (SortOrder::Desc, true) => page!(cursor!("<"), "DESC"),
+    }
 }
+
+/// The statement of a conversation's newest `$3` messages (all roles), oldest first: `$1`
+/// conversation, `$2` user. Served by `messages (conversation_id, seq)` read backwards.
+pub const RECENT_MESSAGES: &str = concat!(
+    "SELECT * FROM (SELECT ",
+    message_columns!(),
+    " FROM messages WHERE conversation_id = $1 AND user_id = $2",
+    " ORDER BY seq DESC LIMIT $3) recent ORDER BY seq"
+);
 
 fn conversation_from_row(row: &Row) -> Conversation {
     Conversation {
@@ -176,16 +219,14 @@ pub async fn list_conversations(
     after: Option<ConversationId>,
     limit: i64,
 ) -> Result<Vec<Conversation>, DbError> {
+    let user_id = user.as_str();
     let after = after.map(|id| id.0);
-    let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 3] = [
-        (&user.as_str(), Type::TEXT),
-        (&after, Type::UUID),
-        (&limit, Type::INT8),
-    ];
-    let sql = match order {
-        SortOrder::Desc => conversations_page!("<", "DESC"),
-        SortOrder::Asc => conversations_page!(">", "ASC"),
-    };
+    let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> =
+        vec![(&user_id, Type::TEXT), (&limit, Type::INT8)];
+    if let Some(after) = &after {
+        params.push((after, Type::UUID));
+    }
+    let sql = conversations_statement(order, after.is_some());
     let rows = db.query_typed(sql, &params).await?;
     Ok(rows.iter().map(conversation_from_row).collect())
 }
@@ -236,12 +277,7 @@ pub async fn recent_messages(
 ) -> Result<Vec<Message>, DbError> {
     let rows = db
         .query_typed(
-            concat!(
-                "SELECT * FROM (SELECT ",
-                message_columns!(),
-                " FROM messages WHERE conversation_id = $1 AND user_id = $2",
-                " ORDER BY seq DESC LIMIT $3) recent ORDER BY seq"
-            ),
+            RECENT_MESSAGES,
             &[
                 (&conversation.0, Type::UUID),
                 (&user.as_str(), Type::TEXT),
@@ -368,17 +404,17 @@ pub async fn visible_messages(
     after: Option<MessageId>,
     limit: i64,
 ) -> Result<Vec<Message>, DbError> {
+    let user_id = user.as_str();
     let after = after.map(|id| id.0);
-    let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 4] = [
+    let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = vec![
         (&conversation.0, Type::UUID),
-        (&user.as_str(), Type::TEXT),
-        (&after, Type::UUID),
+        (&user_id, Type::TEXT),
         (&limit, Type::INT8),
     ];
-    let sql = match order {
-        SortOrder::Asc => visible_page!(">", "ASC"),
-        SortOrder::Desc => visible_page!("<", "DESC"),
-    };
+    if let Some(after) = &after {
+        params.push((after, Type::UUID));
+    }
+    let sql = visible_messages_statement(order, after.is_some());
     let rows = db.query_typed(sql, &params).await?;
     messages_from_rows(&rows)
 }
