@@ -123,7 +123,7 @@ async fn serve(
     limits: ServerLimits,
 ) -> anyhow::Result<()> {
     let sources = Sources::load().await?;
-    let config = Config::from(&sources, PoolSettings::SERVER)?;
+    let config = Config::from(&sources, PoolSettings::server())?;
     let chat = ChatConfig::from_sources(&sources)?;
     let mcp = McpSettings::from_sources(&sources);
     let state = AppState::from_config(&config)?;
