@@ -39,6 +39,9 @@ pub struct Limits {
     pub conversations_per_user: i64,
     /// `LIMIT_MESSAGES_PER_CONVERSATION`: stored messages (all roles) per conversation.
     pub messages_per_conversation: i64,
+    /// `CHAT_HISTORY_TOKENS`: the estimated tokens of history a chat turn sends the model (the
+    /// newest messages that fit; earlier task lists compacted). The largest running cost.
+    pub history_tokens: usize,
 }
 
 impl Default for Limits {
@@ -56,6 +59,7 @@ impl Limits {
         tasks_per_user: 10_000,
         conversations_per_user: 1_000,
         messages_per_conversation: 2_000,
+        history_tokens: 8_000,
     };
 
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
@@ -75,6 +79,12 @@ impl Limits {
             messages_per_conversation: n(
                 "LIMIT_MESSAGES_PER_CONVERSATION",
                 d.messages_per_conversation,
+            )?,
+            history_tokens: parse_number(
+                get,
+                "CHAT_HISTORY_TOKENS",
+                d.history_tokens,
+                500..=1_000_000,
             )?,
         })
     }

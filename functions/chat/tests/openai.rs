@@ -352,3 +352,95 @@ async fn the_spec_commands_run_through_the_openai_path_and_match_the_database() 
     let users = last.iter().filter(|m| m["role"] == "user").count();
     assert_eq!(users, 9, "every earlier user turn reaches the model");
 }
+
+#[tokio::test]
+async fn after_ten_list_turns_of_a_hundred_tasks_the_model_gets_under_64_kb() {
+    // Each turn: list_tasks, then a short text. Eleven turns on one conversation.
+    let mut scripts = vec![];
+    for _ in 0..11 {
+        scripts.push(Script::Call("list_tasks", json!({})));
+        scripts.push(Script::Text(vec!["Here is your list."]));
+    }
+    let (server, model) = fake_openai(scripts, TIMEOUT).await;
+    let app = App::with_model(model).await;
+    app.db
+        .raw_client()
+        .await
+        .batch_execute(
+            "INSERT INTO tasks (user_id, title, description) \
+             SELECT 'alice', 'Task number ' || g || ' of the big list', 'details of ' || g \
+             FROM generate_series(1, 100) g",
+        )
+        .await
+        .unwrap();
+    let first = app.chat("alice", None, "show my tasks").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let conversation = first.body["conversation_id"].as_str().unwrap().to_owned();
+    for n in 1..=10 {
+        let reply = app
+            .chat(
+                "alice",
+                Some(&conversation),
+                &format!("show my tasks again ({n})"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 22);
+    // The eleventh turn's first request carries ten earlier list turns.
+    let next = &requests[20];
+    assert!(
+        next.body.len() <= 64 * 1024,
+        "the request after ten list turns is {} bytes",
+        next.body.len()
+    );
+    let body: serde_json::Value = serde_json::from_slice(&next.body).unwrap();
+    let messages = body["messages"].as_array().unwrap();
+    let tools: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert!(
+        tools.len() >= 5,
+        "most earlier lists still fit: {}",
+        tools.len()
+    );
+    for content in &tools {
+        assert!(
+            content.starts_with("Earlier list_tasks result"),
+            "{content:.200}"
+        );
+        assert!(content.contains("#100 Task number 100 of the big list (pending)"));
+    }
+    assert_eq!(
+        messages.last().unwrap()["content"],
+        "show my tasks again (10)",
+        "the question is last"
+    );
+    // Within the turn, the model reads its own list whole.
+    let after_call: serde_json::Value = serde_json::from_slice(&requests[21].body).unwrap();
+    let own = after_call["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "tool")
+        .unwrap();
+    let own: serde_json::Value = serde_json::from_str(own["content"].as_str().unwrap()).unwrap();
+    assert_eq!(own["tasks"].as_array().unwrap().len(), 100);
+    // What the user sees of an earlier turn is the whole stored result.
+    let stored = app
+        .db
+        .raw_client()
+        .await
+        .query_one(
+            "SELECT content FROM messages WHERE role = 'tool' ORDER BY seq LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(stored.get::<_, &str>(0)).unwrap();
+    assert_eq!(stored["tasks"].as_array().unwrap().len(), 100);
+}

@@ -26,8 +26,9 @@ use tokio::sync::mpsc;
 
 use super::model::{Model, ModelError, ModelMessage, ModelReply, ModelRequest, ToolCall};
 
-/// Most messages of history given to the model.
-pub const HISTORY_CAP: i64 = 40;
+/// Most stored messages read for the model's history; what it is sent is then bounded by the
+/// token budget (`CHAT_HISTORY_TOKENS`, [`fit_history`]).
+pub const HISTORY_ROWS: i64 = 200;
 /// Most model rounds in one turn.
 pub const MAX_ROUNDS: usize = 5;
 /// Most tool calls executed in one turn.
@@ -590,6 +591,86 @@ pub fn model_messages(history: &[Message]) -> Vec<ModelMessage> {
     out
 }
 
+/// Tool results of earlier turns in their compact form (see [`compact_result`]); the current
+/// turn's results stay whole. The stored rows, and what users see, are never changed.
+pub fn compact_earlier_results(mut history: Vec<Message>, current: TurnId) -> Vec<Message> {
+    for message in &mut history {
+        if message.role == Role::Tool
+            && message.turn_id != Some(current)
+            && let Some(compact) = compact_result(&message.content)
+        {
+            message.content = compact;
+        }
+    }
+    history
+}
+
+/// A task list result as one line per task (id, title, state), which is what a later turn needs
+/// of it: about a tenth of the JSON. `None` for any other result (they are small).
+pub fn compact_result(content: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(content).ok()?;
+    let tasks = value.get("tasks")?.as_array()?;
+    let mut out = format!(
+        "Earlier list_tasks result, compacted to id, title and state ({} tasks):",
+        tasks.len()
+    );
+    for task in tasks {
+        let id = task.get("id").and_then(Value::as_i64)?;
+        let title = task.get("title").and_then(Value::as_str)?;
+        let state = match task.get("completed").and_then(Value::as_bool) {
+            Some(true) => "completed",
+            _ => "pending",
+        };
+        out.push_str(&format!("\n#{id} {title} ({state})"));
+    }
+    Some(out)
+}
+
+/// The estimated tokens of a message: about four bytes per token, plus the few tokens of framing
+/// every message costs. An estimate on purpose: the budget bounds cost, it need not be exact.
+pub fn estimated_tokens(message: &ModelMessage) -> usize {
+    let bytes = match message {
+        ModelMessage::User(text) => text.len(),
+        ModelMessage::Assistant { text, tool_calls } => {
+            text.len()
+                + tool_calls
+                    .iter()
+                    .map(|c| c.id.len() + c.name.len() + c.arguments.len() + 8)
+                    .sum::<usize>()
+        }
+        ModelMessage::Tool { call_id, content } => call_id.len() + content.len(),
+    };
+    bytes.div_ceil(4) + 4
+}
+
+/// The newest part of a well-formed history that fits `budget` estimated tokens, cut only where a
+/// user message starts, so a tool call never loses its results and the model never sees an
+/// answer without its question. The newest user message and what follows it are always kept,
+/// whatever their size.
+pub fn fit_history(messages: Vec<ModelMessage>, budget: usize) -> Vec<ModelMessage> {
+    let mut start = messages.len();
+    let mut spent = 0;
+    let mut kept_a_question = false;
+    for at in (0..messages.len()).rev() {
+        spent += estimated_tokens(&messages[at]);
+        if !matches!(messages[at], ModelMessage::User(_)) {
+            continue;
+        }
+        if spent > budget && kept_a_question {
+            break;
+        }
+        start = at;
+        kept_a_question = true;
+        if spent > budget {
+            break;
+        }
+    }
+    if !kept_a_question {
+        return messages;
+    }
+    messages.into_iter().skip(start).collect()
+}
+
 /// Parses a call's arguments: empty means `{}`; text that is not JSON is kept as a string.
 fn arguments_of(call: &ToolCall) -> Value {
     if call.arguments.trim().is_empty() {
@@ -787,9 +868,10 @@ impl Runner<'_> {
             vec![self.begun.user_message.clone()]
         } else {
             let client = db::client(self.pool).await?;
-            repo::recent_messages(&*client, self.user, self.conversation(), HISTORY_CAP).await?
+            repo::recent_messages(&*client, self.user, self.conversation(), HISTORY_ROWS).await?
         };
-        let mut messages = model_messages(&history);
+        let history = compact_earlier_results(history, self.turn());
+        let mut messages = fit_history(model_messages(&history), self.limits.history_tokens);
         let system = system_prompt(resumed);
         let catalog: Vec<_> = tools::catalog().collect();
         // Streamed text of a new round starts after a blank line when earlier rounds said something.
@@ -1055,6 +1137,107 @@ mod tests {
             !out.iter()
                 .any(|m| matches!(m, ModelMessage::Tool { call_id, .. } if call_id == "a"))
         );
+    }
+
+    fn list_json(n: i64) -> String {
+        json!({"tasks": (1..=n).map(|id| json!({
+            "id": id, "title": format!("task number {id}"), "description": null,
+            "completed": id % 3 == 0, "created_at": "2026-12-02T10:00:00Z",
+            "updated_at": "2026-12-02T10:00:00Z", "completed_at": null
+        })).collect::<Vec<_>>()})
+        .to_string()
+    }
+
+    #[test]
+    fn an_earlier_list_is_compacted_to_ids_titles_and_states() {
+        let compact = compact_result(&list_json(3)).unwrap();
+        assert_eq!(
+            compact,
+            "Earlier list_tasks result, compacted to id, title and state (3 tasks):\n\
+             #1 task number 1 (pending)\n#2 task number 2 (pending)\n#3 task number 3 (completed)"
+        );
+        let (full, compact) = (list_json(100), compact_result(&list_json(100)).unwrap());
+        assert!(
+            compact.len() * 4 < full.len(),
+            "{} of {}",
+            compact.len(),
+            full.len()
+        );
+        assert_eq!(
+            compact_result(r#"{"status":"created","task_id":1,"title":"x"}"#),
+            None
+        );
+        assert_eq!(compact_result("not json"), None);
+    }
+
+    #[test]
+    fn only_earlier_turns_results_are_compacted() {
+        let (earlier, current) = (TurnId::generate(), TurnId::generate());
+        let mut old = message(
+            2,
+            Role::Tool,
+            &list_json(5),
+            Some(json!({"tool_call_id": "a"})),
+        );
+        old.turn_id = Some(earlier);
+        let mut new = message(
+            4,
+            Role::Tool,
+            &list_json(5),
+            Some(json!({"tool_call_id": "b"})),
+        );
+        new.turn_id = Some(current);
+        let out = compact_earlier_results(vec![old, new], current);
+        assert!(out[0].content.starts_with("Earlier list_tasks result"));
+        assert_eq!(out[1].content, list_json(5));
+    }
+
+    fn user(text: &str) -> ModelMessage {
+        ModelMessage::User(text.into())
+    }
+
+    fn exchange(call: &str, result_bytes: usize) -> [ModelMessage; 3] {
+        [
+            ModelMessage::Assistant {
+                text: String::new(),
+                tool_calls: vec![ToolCall {
+                    id: call.into(),
+                    name: "list_tasks".into(),
+                    arguments: "{}".into(),
+                }],
+            },
+            ModelMessage::Tool {
+                call_id: call.into(),
+                content: "x".repeat(result_bytes),
+            },
+            ModelMessage::Assistant {
+                text: "Here they are".into(),
+                tool_calls: vec![],
+            },
+        ]
+    }
+
+    #[test]
+    fn the_history_keeps_the_newest_turns_that_fit_and_cuts_only_before_a_question() {
+        // Five turns of ~1,000 tokens each, then a new question.
+        let mut history = vec![];
+        for n in 0..5 {
+            history.push(user(&format!("list {n}")));
+            history.extend(exchange(&format!("c{n}"), 4_000));
+        }
+        history.push(user("and now?"));
+        let total: usize = history.iter().map(estimated_tokens).sum();
+        assert_eq!(fit_history(history.clone(), total), history, "all fits");
+        let out = fit_history(history.clone(), 2_500);
+        assert!(out.iter().map(estimated_tokens).sum::<usize>() <= 2_500);
+        assert_eq!(out[0], user("list 3"), "two whole turns and the question");
+        assert_eq!(out.len(), 9);
+        assert!(well_formed(&out), "{out:#?}");
+        // The newest question and its own tool traffic are kept even over the budget.
+        let mut running = vec![user("old"), user("big question")];
+        running.extend(exchange("now", 40_000));
+        let out = fit_history(running.clone(), 1_000);
+        assert_eq!(out, running[1..].to_vec());
     }
 
     #[test]
