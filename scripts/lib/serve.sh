@@ -9,7 +9,8 @@
 # and BOB_TOKEN (`smart-todo token`) in its environment. The server is stopped and the database
 # dropped however it ends; on failure the tail of the server log is shown. Returns CMD's status.
 # Run it as the child `run` waits for (`run serve_on_fresh_db ...`), or as the last thing a script
-# does: it sets traps and exports. An exported FRONTEND_DIR is served too; SERVE_DEV=1 adds --dev.
+# does: it sets traps and exports. An exported FRONTEND_DIR is served too; SERVE_DEV=1 adds --dev;
+# SERVE_DB_PORT=PORT has serve (only serve) reach the database through that port of 127.0.0.1.
 serve_on_fresh_db() {
     local tag="$1"
     shift
@@ -46,7 +47,14 @@ serve_on_fresh_db() {
     local dev=()
     # SERVE_DEV=1: local sign-in (POST /dev/token), which only `serve --dev` on loopback offers.
     if [ "${SERVE_DEV:-0}" = 1 ]; then dev=(--dev); fi
-    "$_sofd_bin" serve --host 127.0.0.1 --port "$port" "${dev[@]}" >"$_sofd_log" 2>&1 &
+    # SERVE_DB_PORT: serve reaches the same database through another port (a pooler in front of
+    # the cluster); migrations above ran on the direct URL, as they must.
+    local serve_db_url="$DATABASE_URL"
+    if [ -n "${SERVE_DB_PORT:-}" ]; then
+        serve_db_url="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(netloc=p.netloc.rsplit(":", 1)[0] + ":" + sys.argv[2])))' \
+            "$DATABASE_URL" "$SERVE_DB_PORT")"
+    fi
+    DATABASE_URL="$serve_db_url" "$_sofd_bin" serve --host 127.0.0.1 --port "$port" "${dev[@]}" >"$_sofd_log" 2>&1 &
     _sofd_pid=$!
     if ! wait_http "http://127.0.0.1:$port/api/health" 60 "$_sofd_pid"; then
         tail -n 30 "$_sofd_log" >&2 || true

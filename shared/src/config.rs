@@ -187,6 +187,33 @@ pub struct PoolSettings {
     /// `DB_VERIFY_IDLE_MS`: a connection idle longer than this is checked with an empty query
     /// before it is handed out (Neon suspends idle computes; a dead socket is replaced, not used).
     pub verify_after_idle: Duration,
+    /// `DB_STATEMENT_CACHE`: whether connections keep prepared statements.
+    pub statement_cache: StatementCache,
+}
+
+/// `DB_STATEMENT_CACHE=auto|on|off`. Prepared statements skip parsing and planning on every call
+/// but live on one server connection, which a transaction pooler does not keep a client on
+/// (PgBouncer before 1.21, or without `max_prepared_statements`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementCache {
+    /// On for a direct connection, off for a recognised transaction pooler (a `-pooler` host,
+    /// port 6432 or 6543).
+    Auto,
+    /// Always: a direct connection, or a pooler that keeps prepared statements (Neon's).
+    On,
+    /// Never: every statement goes unnamed, which any pooler accepts.
+    Off,
+}
+
+impl StatementCache {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        match get("DB_STATEMENT_CACHE").as_deref().map(str::trim) {
+            None | Some("auto") => Ok(Self::Auto),
+            Some("on") => Ok(Self::On),
+            Some("off") => Ok(Self::Off),
+            Some(other) => bail!("DB_STATEMENT_CACHE must be auto, on or off (got {other:?})"),
+        }
+    }
 }
 
 impl PoolSettings {
@@ -197,6 +224,7 @@ impl PoolSettings {
         connect_timeout: Duration::from_secs(5),
         recycle_timeout: Duration::from_secs(2),
         verify_after_idle: Duration::from_secs(10),
+        statement_cache: StatementCache::Auto,
     };
 
     /// Defaults for `smart-todo serve`, which serves many requests at once: two connections per
@@ -296,6 +324,10 @@ impl DatabaseConfig {
                 "DB_VERIFY_IDLE_MS",
                 pool_defaults.verify_after_idle,
             )?,
+            statement_cache: match get("DB_STATEMENT_CACHE") {
+                Some(_) => StatementCache::from_lookup(get)?,
+                None => pool_defaults.statement_cache,
+            },
         };
         Ok(Self {
             url: SecretString::from(url),
@@ -410,6 +442,28 @@ mod tests {
             ("AUTH_JWT_SECRET", "short"),
         ]);
         assert!(Config::from_sources(&env, &HashMap::new(), PoolSettings::LAMBDA).is_err());
+    }
+
+    #[test]
+    fn db_statement_cache_is_auto_unless_set_and_refuses_other_words() {
+        let with = |value: Option<&str>| {
+            let mut env =
+                HashMap::from([("DATABASE_URL".to_owned(), "postgres://u@h/db".to_owned())]);
+            if let Some(value) = value {
+                env.insert("DB_STATEMENT_CACHE".to_owned(), value.to_owned());
+            }
+            DatabaseConfig::from_lookup(&|k: &str| env.get(k).cloned(), PoolSettings::LAMBDA)
+                .map(|c| c.pool.statement_cache)
+        };
+        assert_eq!(with(None).unwrap(), StatementCache::Auto);
+        assert_eq!(with(Some("auto")).unwrap(), StatementCache::Auto);
+        assert_eq!(with(Some("on")).unwrap(), StatementCache::On);
+        assert_eq!(with(Some(" off ")).unwrap(), StatementCache::Off);
+        let err = with(Some("yes")).unwrap_err().to_string();
+        assert!(
+            err.contains("DB_STATEMENT_CACHE") && err.contains("yes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,14 +7,98 @@ use deadpool_postgres::{
     Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts,
 };
 use secrecy::ExposeSecret;
-use tokio_postgres::config::SslMode;
+use tokio_postgres::Row;
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::types::{ToSql, Type};
 
-use crate::config::{DatabaseConfig, PoolSettings};
+use crate::config::{DatabaseConfig, PoolSettings, StatementCache};
 
-pub use deadpool_postgres::Pool as DbPool;
-/// Where statements run: a pooled connection (`&*conn`) or a transaction. Repositories take it so
-/// one statement can join a caller's transaction (a tool's effect and its record commit together).
-pub use tokio_postgres::GenericClient as Executor;
+/// A statement's parameters with their types, as `query_typed` takes them.
+pub type Params<'a> = [(&'a (dyn ToSql + Sync), Type)];
+
+/// Where statements run: a pooled connection (`&conn`) or a transaction (`&tx`). Repositories
+/// take it so one statement can join a caller's transaction (a tool's effect and its record
+/// commit together). On a pool that prepares statements, each statement is prepared once per
+/// connection and later runs as Bind/Execute in one round trip; otherwise it is sent unnamed
+/// (Parse/Bind/Execute, also one round trip), which any pooler accepts.
+pub trait Executor: Sync {
+    fn query_typed(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> impl Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send;
+}
+
+impl Executor for tokio_postgres::Client {
+    async fn query_typed(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        tokio_postgres::Client::query_typed(self, sql, params).await
+    }
+}
+
+impl Executor for tokio_postgres::Transaction<'_> {
+    async fn query_typed(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        tokio_postgres::Transaction::query_typed(self, sql, params).await
+    }
+}
+
+/// The pool and whether its connections keep prepared statements.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool,
+    prepared: bool,
+}
+
+impl DbPool {
+    /// Statements are prepared once per connection (`DB_STATEMENT_CACHE` resolved).
+    pub fn prepares_statements(&self) -> bool {
+        self.prepared
+    }
+}
+
+impl std::fmt::Debug for DbPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbPool")
+            .field("status", &self.pool.status())
+            .field("prepared", &self.prepared)
+            .finish()
+    }
+}
+
+/// Default ports of transaction poolers: PgBouncer's and Supabase's Supavisor's.
+const POOLER_PORTS: [u16; 2] = [6432, 6543];
+
+/// Whether to prepare statements on connections made from `config`. `Auto` prepares on a direct
+/// connection and not behind a transaction pooler, which it recognises by Neon's `-pooler` host
+/// name or a pooler's default port; a pooler elsewhere needs `off` said outright.
+pub fn prepares_statements(mode: StatementCache, config: &tokio_postgres::Config) -> bool {
+    match mode {
+        StatementCache::On => true,
+        StatementCache::Off => false,
+        StatementCache::Auto => {
+            let pooled_host = config.get_hosts().iter().any(|host| match host {
+                Host::Tcp(name) => name
+                    .split('.')
+                    .next()
+                    .is_some_and(|label| label.ends_with("-pooler")),
+                #[cfg(unix)]
+                Host::Unix(_) => false,
+            });
+            let pooled_port = config
+                .get_ports()
+                .iter()
+                .any(|port| POOLER_PORTS.contains(port));
+            !(pooled_host || pooled_port)
+        }
+    }
+}
 
 refinery::embed_migrations!("../migrations");
 
@@ -70,14 +154,21 @@ impl From<tokio_postgres::Error> for DbError {
 }
 
 /// Builds the pool from the configuration. Connections open lazily, on first use.
-pub fn connect(config: &DatabaseConfig) -> anyhow::Result<Pool> {
+pub fn connect(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     let pg_config: tokio_postgres::Config = config
         .url
         .expose_secret()
         .parse()
         // The parse error never includes the URL, but say which setting it came from.
         .context("DATABASE_URL is not a valid PostgreSQL connection URL")?;
-    pool_from_pg_config(pg_config, config.ca_file.as_deref(), config.pool)
+    let pool = pool_from_pg_config(pg_config, config.ca_file.as_deref(), config.pool)?;
+    tracing::info!(
+        max_size = config.pool.max_size,
+        statement_cache = ?config.pool.statement_cache,
+        prepared_statements = pool.prepared,
+        "database pool configured"
+    );
+    Ok(pool)
 }
 
 /// Builds a pool from an already parsed connection config (tests use this to point at a fresh
@@ -86,7 +177,8 @@ pub fn pool_from_pg_config(
     mut pg_config: tokio_postgres::Config,
     ca_file: Option<&std::path::Path>,
     settings: PoolSettings,
-) -> anyhow::Result<Pool> {
+) -> anyhow::Result<DbPool> {
+    let prepared = prepares_statements(settings.statement_cache, &pg_config);
     pg_config.connect_timeout(settings.connect_timeout);
     if pg_config.get_application_name().is_none() {
         pg_config.application_name("smart-todo");
@@ -103,7 +195,7 @@ pub fn pool_from_pg_config(
     };
     let verify_after = settings.verify_after_idle;
     let verify_timeout = settings.recycle_timeout;
-    Pool::builder(manager)
+    let pool = Pool::builder(manager)
         .max_size(settings.max_size)
         // A connection idle for a while may have died silently (a suspended Neon compute, a
         // restarted server): check it with an empty query before use, so the request gets a
@@ -126,7 +218,8 @@ pub fn pool_from_pg_config(
             recycle: Some(settings.recycle_timeout),
         })
         .build()
-        .context("building the database pool")
+        .context("building the database pool")?;
+    Ok(DbPool { pool, prepared })
 }
 
 /// rustls with the webpki roots (Neon's certificates chain to them), plus an optional extra root.
@@ -156,33 +249,127 @@ fn tls_connector(
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
 }
 
-/// A pooled connection; derefs to the tokio-postgres client, so `&*conn` is an [`Executor`] and
-/// `conn.transaction()` opens a transaction.
-pub struct Client(deadpool_postgres::Object);
+/// A pooled connection; `&conn` is an [`Executor`] and `conn.transaction()` opens a transaction.
+/// It derefs to the tokio-postgres client for what the repositories do not cover.
+pub struct Client {
+    conn: deadpool_postgres::Object,
+    prepared: bool,
+}
 
 impl std::ops::Deref for Client {
     type Target = tokio_postgres::Client;
 
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.conn
     }
 }
 
-impl std::ops::DerefMut for Client {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
+impl Client {
+    /// Opens a transaction on this connection (BEGIN goes out with its first statement's trip
+    /// when they are sent together).
+    pub async fn transaction(&mut self) -> Result<Tx<'_>, tokio_postgres::Error> {
+        let prepared = self.prepared;
+        Ok(Tx {
+            tx: self.conn.transaction().await?,
+            prepared,
+        })
     }
+}
+
+impl Executor for Client {
+    async fn query_typed(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        if !self.prepared {
+            return self.conn.query_typed(sql, params).await;
+        }
+        let statement = self
+            .conn
+            .prepare_typed_cached(sql, &types_of(params))
+            .await?;
+        let outcome = self.conn.query(&statement, &values_of(params)).await;
+        forget_if_stale(&self.conn.statement_cache, sql, params, outcome)
+    }
+}
+
+/// A transaction on a pooled connection; rolls back when dropped uncommitted.
+pub struct Tx<'a> {
+    tx: deadpool_postgres::Transaction<'a>,
+    prepared: bool,
+}
+
+impl<'a> std::ops::Deref for Tx<'a> {
+    type Target = tokio_postgres::Transaction<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl Tx<'_> {
+    pub async fn commit(self) -> Result<(), tokio_postgres::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl Executor for Tx<'_> {
+    async fn query_typed(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        if !self.prepared {
+            return self.tx.query_typed(sql, params).await;
+        }
+        let statement = self.tx.prepare_typed_cached(sql, &types_of(params)).await?;
+        let outcome = self.tx.query(&statement, &values_of(params)).await;
+        forget_if_stale(&self.tx.statement_cache, sql, params, outcome)
+    }
+}
+
+fn types_of(params: &Params<'_>) -> Vec<Type> {
+    params.iter().map(|(_, ty)| ty.clone()).collect()
+}
+
+fn values_of<'a>(params: &'a Params<'_>) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|(value, _)| *value).collect()
+}
+
+/// A prepared statement the server no longer has, or whose plan a migration changed, is dropped
+/// from the connection's cache so the next use prepares it again. The failing request still
+/// fails: inside a transaction nothing can be retried.
+fn forget_if_stale(
+    cache: &deadpool_postgres::StatementCache,
+    sql: &str,
+    params: &Params<'_>,
+    outcome: Result<Vec<Row>, tokio_postgres::Error>,
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    if let Err(err) = &outcome {
+        use tokio_postgres::error::SqlState;
+        if matches!(
+            err.code(),
+            Some(&SqlState::INVALID_SQL_STATEMENT_NAME) | Some(&SqlState::FEATURE_NOT_SUPPORTED)
+        ) {
+            cache.remove(sql, &types_of(params));
+        }
+    }
+    outcome
 }
 
 /// Hands out a pooled connection, classifying failures.
-pub async fn client(pool: &Pool) -> Result<Client, DbError> {
-    Ok(Client(pool.get().await?))
+pub async fn client(pool: &DbPool) -> Result<Client, DbError> {
+    Ok(Client {
+        conn: pool.pool.get().await?,
+        prepared: pool.prepared,
+    })
 }
 
 /// `SELECT 1` through the pool: what the health check reports.
-pub async fn ping(pool: &Pool) -> Result<(), DbError> {
+pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
     let client = client(pool).await?;
-    client.query_typed("SELECT 1", &[]).await?;
+    Executor::query_typed(&client, "SELECT 1", &[]).await?;
     Ok(())
 }
 
@@ -191,8 +378,12 @@ const MIGRATION_LOCK: i64 = 0x5_4d41_5254_544f; // "SMARTTO"
 
 /// Applies pending migrations from `migrations/`; safe to run twice and from two places at once.
 /// Run it against a direct (non-pooler) URL: it holds a session-level advisory lock.
-pub async fn migrate(pool: &Pool) -> anyhow::Result<Vec<String>> {
-    let mut client = pool.get().await.context("connecting to run migrations")?;
+pub async fn migrate(pool: &DbPool) -> anyhow::Result<Vec<String>> {
+    let mut client = pool
+        .pool
+        .get()
+        .await
+        .context("connecting to run migrations")?;
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -208,4 +399,42 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<Vec<String>> {
         .iter()
         .map(|m| m.to_string())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(mode: StatementCache, url: &str) -> bool {
+        prepares_statements(mode, &url.parse().unwrap())
+    }
+
+    #[test]
+    fn auto_prepares_on_a_direct_connection_and_not_behind_a_recognised_pooler() {
+        let direct = "postgres://u@ep-cool-name-123456.us-east-2.aws.neon.tech/db?sslmode=require";
+        let neon_pooler =
+            "postgres://u@ep-cool-name-123456-pooler.us-east-2.aws.neon.tech/db?sslmode=require";
+        assert!(resolved(StatementCache::Auto, direct));
+        assert!(resolved(
+            StatementCache::Auto,
+            "postgres://u@127.0.0.1:5432/db"
+        ));
+        assert!(!resolved(StatementCache::Auto, neon_pooler));
+        assert!(!resolved(
+            StatementCache::Auto,
+            "postgres://u@127.0.0.1:6432/db"
+        ));
+        assert!(!resolved(
+            StatementCache::Auto,
+            "postgres://u@db.example.com:6543/db"
+        ));
+        // Only the first label names a pooler: a domain that merely contains the word does not.
+        assert!(resolved(
+            StatementCache::Auto,
+            "postgres://u@db.my-pooler.example.com/db"
+        ));
+        // Said outright, the setting wins either way.
+        assert!(resolved(StatementCache::On, neon_pooler));
+        assert!(!resolved(StatementCache::Off, direct));
+    }
 }

@@ -75,6 +75,20 @@ impl TestDb {
             .expect("a pooled connection")
     }
 
+    /// A pool of this database whose connections go through `trips`, so a test can count the
+    /// round trips a request makes.
+    pub fn pool_through(&self, trips: &TripCounter, settings: PoolSettings) -> DbPool {
+        // `host`/`port` add to a config's lists: build one that has only the proxy.
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(trips.addr.port())
+            .dbname(&self.name)
+            .user(self.pg_config.get_user().unwrap_or("postgres"))
+            .ssl_mode(tokio_postgres::config::SslMode::Disable);
+        db::pool_from_pg_config(config, None, settings).expect("pool")
+    }
+
     /// A plain connection to this database, outside the pool.
     pub async fn raw_client(&self) -> tokio_postgres::Client {
         connect_raw(self.pg_config.clone()).await
@@ -232,5 +246,80 @@ pub async fn inside_one_minute() {
     let second = chrono::Utc::now().second();
     if second >= 55 {
         tokio::time::sleep(std::time::Duration::from_secs(u64::from(61 - second))).await;
+    }
+}
+
+/// A TCP proxy in front of the test cluster that counts round trips: each time the client starts
+/// sending after the server has spoken (or first), one more. Statements sent together (pipelined)
+/// before any answer arrives are one trip; a statement that waits for another's answer is two.
+pub struct TripCounter {
+    pub addr: std::net::SocketAddr,
+    trips: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl TripCounter {
+    /// Starts the proxy towards the host and port of `TEST_DATABASE_URL`.
+    pub async fn start() -> Self {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let admin: tokio_postgres::Config = admin_url().parse().unwrap();
+        let host = match admin.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "127.0.0.1".to_owned(),
+        };
+        let upstream = format!(
+            "{host}:{}",
+            admin.get_ports().first().copied().unwrap_or(5432)
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let trips = Arc::new(AtomicU64::new(0));
+        let counted = trips.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let client_spoke_last = Arc::new(AtomicBool::new(false));
+                let (spoke, trips) = (client_spoke_last.clone(), counted.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    while let Ok(n) = client_read.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if !spoke.swap(true, Ordering::SeqCst) {
+                            trips.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if server_write.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = server_write.shutdown().await;
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    while let Ok(n) = server_read.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        client_spoke_last.store(false, Ordering::SeqCst);
+                        if client_write.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = client_write.shutdown().await;
+                });
+            }
+        });
+        Self { addr, trips }
+    }
+
+    /// Round trips so far, over every connection through the proxy.
+    pub fn count(&self) -> u64 {
+        self.trips.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

@@ -82,9 +82,7 @@ impl ServerHandler for TaskToolServer {
         let user = verified_user(&context)?;
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let outcome = match db::client(&self.pool).await {
-            Ok(client) => {
-                tools::call(&*client, &user, &self.limits, &request.name, arguments).await
-            }
+            Ok(client) => tools::call(&client, &user, &self.limits, &request.name, arguments).await,
             Err(err) => Err(CallError::Tool(ToolError::Db(err))),
         };
         tracing::info!(

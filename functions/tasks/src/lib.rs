@@ -315,7 +315,7 @@ async fn list_tasks(
 ) -> Result<Json<TaskListPage>, ApiError> {
     let query = params.parse()?;
     let client = db::client(&state.pool).await?;
-    let page = service::list_tasks(&*client, &user, &query).await?;
+    let page = service::list_tasks(&client, &user, &query).await?;
     Ok(Json(TaskListPage {
         tasks: page.tasks,
         next_cursor: page.next_cursor.map(|c| c.to_string()),
@@ -336,7 +336,7 @@ async fn create_task(
 ) -> Result<Response, ApiError> {
     let new = body.parse()?;
     let client = db::client(&state.pool).await?;
-    let task = service::create_task(&*client, &user, &new, &state.limits).await?;
+    let task = service::create_task(&client, &user, &new, &state.limits).await?;
     let location = HeaderValue::try_from(format!("/api/tasks/{}", task.id)).expect("ascii");
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(task)).into_response())
 }
@@ -349,7 +349,7 @@ async fn get_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
-    Ok(Json(service::get_task(&*client, &user, id).await?))
+    Ok(Json(service::get_task(&client, &user, id).await?))
 }
 
 async fn apply(
@@ -360,7 +360,7 @@ async fn apply(
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::update_task(&*client, &user.0, id, patch, &state.limits).await?,
+        service::update_task(&client, &user.0, id, patch, &state.limits).await?,
     ))
 }
 
@@ -400,7 +400,7 @@ async fn complete_task(
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::set_completed(&*client, &user.0, id, true, &state.limits).await?,
+        service::set_completed(&client, &user.0, id, true, &state.limits).await?,
     ))
 }
 
@@ -414,7 +414,7 @@ async fn reopen_task(
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::set_completed(&*client, &user.0, id, false, &state.limits).await?,
+        service::set_completed(&client, &user.0, id, false, &state.limits).await?,
     ))
 }
 
@@ -426,7 +426,7 @@ async fn toggle_task(
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::toggle_task(&*client, &user, id, &state.limits).await?,
+        service::toggle_task(&client, &user, id, &state.limits).await?,
     ))
 }
 
@@ -438,6 +438,6 @@ async fn delete_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<StatusCode, ApiError> {
     let client = db::client(&state.pool).await?;
-    service::delete_task(&*client, &user, id, &state.limits).await?;
+    service::delete_task(&client, &user, id, &state.limits).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,10 +6,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use smart_todo_shared::AppState;
-use smart_todo_shared::config::{DatabaseConfig, PoolSettings};
+use smart_todo_shared::config::{DatabaseConfig, PoolSettings, StatementCache};
 use smart_todo_shared::test_support::{
-    TEST_JWT_SECRET, TestDb, authenticator, bearer, enable_statement_stats, send, send_request,
-    statements_run, token,
+    TEST_JWT_SECRET, TestDb, TripCounter, authenticator, bearer, enable_statement_stats, send,
+    send_request, statements_run, token,
 };
 
 struct App {
@@ -52,8 +52,17 @@ impl App {
 
     async fn with_limits(limits: smart_todo_shared::config::Limits) -> Self {
         let db = TestDb::new().await;
+        let pool = db.pool.clone();
+        Self::with_pool(db, pool, limits)
+    }
+
+    fn with_pool(
+        db: TestDb,
+        pool: smart_todo_shared::db::DbPool,
+        limits: smart_todo_shared::config::Limits,
+    ) -> Self {
         let state = AppState {
-            pool: db.pool.clone(),
+            pool,
             auth: authenticator(),
             limits,
         };
@@ -893,16 +902,12 @@ async fn phase2_routes_with_another_users_id_are_403_and_change_nothing() {
     assert_eq!(app.db.task_rows().await, before);
 }
 
-#[tokio::test]
-async fn each_crud_request_runs_exactly_one_sql_statement() {
-    let app = App::new().await;
-    let client = app.db.raw_client().await;
-    enable_statement_stats(&client).await;
-    // Open the pool's connections first: connecting is not a request's statement.
-    let warm = app.create("alice", "warm up").await;
-    let created = app.create("alice", "count me").await;
+type CrudRequest = (&'static str, Method, String, Option<Value>, StatusCode);
+
+/// One request of each CRUD kind: on `created`, and a delete of `doomed`.
+fn crud_requests(created: &Value, doomed: &Value) -> Vec<CrudRequest> {
     let uri = format!("/api/tasks/{}", created["id"]);
-    let requests: Vec<(&str, Method, String, Option<Value>, StatusCode)> = vec![
+    vec![
         (
             "create",
             Method::POST,
@@ -949,7 +954,7 @@ async fn each_crud_request_runs_exactly_one_sql_statement() {
         (
             "delete",
             Method::DELETE,
-            format!("/api/tasks/{}", warm["id"]),
+            format!("/api/tasks/{}", doomed["id"]),
             None,
             StatusCode::NO_CONTENT,
         ),
@@ -960,7 +965,18 @@ async fn each_crud_request_runs_exactly_one_sql_statement() {
             None,
             StatusCode::NOT_FOUND,
         ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn each_crud_request_runs_exactly_one_sql_statement() {
+    let app = App::new().await;
+    let client = app.db.raw_client().await;
+    enable_statement_stats(&client).await;
+    // Open the pool's connections first: connecting is not a request's statement.
+    let warm = app.create("alice", "warm up").await;
+    let created = app.create("alice", "count me").await;
+    let requests = crud_requests(&created, &warm);
     for (name, method, uri, body, status) in requests {
         let before = statements_run(&client).await;
         let reply = app.call(method, &uri, Some("alice"), body).await;
@@ -972,6 +988,50 @@ async fn each_crud_request_runs_exactly_one_sql_statement() {
             "{name} ran {} statements",
             after - before
         );
+    }
+}
+
+#[tokio::test]
+async fn each_crud_request_is_one_round_trip_with_or_without_prepared_statements() {
+    for mode in [StatementCache::On, StatementCache::Off] {
+        let trips = TripCounter::start().await;
+        let db = TestDb::new().await;
+        let settings = PoolSettings {
+            max_size: 1,
+            statement_cache: mode,
+            ..PoolSettings::LAMBDA
+        };
+        let pool = db.pool_through(&trips, settings);
+        assert_eq!(pool.prepares_statements(), mode == StatementCache::On);
+        let app = App::with_pool(db, pool, Default::default());
+        // Open the connection first: connecting is not a request's work.
+        app.create("alice", "warm up").await;
+        for pass in ["first", "second"] {
+            let created = app.create("alice", "count me").await;
+            let doomed = app.create("alice", "delete me").await;
+            for (name, method, uri, body, status) in crud_requests(&created, &doomed) {
+                let before = trips.count();
+                let reply = app.call(method, &uri, Some("alice"), body).await;
+                assert_eq!(
+                    reply.status, status,
+                    "{mode:?} {pass} {name}: {}",
+                    reply.body
+                );
+                let made = trips.count() - before;
+                // A connection prepares a statement the first time it runs it (one trip more:
+                // `get` is the first read); after that, and always without the cache, a request
+                // is one trip.
+                let expected = match (mode, pass, name) {
+                    (StatementCache::On, "first", "get") => 2..=2,
+                    (StatementCache::On, "first", _) => 1..=2,
+                    _ => 1..=1,
+                };
+                assert!(
+                    expected.contains(&made),
+                    "{mode:?} {pass} {name}: {made} round trips"
+                );
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! All SQL lives here: one small function per statement, `$n` parameters only, every statement on
-//! user data filtered by the user id. `query_typed` sends each as an unnamed statement in one round
-//! trip, which works behind a transaction-mode pooler (Neon's `-pooler` endpoint).
+//! user data filtered by the user id. Each runs through [`crate::db::Executor::query_typed`]: one
+//! round trip, prepared once per connection where the pool keeps prepared statements, unnamed
+//! behind a transaction pooler that would lose them.
 
 mod conversations;
 mod tasks;

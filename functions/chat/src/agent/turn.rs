@@ -803,7 +803,7 @@ impl Runner<'_> {
         let mut pause = Duration::from_millis(100);
         loop {
             let outcome = match db::client(self.pool).await {
-                Ok(client) => repo::fail_turn(&*client, self.turn(), self.attempt()).await,
+                Ok(client) => repo::fail_turn(&client, self.turn(), self.attempt()).await,
                 Err(err) => Err(err),
             };
             match outcome {
@@ -829,7 +829,7 @@ impl Runner<'_> {
             vec![]
         } else {
             let client = db::client(self.pool).await?;
-            repo::turn_messages(&*client, self.user, self.turn()).await?
+            repo::turn_messages(&client, self.user, self.turn()).await?
         };
         let mut rounds = stored
             .iter()
@@ -868,7 +868,7 @@ impl Runner<'_> {
             vec![self.begun.user_message.clone()]
         } else {
             let client = db::client(self.pool).await?;
-            repo::recent_messages(&*client, self.user, self.conversation(), HISTORY_ROWS).await?
+            repo::recent_messages(&client, self.user, self.conversation(), HISTORY_ROWS).await?
         };
         let history = compact_earlier_results(history, self.turn());
         let mut messages = fit_history(model_messages(&history), self.limits.history_tokens);
@@ -893,7 +893,7 @@ impl Runner<'_> {
             // The lease was just taken when a fresh turn begins; renew it before later rounds.
             if !(first && fresh) {
                 let client = db::client(self.pool).await?;
-                self.fence(&*client).await?;
+                self.fence(&client).await?;
             }
             first = false;
             let request = ModelRequest {

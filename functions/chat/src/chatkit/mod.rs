@@ -111,10 +111,10 @@ pub async fn handle(
         Request::GetThread(p) => {
             let client = db::client(pool).await?;
             let id = conversation_id(&p.thread_id)?;
-            let conversation = owned(repo::get_conversation(&*client, &user, id).await?)?;
-            let metadata = metadata(&*client, &user, id).await?;
+            let conversation = owned(repo::get_conversation(&client, &user, id).await?)?;
+            let metadata = metadata(&client, &user, id).await?;
             let rows =
-                repo::visible_messages(&*client, &user, id, SortOrder::Asc, None, DEFAULT_PAGE + 1)
+                repo::visible_messages(&client, &user, id, SortOrder::Asc, None, DEFAULT_PAGE + 1)
                     .await?;
             let items = items_page(&conversation, rows, DEFAULT_PAGE);
             Ok(Json(thread(&conversation, metadata, items)).into_response())
@@ -124,12 +124,12 @@ pub async fn handle(
             let after = p.after.as_deref().map(conversation_id).transpose()?;
             if let Some(after) = after {
                 // A cursor that names no thread of this user is not an empty page.
-                owned(repo::get_conversation(&*client, &user, after).await?)
+                owned(repo::get_conversation(&client, &user, after).await?)
                     .map_err(|_| ApiError::NotFound("the `after` thread was not found".into()))?;
             }
             let limit = page_limit(p.limit);
             let mut rows = repo::list_conversations(
-                &*client,
+                &client,
                 &user,
                 p.order.unwrap_or_default(),
                 after,
@@ -162,16 +162,16 @@ pub async fn handle(
                 None => None,
             };
             let client = db::client(pool).await?;
-            let conversation = owned(repo::get_conversation(&*client, &user, id).await?)?;
+            let conversation = owned(repo::get_conversation(&client, &user, id).await?)?;
             if let Some(after) = after {
-                repo::get_message(&*client, &user, id, after)
+                repo::get_message(&client, &user, id, after)
                     .await?
                     .filter(Message::is_visible)
                     .ok_or_else(|| ApiError::NotFound("the `after` item was not found".into()))?;
             }
             let limit = page_limit(p.limit);
             let rows = repo::visible_messages(
-                &*client,
+                &client,
                 &user,
                 id,
                 p.order.unwrap_or_default(),
@@ -186,14 +186,13 @@ pub async fn handle(
                 .map_err(|e| ApiError::invalid("params.title", e.0))?;
             let client = db::client(pool).await?;
             let id = conversation_id(&p.thread_id)?;
-            let conversation =
-                owned(repo::rename_conversation(&*client, &user, id, &title).await?)?;
-            let metadata = metadata(&*client, &user, id).await?;
+            let conversation = owned(repo::rename_conversation(&client, &user, id, &title).await?)?;
+            let metadata = metadata(&client, &user, id).await?;
             Ok(Json(thread(&conversation, metadata, Page::empty())).into_response())
         }
         Request::DeleteThread(p) => {
             let client = db::client(pool).await?;
-            if !repo::delete_conversation(&*client, &user, conversation_id(&p.thread_id)?).await? {
+            if !repo::delete_conversation(&client, &user, conversation_id(&p.thread_id)?).await? {
                 return Err(not_found());
             }
             Ok(Json(types::Empty {}).into_response())
@@ -202,7 +201,7 @@ pub async fn handle(
             // Accepted and acknowledged; feedback is not stored yet.
             let _ = (p.item_ids, p.kind);
             let client = db::client(pool).await?;
-            owned(repo::get_conversation(&*client, &user, conversation_id(&p.thread_id)?).await?)?;
+            owned(repo::get_conversation(&client, &user, conversation_id(&p.thread_id)?).await?)?;
             Ok(Json(types::Empty {}).into_response())
         }
         Request::AddClientToolOutput(_)
