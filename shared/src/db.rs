@@ -1,6 +1,7 @@
 //! The PostgreSQL pool (TLS with SNI for Neon), error classification, and migrations.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use deadpool_postgres::{
@@ -113,7 +114,15 @@ pub enum DbError {
     /// A unique constraint refused the write: a domain conflict, not a bug.
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
+    /// A statement found that what the statements sent with it depend on no longer holds, and
+    /// aborted their transaction ([`PRECONDITION_FAILED`]).
+    #[error("precondition failed: {0}")]
+    Precondition(String),
 }
+
+/// The SQLSTATE `smart_todo_require()` (migration V5) raises: a statement pipelined with others
+/// cannot let the client decide whether the rest commit, so it aborts their transaction instead.
+pub const PRECONDITION_FAILED: &str = "ST001";
 
 impl From<deadpool_postgres::PoolError> for DbError {
     fn from(err: deadpool_postgres::PoolError) -> Self {
@@ -127,12 +136,15 @@ impl From<deadpool_postgres::PoolError> for DbError {
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(err: tokio_postgres::Error) -> Self {
-        if let Some(db) = err.as_db_error()
-            && db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-        {
-            return Self::Conflict {
-                constraint: db.constraint().unwrap_or_default().to_owned(),
-            };
+        if let Some(db) = err.as_db_error() {
+            if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
+                return Self::Conflict {
+                    constraint: db.constraint().unwrap_or_default().to_owned(),
+                };
+            }
+            if db.code().code() == PRECONDITION_FAILED {
+                return Self::Precondition(db.message().to_owned());
+            }
         }
         let connection_lost = err.is_closed()
             || match err.code() {
@@ -273,6 +285,103 @@ impl Client {
             tx: self.conn.transaction().await?,
             prepared,
         })
+    }
+}
+
+impl Client {
+    /// A transaction whose `BEGIN` goes out with its first statements, and whose `COMMIT`
+    /// ([`Pipeline::commit`]) can go with its last: statements awaited together
+    /// (`tokio::try_join!(biased; …)`: `biased`, so they are sent, and their errors seen, in the
+    /// order listed) travel in one round trip and run in that order. They go unnamed, never
+    /// prepared, so that order holds. Statements sent together cannot depend on each other's
+    /// answers; one that guards the rest raises ([`DbError::Precondition`]) so the transaction
+    /// aborts.
+    pub fn pipeline(self) -> Pipeline {
+        Pipeline {
+            client: Some(self),
+            began: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+        }
+    }
+}
+
+/// A pipelined transaction ([`Client::pipeline`]). Dropped before its `COMMIT` went out, it is
+/// rolled back in the background and only then does the connection go back to the pool, so no
+/// request ever gets a connection still inside someone else's transaction.
+pub struct Pipeline {
+    client: Option<Client>,
+    began: AtomicBool,
+    ended: AtomicBool,
+}
+
+impl Pipeline {
+    fn client(&self) -> &Client {
+        self.client
+            .as_ref()
+            .expect("a pipeline holds its connection until dropped")
+    }
+
+    /// Sends `COMMIT` (after whatever was sent before it). A transaction a failed statement
+    /// aborted is rolled back by it instead, and that statement's own error is what its caller
+    /// sees.
+    pub async fn commit(&self) -> Result<(), tokio_postgres::Error> {
+        if !self.began.load(Ordering::SeqCst) || self.ended.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.client().conn.batch_execute("COMMIT").await
+    }
+}
+
+impl Executor for Pipeline {
+    async fn query_typed(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        // Always unnamed: a statement prepared on first use would wait for its Parse while the
+        // statements behind it, already prepared, ran first; unnamed ones run in the order sent.
+        let conn = &self.client().conn;
+        if self.ended.load(Ordering::SeqCst) {
+            // It would run outside the transaction: every statement must be sent (polled) before
+            // the COMMIT, so a step pipelined with it must be a single statement.
+            debug_assert!(false, "a statement sent after its pipeline's COMMIT: {sql}");
+            tracing::error!(sql, "a statement sent after its pipeline's COMMIT");
+        }
+        if self.began.swap(true, Ordering::SeqCst) {
+            return conn.query_typed(sql, params).await;
+        }
+        // Both are queued on the connection, in this order, before either is awaited.
+        let (begun, rows) = tokio::join!(
+            biased;
+            conn.batch_execute("BEGIN"),
+            conn.query_typed(sql, params),
+        );
+        begun?;
+        rows
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        if !self.began.load(Ordering::SeqCst) || self.ended.load(Ordering::SeqCst) {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if client.conn.batch_execute("ROLLBACK").await.is_err() {
+                        // Never hand out a connection whose state is unknown.
+                        let _ = deadpool_postgres::Object::take(client.conn);
+                    }
+                });
+            }
+            Err(_) => {
+                let _ = deadpool_postgres::Object::take(client.conn);
+            }
+        }
     }
 }
 

@@ -220,6 +220,11 @@ impl From<crate::db::DbError> for ApiError {
             crate::db::DbError::Conflict { constraint } => Self::Conflict(format!(
                 "the change conflicts with another one ({constraint}); reload and try again"
             )),
+            // Callers that guard a pipeline map it to what it means for them; one that does not
+            // still lost a race, not a bug.
+            crate::db::DbError::Precondition(what) => Self::Conflict(format!(
+                "{what}: another change came first; reload and try again"
+            )),
         }
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{App, deltas, done_items, input};
 use serde_json::{Value, json};
-use smart_todo_shared::test_support::{enable_statement_stats, statements_run};
+use smart_todo_shared::test_support::{TripCounter, enable_statement_stats, statements_run};
 
 fn tool_names(reply: &common::Reply) -> Vec<String> {
     reply.body["tool_calls"]
@@ -618,10 +618,43 @@ async fn bad_chat_input_is_a_4xx_problem_and_stores_nothing() {
 }
 
 #[tokio::test]
+async fn a_turn_takes_three_round_trips_and_one_more_per_tool() {
+    let trips = TripCounter::start().await;
+    let app = App::offline_through(&trips).await;
+    // Open the connection and prepare what can be prepared: neither is a turn's work.
+    let warm = app.chat("alice", None, "hello").await;
+    let id = warm.body["conversation_id"].as_str().unwrap().to_owned();
+    app.chat("alice", Some(&id), "hello again").await;
+    app.chat("alice", Some(&id), "Add a task to warm up").await;
+
+    let cost = |what: &str, made: u64, expected: u64| {
+        assert_eq!(made, expected, "{what}: {made} round trips");
+    };
+    // Each is the decision's reads behind the lock (with the history), the new message and turn
+    // with the COMMIT, and the reply with the turn's end; a tool call is one trip of its own.
+    let before = trips.count();
+    let reply = app.chat("alice", None, "hello").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    cost("a new conversation", trips.count() - before, 3);
+
+    let before = trips.count();
+    let reply = app.chat("alice", Some(&id), "hello once more").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    cost("a turn without tools", trips.count() - before, 3);
+
+    let before = trips.count();
+    let reply = app.chat("alice", Some(&id), "Add a task to buy milk").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["tool_calls"].as_array().unwrap().len(), 1);
+    cost("a turn with one tool", trips.count() - before, 4);
+}
+
+#[tokio::test]
 async fn a_turn_costs_a_fixed_number_of_statements() {
     // Counted with BEGIN and COMMIT. A turn decides under the conversation's row lock (one
     // transaction), and its reply commits with the turn's end (another); a tool's effect commits
-    // with its record (a third). Fewer round trips are the performance issue's work.
+    // with its record (a third). Statements travel together: the round trips are counted in
+    // `a_turn_takes_three_round_trips_and_one_more_per_tool`.
     let app = App::offline().await;
     let client = app.db.raw_client().await;
     enable_statement_stats(&client).await;
@@ -642,14 +675,14 @@ async fn a_turn_costs_a_fixed_number_of_statements() {
     assert_eq!(
         statements_run(&client).await - before,
         16,
-        "lock, lapsed leases, running turn, turn quota, last message, message count, message, turn; history; reply"
+        "lock, lapsed leases, running turn, turn quota, last message, message count, history; message, turn; lease, reply, turn done"
     );
 
     let before = statements_run(&client).await;
     app.chat("alice", Some(&id), "Add a task to buy milk").await;
     assert_eq!(
         statements_run(&client).await - before,
-        26,
-        "plus the lease, the tool request, and the tool with its record"
+        22,
+        "plus the lease, the request with the call's record, the tool, and the result with the reply"
     );
 }

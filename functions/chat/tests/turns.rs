@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use common::{App, Script, done_items, input, model_requests, strict_openai};
 use serde_json::{Value, json};
+use smart_todo_shared::test_support::TripCounter;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -228,6 +229,69 @@ async fn a_crash_between_the_tools_commit_and_the_reply_is_continued_without_a_r
         3,
         "the tool request was not asked for again: call, (crash), answer"
     );
+    assert_eq!(fake.rejected(), 0);
+}
+
+#[tokio::test]
+async fn each_tool_round_is_one_round_trip_and_its_result_reaches_the_model_and_the_store() {
+    let trips = TripCounter::start().await;
+    let (fake, model) = strict_openai(
+        vec![
+            Script::Text(vec!["Hello."]),
+            add("Warm up"),
+            Script::Text(vec!["Added."]),
+            add("Buy milk"),
+            add("Call mom"),
+            Script::Text(vec!["Added both."]),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let app = App::through(model, &trips).await;
+    // Open the connection and prepare its statements: neither is the turn's work.
+    let first = app.chat("alice", None, "hello").await;
+    let id = first.body["conversation_id"].as_str().unwrap().to_owned();
+    app.chat("alice", Some(&id), "add warm up").await;
+
+    let before = trips.count();
+    let reply = app
+        .chat("alice", Some(&id), "add buy milk and call mom")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        trips.count() - before,
+        3 + 2,
+        "begin (2), one trip per tool call, the reply"
+    );
+    // The second round's request carries the first call's real result...
+    let requests = model_requests(&fake.server).await;
+    let second_round = &requests[requests.len() - 2];
+    assert!(
+        tool_results_sent(second_round)
+            .last()
+            .unwrap()
+            .contains("Buy milk"),
+        "{second_round}"
+    );
+    // ...and the store holds every result, none left pending.
+    let client = app.db.raw_client().await;
+    let stored: Vec<String> = client
+        .query(
+            "SELECT content FROM messages WHERE role = 'tool' ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    for (content, title) in stored.iter().zip(["Warm up", "Buy milk", "Call mom"]) {
+        assert!(
+            content.contains(title) && content.contains("created"),
+            "{content}"
+        );
+    }
     assert_eq!(fake.rejected(), 0);
 }
 
@@ -583,7 +647,7 @@ async fn a_conversation_deleted_during_a_turn_says_retry_cannot_help() {
     let streamed = turn.await.unwrap();
     let last = streamed.frames.last().unwrap();
     assert_eq!(last["type"], "error", "{:?}", streamed.frames);
-    assert_eq!(last["allow_retry"], false);
+    assert_eq!(last["allow_retry"], false, "{last}");
 }
 
 fn limits() -> smart_todo_shared::config::Limits {

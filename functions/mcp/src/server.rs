@@ -145,6 +145,10 @@ fn tool_error_text(err: ToolError) -> String {
             tracing::warn!(%constraint, "tool call conflicted");
             "That change conflicts with another one made at the same moment; try again.".into()
         }
+        ToolError::Db(DbError::Precondition(what)) => {
+            tracing::warn!(%what, "tool call lost a race");
+            "That change conflicts with another one made at the same moment; try again.".into()
+        }
     }
 }
 

@@ -288,6 +288,31 @@ pub async fn recent_messages(
     messages_from_rows(&rows)
 }
 
+/// Replaces the content of `user`'s messages `ids[i]` with `contents[i]`, in one statement: a tool
+/// call's record is stored with its effect and its result written with the turn's next trip.
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn set_contents(
+    db: &impl Executor,
+    user: &UserId,
+    ids: &[MessageId],
+    contents: &[&str],
+) -> Result<u64, DbError> {
+    let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    let rows = db
+        .query_typed(
+            "UPDATE messages m SET content = u.content \
+             FROM unnest($1::uuid[], $2::text[]) AS u(id, content) \
+             WHERE m.id = u.id AND m.user_id = $3 RETURNING 1",
+            &[
+                (&ids, Type::UUID_ARRAY),
+                (&contents, Type::TEXT_ARRAY),
+                (&user.as_str(), Type::TEXT),
+            ],
+        )
+        .await?;
+    Ok(rows.len() as u64)
+}
+
 /// Every message a turn wrote, in order.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn turn_messages(

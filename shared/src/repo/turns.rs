@@ -226,7 +226,36 @@ pub async fn renew_lease(
     Ok(!rows.is_empty())
 }
 
-/// Marks the current attempt done with its reply and the answer a replay returns.
+/// What [`hold_lease`] and [`finish_turn`] raise when the attempt no longer holds its turn.
+pub const NOT_HELD: &str = "the turn is no longer held by this attempt";
+
+/// [`renew_lease`] as a guard for the statements pipelined behind it: when the attempt no longer
+/// holds the turn it raises [`DbError::Precondition`] and their transaction aborts.
+#[instrument(skip_all, fields(turn_id = %turn))]
+pub async fn hold_lease(
+    db: &impl Executor,
+    turn: TurnId,
+    attempt: i32,
+    lease: Duration,
+) -> Result<(), DbError> {
+    let lease = seconds(lease);
+    db.query_typed(
+        "WITH held AS (UPDATE turns SET lease_until = now() + make_interval(secs => $3) \
+         WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING 1) \
+         SELECT smart_todo_require(EXISTS (SELECT 1 FROM held), $4)",
+        &[
+            (&turn.0, Type::UUID),
+            (&attempt, Type::INT4),
+            (&lease, Type::FLOAT8),
+            (&NOT_HELD, Type::TEXT),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks the current attempt done with its reply and the answer a replay returns; raises
+/// [`DbError::Precondition`] (aborting the transaction) when the attempt no longer holds it.
 #[instrument(skip_all, fields(turn_id = %turn))]
 pub async fn finish_turn(
     db: &impl Executor,
@@ -234,20 +263,22 @@ pub async fn finish_turn(
     attempt: i32,
     reply: MessageId,
     response: &serde_json::Value,
-) -> Result<bool, DbError> {
-    let rows = db
-        .query_typed(
-            "UPDATE turns SET status = 'done', finished_at = now(), reply_message_id = $3, \
-             response = $4 WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING 1",
-            &[
-                (&turn.0, Type::UUID),
-                (&attempt, Type::INT4),
-                (&reply.0, Type::UUID),
-                (response, Type::JSONB),
-            ],
-        )
-        .await?;
-    Ok(!rows.is_empty())
+) -> Result<(), DbError> {
+    db.query_typed(
+        "WITH done AS (UPDATE turns SET status = 'done', finished_at = now(), \
+         reply_message_id = $3, response = $4 \
+         WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING 1) \
+         SELECT smart_todo_require(EXISTS (SELECT 1 FROM done), $5)",
+        &[
+            (&turn.0, Type::UUID),
+            (&attempt, Type::INT4),
+            (&reply.0, Type::UUID),
+            (response, Type::JSONB),
+            (&NOT_HELD, Type::TEXT),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Marks the current attempt failed, which frees the conversation at once.

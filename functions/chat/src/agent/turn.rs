@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures::TryFutureExt;
 use serde_json::{Value, json};
 use smart_todo_shared::config::Limits;
 use smart_todo_shared::db::{self, DbError, DbPool};
@@ -157,6 +158,9 @@ pub struct Begun {
     pub turn: Turn,
     /// The id the reply will be stored under, known up front so streams can name it.
     pub reply_id: MessageId,
+    /// The conversation's newest messages, up to this turn's question, when [`begin`] read them
+    /// with its decision (saving the turn a round trip); `None` to read them when it runs.
+    pub history: Option<Vec<Message>>,
 }
 
 /// A finished turn named again by its idempotency key: what it answered.
@@ -198,43 +202,30 @@ pub struct Reply {
 }
 
 /// Decides what a request means and records it: a new turn, a continued one, a replay or a
-/// conflict. Runs in one transaction holding the conversation's row lock.
+/// conflict. Runs in one transaction holding the conversation's row lock, in two round trips:
+/// everything the decision reads (and the model's history) goes out at once behind the lock, and
+/// the new message and turn go out with the COMMIT. A refusal rolls back what the first trip wrote
+/// (the turn's count against the quota).
 pub async fn begin(
     pool: &DbPool,
     limits: &Limits,
     user: &UserId,
     request: &TurnRequest,
 ) -> Result<Start, TurnError> {
-    let mut client = db::client(pool).await?;
-    let tx = client.transaction().await?;
     let fingerprint = request.fingerprint();
-    let locked = match request.conversation {
-        Some(id) => Some(
-            repo::lock_conversation(&tx, user, id)
-                .await?
-                .ok_or(TurnError::NotFound)?,
-        ),
-        None => None,
-    };
-
-    if let Some(key) = &request.key
-        && let Some(turn) = repo::turn_by_key(&tx, user, key).await?
-    {
-        if turn.request_hash.as_deref() != Some(fingerprint.as_str()) {
-            return Err(TurnError::KeyReused);
+    let tx = db::client(pool).await?.pipeline();
+    let keyed = async {
+        match &request.key {
+            Some(key) => repo::turn_by_key(&tx, user, key).await,
+            None => Ok(None),
         }
-        let conversation = match locked {
-            Some(conversation) => conversation,
-            None => repo::lock_conversation(&tx, user, turn.conversation_id)
-                .await?
-                .ok_or(TurnError::NotFound)?,
-        };
-        let created = request.conversation.is_none();
-        let start = resume_keyed(&tx, limits, user, conversation, turn, created).await?;
-        tx.commit().await?;
-        return Ok(start);
-    }
-
+    };
+    let quota = repo::count_turn(
+        &tx,
+        user,
+        limits.chat_turns_per_minute,
+        limits.chat_turns_per_day,
+    );
     let new_turn = |conversation: ConversationId, message: MessageId| NewTurn {
         id: TurnId::generate(),
         conversation,
@@ -244,9 +235,19 @@ pub async fn begin(
         lease: LEASE,
     };
 
-    let Some(conversation) = locked else {
-        check_turn_quota(&tx, limits, user).await?;
-        if repo::count_conversations(&tx, user).await? >= limits.conversations_per_user {
+    let Some(id) = request.conversation else {
+        let (keyed, quota, conversations) = tokio::try_join!(
+            biased;
+            keyed,
+            quota,
+            repo::count_conversations(&tx, user),
+        )?;
+        if keyed.is_some() {
+            drop(tx);
+            return begin_keyed(pool, limits, user, request, &fingerprint).await;
+        }
+        allowed(limits, quota)?;
+        if conversations >= limits.conversations_per_user {
             return Err(TurnError::Limited {
                 message: format!(
                     "you have {} conversations, the most allowed; delete some to start another",
@@ -255,25 +256,49 @@ pub async fn begin(
                 retry_after_secs: TOTAL_RETRY_SECS,
             });
         }
-        let conversation = repo::insert_conversation(&tx, user, ConversationId::generate()).await?;
+        let conversation = ConversationId::generate();
         let message = NewMessage::new(Role::User, request.text.as_str(), None);
-        let (conversation, user_message) =
-            append_one(&tx, user, conversation.id, message, None).await?;
-        let turn = insert_turn(&tx, user, &new_turn(conversation.id, user_message.id)).await?;
-        tx.commit().await?;
-        return Ok(run(conversation, true, true, user_message, turn));
+        let turn = new_turn(conversation, message.id);
+        let (_, (conversation, user_message), turn, ()) = tokio::try_join!(
+            biased;
+            repo::insert_conversation(&tx, user, conversation).err_into(),
+            append_one(&tx, user, conversation, message, None),
+            insert_turn(&tx, user, &turn),
+            tx.commit().err_into(),
+        )?;
+        let history = vec![user_message.clone()];
+        return Ok(run(
+            conversation,
+            true,
+            true,
+            user_message,
+            turn,
+            Some(history),
+        ));
     };
 
-    repo::expire_lapsed_turns(&tx, conversation.id).await?;
-    if repo::running_turn(&tx, user, conversation.id)
-        .await?
-        .is_some()
-    {
+    let (locked, keyed, _, running, quota, last, messages, mut history) = tokio::try_join!(
+            biased;
+        repo::lock_conversation(&tx, user, id),
+        keyed,
+        repo::expire_lapsed_turns(&tx, id),
+        repo::running_turn(&tx, user, id),
+        quota,
+        repo::last_visible_message(&tx, user, id),
+        repo::count_messages(&tx, user, id),
+        repo::recent_messages(&tx, user, id, HISTORY_ROWS),
+    )?;
+    let conversation = locked.ok_or(TurnError::NotFound)?;
+    if keyed.is_some() {
+        drop(tx);
+        return begin_keyed(pool, limits, user, request, &fingerprint).await;
+    }
+    if running.is_some() {
         return Err(TurnError::Busy);
     }
-    check_turn_quota(&tx, limits, user).await?;
+    allowed(limits, quota)?;
     // Sending again the message a failed turn left unanswered continues that turn.
-    if let Some(last) = repo::last_visible_message(&tx, user, conversation.id).await?
+    if let Some(last) = last
         && last.role == Role::User
         && last.content == request.text.as_str()
     {
@@ -283,15 +308,69 @@ pub async fn begin(
             None => insert_turn(&tx, user, &new_turn(conversation.id, last.id)).await?,
         };
         tx.commit().await?;
-        return Ok(run(conversation, false, true, last, turn));
+        return Ok(run(conversation, false, true, last, turn, Some(history)));
     }
-    check_room(&tx, limits, user, conversation.id).await?;
+    if messages >= limits.messages_per_conversation {
+        return Err(conversation_full());
+    }
     let message = NewMessage::new(Role::User, request.text.as_str(), None);
-    let (conversation, user_message) =
-        append_one(&tx, user, conversation.id, message, None).await?;
-    let turn = insert_turn(&tx, user, &new_turn(conversation.id, user_message.id)).await?;
+    let turn = new_turn(conversation.id, message.id);
+    let ((conversation, user_message), turn, ()) = tokio::try_join!(
+            biased;
+        append_one(&tx, user, conversation.id, message, None),
+        insert_turn(&tx, user, &turn),
+        tx.commit().err_into(),
+    )?;
+    history.push(user_message.clone());
+    if history.len() > HISTORY_ROWS as usize {
+        history.remove(0);
+    }
+    Ok(run(
+        conversation,
+        false,
+        true,
+        user_message,
+        turn,
+        Some(history),
+    ))
+}
+
+/// A request whose key names a stored turn: the decision as [`begin`] makes it, one statement at
+/// a time (a resent request is rare; its first trip was rolled back).
+async fn begin_keyed(
+    pool: &DbPool,
+    limits: &Limits,
+    user: &UserId,
+    request: &TurnRequest,
+    fingerprint: &str,
+) -> Result<Start, TurnError> {
+    let tx = db::client(pool).await?.pipeline();
+    let locked = match request.conversation {
+        Some(id) => Some(
+            repo::lock_conversation(&tx, user, id)
+                .await?
+                .ok_or(TurnError::NotFound)?,
+        ),
+        None => None,
+    };
+    let key = request.key.as_ref().expect("a keyed request");
+    let Some(turn) = repo::turn_by_key(&tx, user, key).await? else {
+        // Its conversation was deleted a moment ago, and the key with it.
+        return Err(TurnError::NotFound);
+    };
+    if turn.request_hash.as_deref() != Some(fingerprint) {
+        return Err(TurnError::KeyReused);
+    }
+    let conversation = match locked {
+        Some(conversation) => conversation,
+        None => repo::lock_conversation(&tx, user, turn.conversation_id)
+            .await?
+            .ok_or(TurnError::NotFound)?,
+    };
+    let created = request.conversation.is_none();
+    let start = resume_keyed(&tx, limits, user, conversation, turn, created).await?;
     tx.commit().await?;
-    Ok(run(conversation, false, true, user_message, turn))
+    Ok(start)
 }
 
 /// Seconds after which a per-user total (not a rate) is worth trying again.
@@ -310,6 +389,11 @@ async fn check_turn_quota(
         limits.chat_turns_per_day,
     )
     .await?;
+    allowed(limits, quota)
+}
+
+/// What the per-minute and per-day counts mean for the turn.
+fn allowed(limits: &Limits, quota: repo::TurnQuota) -> Result<(), TurnError> {
     match quota {
         repo::TurnQuota::Allowed => Ok(()),
         repo::TurnQuota::PerMinute { retry_after_secs } => Err(TurnError::Limited {
@@ -329,20 +413,11 @@ async fn check_turn_quota(
     }
 }
 
-/// Refuses a new message in a conversation that holds as many as allowed.
-async fn check_room(
-    db: &impl db::Executor,
-    limits: &Limits,
-    user: &UserId,
-    conversation: ConversationId,
-) -> Result<(), TurnError> {
-    if repo::count_messages(db, user, conversation).await? >= limits.messages_per_conversation {
-        return Err(TurnError::Limited {
-            message: "this conversation is full; start a new one".into(),
-            retry_after_secs: TOTAL_RETRY_SECS,
-        });
+fn conversation_full() -> TurnError {
+    TurnError::Limited {
+        message: "this conversation is full; start a new one".into(),
+        retry_after_secs: TOTAL_RETRY_SECS,
     }
-    Ok(())
 }
 
 /// Prepares to answer the conversation's newest user message again (ChatKit's
@@ -391,7 +466,7 @@ pub async fn begin_retry(
         }
     };
     tx.commit().await?;
-    let Start::Run(begun) = run(conversation, false, false, message, turn) else {
+    let Start::Run(begun) = run(conversation, false, false, message, turn, None) else {
         unreachable!("run() always starts a turn")
     };
     Ok(*begun)
@@ -403,6 +478,7 @@ fn run(
     announce: bool,
     user_message: Message,
     turn: Turn,
+    history: Option<Vec<Message>>,
 ) -> Start {
     Start::Run(Box::new(Begun {
         conversation,
@@ -411,6 +487,7 @@ fn run(
         user_message,
         turn,
         reply_id: MessageId::generate(),
+        history,
     }))
 }
 
@@ -444,7 +521,7 @@ async fn resume_keyed(
         _ => {
             check_turn_quota(db, limits, user).await?;
             let turn = restart(db, user, turn.id).await?;
-            Ok(run(conversation, created, true, user_message, turn))
+            Ok(run(conversation, created, true, user_message, turn, None))
         }
     }
 }
@@ -752,6 +829,8 @@ pub async fn respond(
         user,
         begun,
         events,
+        renewed_at: std::sync::Mutex::new(Instant::now()),
+        results: std::sync::Mutex::default(),
     };
     let result = runner.run(model, deadline).await;
     if let Err(err) = &result {
@@ -769,9 +848,33 @@ struct Runner<'a> {
     user: &'a UserId,
     begun: &'a Begun,
     events: &'a mpsc::UnboundedSender<TurnEvent>,
+    /// When this attempt last renewed its lease (it took it just before running).
+    renewed_at: std::sync::Mutex<Instant>,
+    /// Tool results stored as [`PENDING_RESULT`] whose content goes out with the next trip.
+    results: std::sync::Mutex<Vec<(MessageId, String)>>,
 }
 
+/// What a tool call's record holds from the trip that ran it until its result is written with
+/// the turn's next one; an attempt that died in between leaves it, and the model reads it.
+pub const PENDING_RESULT: &str = r#"{"note":"this call ran, but its result was not kept; list the tasks to see where things stand"}"#;
+
+/// A lease renewed more recently than this still outlasts the longest step (one model round).
+const RENEW_AFTER: Duration = Duration::from_secs(LEASE.as_secs() / 3);
+
 impl Runner<'_> {
+    fn renewed(&self) {
+        *self.renewed_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    /// Whether the lease must be renewed before a model round.
+    fn lease_is_old(&self) -> bool {
+        self.renewed_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
+            >= RENEW_AFTER
+    }
+
     fn turn(&self) -> TurnId {
         self.begun.turn.id
     }
@@ -787,6 +890,7 @@ impl Runner<'_> {
     /// Extends the lease inside `db`'s transaction; an attempt that no longer holds the turn stops.
     async fn fence(&self, db: &impl db::Executor) -> Result<(), TurnError> {
         if repo::renew_lease(db, self.turn(), self.attempt(), LEASE).await? {
+            self.renewed();
             return Ok(());
         }
         // The conversation was deleted (its turns went with it), or another attempt took over.
@@ -802,10 +906,24 @@ impl Runner<'_> {
         let until = Instant::now() + RELEASE_PATIENCE;
         let mut pause = Duration::from_millis(100);
         loop {
+            // The results of calls that ran go with it: a resend continues from them.
+            let results = self.take_results();
             let outcome = match db::client(self.pool).await {
-                Ok(client) => repo::fail_turn(&client, self.turn(), self.attempt()).await,
+                Ok(client) => {
+                    let tx = client.pipeline();
+                    let released = tokio::try_join!(
+                    biased;
+                                self.write_results(&tx, &results),
+                                repo::fail_turn(&tx, self.turn(), self.attempt()),
+                                tx.commit().err_into(),
+                            );
+                    released.map(|_| ())
+                }
                 Err(err) => Err(err),
             };
+            if outcome.is_err() {
+                self.keep_results(results);
+            }
             match outcome {
                 Ok(_) => return,
                 Err(DbError::Unavailable(_)) if Instant::now() + pause < until => {
@@ -856,19 +974,20 @@ impl Runner<'_> {
                 .collect();
             for call in calls_of(&last) {
                 if !answered.contains(&call.id) {
-                    let result = self.execute(&call, calls_made).await?;
+                    let (_, result) = self.execute(&call, calls_made, None).await?;
                     calls_made += 1;
                     stored.push(result);
                 }
             }
         }
 
-        let history = if self.begun.created && fresh {
-            // A new conversation holds just the question.
-            vec![self.begun.user_message.clone()]
-        } else {
-            let client = db::client(self.pool).await?;
-            repo::recent_messages(&client, self.user, self.conversation(), HISTORY_ROWS).await?
+        let history = match &self.begun.history {
+            // Read with the decision; what earlier attempts stored is in it already.
+            Some(history) => history.clone(),
+            None => {
+                let client = db::client(self.pool).await?;
+                repo::recent_messages(&client, self.user, self.conversation(), HISTORY_ROWS).await?
+            }
         };
         let history = compact_earlier_results(history, self.turn());
         let mut messages = fit_history(model_messages(&history), self.limits.history_tokens);
@@ -888,14 +1007,13 @@ impl Runner<'_> {
             let _ = self.events.send(TurnEvent::TextDelta(delta));
         };
 
-        let mut first = true;
         while rounds < MAX_ROUNDS {
-            // The lease was just taken when a fresh turn begins; renew it before later rounds.
-            if !(first && fresh) {
+            // The lease was taken when the attempt began, and each tool call renews it; renew it
+            // here only when the model round might outlast what is left of it.
+            if self.lease_is_old() {
                 let client = db::client(self.pool).await?;
                 self.fence(&client).await?;
             }
-            first = false;
             let request = ModelRequest {
                 system: &system,
                 messages: &messages,
@@ -925,32 +1043,18 @@ impl Runner<'_> {
                 join_text(&mut text, note);
                 break;
             }
-            let request_message = NewMessage {
+            // Stored with the first call's record, in that call's transaction.
+            let mut request = Some(NewMessage {
                 tool_calls: Some(json!(reply.tool_calls)),
                 ..NewMessage::new(Role::Assistant, reply.text.clone(), Some(self.turn()))
-            };
-            {
-                let mut client = db::client(self.pool).await?;
-                let tx = client.transaction().await?;
-                self.fence(&tx).await?;
-                let (_, rows) = repo::append_messages(
-                    &tx,
-                    self.user,
-                    self.conversation(),
-                    std::slice::from_ref(&request_message),
-                    None,
-                )
-                .await?
-                .ok_or(TurnError::NotFound)?;
-                tx.commit().await?;
-                stored.extend(rows);
-            }
+            });
             messages.push(ModelMessage::Assistant {
                 text: reply.text.clone(),
                 tool_calls: reply.tool_calls.clone(),
             });
             for call in &reply.tool_calls {
-                let result = self.execute(call, calls_made).await?;
+                let (request_rows, result) = self.execute(call, calls_made, request.take()).await?;
+                stored.extend(request_rows);
                 calls_made += 1;
                 messages.push(ModelMessage::Tool {
                     call_id: call.id.clone(),
@@ -965,68 +1069,143 @@ impl Runner<'_> {
         self.finish(text, records_of(&stored)).await
     }
 
-    /// Runs one tool call and stores its result in one transaction, fenced by the attempt.
-    async fn execute(&self, call: &ToolCall, calls_made: usize) -> Result<Message, TurnError> {
+    /// Runs one tool call in one transaction and one round trip, fenced by the attempt: the lease
+    /// guard, the results of earlier calls, the call's record (with `request`, the model's message
+    /// asking for the round's calls, before the first one) and the tool's one statement go out
+    /// with the COMMIT. The record is stored with the effect, so a call that took effect is never
+    /// run again; its result, known only when the trip returns, is written with the turn's next
+    /// trip ([`Self::take_results`]). Returns the stored request and the record as the model and
+    /// the answer see it.
+    async fn execute(
+        &self,
+        call: &ToolCall,
+        calls_made: usize,
+        request: Option<NewMessage>,
+    ) -> Result<(Vec<Message>, Message), TurnError> {
         let tool = Tool::from_name(&call.name);
         let label = tool.map_or("Working", |t| t.spec().label);
-        let mut client = db::client(self.pool).await?;
-        let tx = client.transaction().await?;
-        self.fence(&tx).await?;
-        let (content, changed) = if calls_made >= MAX_TOOL_CALLS {
-            (json!({"error": "too many tool calls in one turn"}), false)
+        let arguments = arguments_of(call);
+        let refused = if calls_made >= MAX_TOOL_CALLS {
+            Some(json!({"error": "too many tool calls in one turn"}))
+        } else if arguments.is_string() {
+            let err = CallError::BadArguments {
+                tool: "tool",
+                message: "arguments are not JSON".into(),
+            };
+            Some(json!({"error": err.to_string()}))
         } else {
             let _ = self.events.send(TurnEvent::ToolStarted {
                 name: call.name.clone(),
                 label: label.into(),
             });
-            let outcome = match arguments_of(call) {
-                Value::String(_) => Err(CallError::BadArguments {
-                    tool: "tool",
-                    message: "arguments are not JSON".into(),
-                }),
-                arguments => tools::call(&tx, self.user, self.limits, &call.name, arguments).await,
-            };
-            match outcome {
-                Ok(output) => (output.to_json(), output.changed_tasks()),
-                // The effect did not happen; the turn fails and a resend runs this call again.
-                Err(CallError::Tool(ToolError::Db(err))) => return Err(err.into()),
-                Err(err) => (json!({"error": err.to_string()}), false),
-            }
+            None
         };
         let record = NewMessage {
             tool_calls: Some(json!({"tool_call_id": call.id, "name": call.name})),
             tool_call_id: Some(call.id.clone()),
-            ..NewMessage::new(Role::Tool, content.to_string(), Some(self.turn()))
+            ..NewMessage::new(
+                Role::Tool,
+                refused
+                    .as_ref()
+                    .map_or(PENDING_RESULT.to_owned(), Value::to_string),
+                Some(self.turn()),
+            )
         };
-        let (_, mut rows) = repo::append_messages(
-            &tx,
-            self.user,
-            self.conversation(),
-            std::slice::from_ref(&record),
-            None,
-        )
-        .await?
-        .ok_or(TurnError::NotFound)?;
-        tx.commit().await?;
+        let mut appended: Vec<NewMessage> = request.into_iter().collect();
+        appended.push(record);
+        let results = self.take_results();
+        let tx = db::client(self.pool).await?.pipeline();
+        let effect = async {
+            if refused.is_some() {
+                return Ok(None);
+            }
+            match tools::call(&tx, self.user, self.limits, &call.name, arguments).await {
+                Ok(output) => Ok(Some(Ok(output))),
+                // The effect did not happen (nor did its record); the turn fails and a resend
+                // runs this call again.
+                Err(CallError::Tool(ToolError::Db(err))) => Err(TurnError::from(err)),
+                Err(err) => Ok(Some(Err(err))),
+            }
+        };
+        let ran = tokio::try_join!(
+            biased;
+            self.hold(&tx),
+            self.write_results(&tx, &results).err_into(),
+            async {
+                repo::append_messages(&tx, self.user, self.conversation(), &appended, None)
+                    .await?
+                    .map(|(_, rows)| rows)
+                    .ok_or(TurnError::NotFound)
+            },
+            effect,
+            tx.commit().err_into(),
+        );
+        let (_, _, mut rows, outcome, ()) = match ran {
+            Ok(ran) => ran,
+            Err(err) => {
+                self.keep_results(results);
+                return Err(self.why_not_held(err).await);
+            }
+        };
+        let mut record = rows.pop().ok_or(TurnError::NotFound)?;
+        let (content, changed) = match (refused, outcome) {
+            (Some(refused), _) => (refused, false),
+            (None, Some(Ok(output))) => (output.to_json(), output.changed_tasks()),
+            (None, Some(Err(err))) => (json!({"error": err.to_string()}), false),
+            (None, None) => unreachable!("a call not refused runs its tool"),
+        };
+        let content = content.to_string();
+        if record.content != content {
+            record.content = content;
+            self.keep_results(vec![(record.id, record.content.clone())]);
+        }
         let _ = self.events.send(TurnEvent::ToolFinished {
             name: call.name.clone(),
             changed,
         });
-        rows.pop().ok_or(TurnError::NotFound)
+        Ok((rows, record))
+    }
+
+    /// Results of tool calls whose records are stored but not yet their content.
+    fn take_results(&self) -> Vec<(MessageId, String)> {
+        std::mem::take(&mut *self.results.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn keep_results(&self, mut results: Vec<(MessageId, String)>) {
+        let mut pending = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        results.append(&mut pending);
+        *pending = results;
+    }
+
+    /// Writes results taken with [`Self::take_results`] (nothing when there are none).
+    async fn write_results(
+        &self,
+        db: &impl db::Executor,
+        results: &[(MessageId, String)],
+    ) -> Result<(), DbError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<MessageId> = results.iter().map(|(id, _)| *id).collect();
+        let contents: Vec<&str> = results.iter().map(|(_, c)| c.as_str()).collect();
+        repo::set_contents(db, self.user, &ids, &contents).await?;
+        Ok(())
     }
 
     /// Stores the reply and marks the turn done, with the answer a replay returns, in one
-    /// transaction.
+    /// transaction and one round trip: the lease guard, the reply, the turn's end and the COMMIT go
+    /// out together.
     async fn finish(&self, text: String, records: Vec<ToolCallRecord>) -> Result<Reply, TurnError> {
         let begun = self.begun;
-        let mut client = db::client(self.pool).await?;
-        let tx = client.transaction().await?;
-        self.fence(&tx).await?;
         let first_text = match (&begun.conversation.title, begun.created) {
             (Some(_), _) => None,
             // The question is the conversation's first message.
             (None, true) => Some(begun.user_message.content.clone()),
-            (None, false) => repo::first_user_text(&tx, self.user, self.conversation()).await?,
+            // Untitled after its first turn (that one failed): rare, and read beforehand.
+            (None, false) => {
+                let client = db::client(self.pool).await?;
+                repo::first_user_text(&client, self.user, self.conversation()).await?
+            }
         };
         let title = first_text
             .and_then(|text| ChatText::parse(&text).ok())
@@ -1035,17 +1214,30 @@ impl Runner<'_> {
             id: begun.reply_id,
             ..NewMessage::new(Role::Assistant, text, Some(self.turn()))
         };
-        let (conversation, message) =
-            append_one(&tx, self.user, self.conversation(), reply, title.as_ref()).await?;
+        // What is stored (NUL replaced), not what the model sent.
         let response = json!({
-            "conversation_id": conversation.id.to_string(),
-            "response": message.content,
+            "conversation_id": self.conversation().to_string(),
+            "response": reply.content,
             "tool_calls": records,
         });
-        if !repo::finish_turn(&tx, self.turn(), self.attempt(), message.id, &response).await? {
-            return Err(TurnError::LeaseLost);
-        }
-        tx.commit().await?;
+        let results = self.take_results();
+        let tx = db::client(self.pool).await?.pipeline();
+        let stored = tokio::try_join!(
+            biased;
+            self.hold(&tx),
+            self.write_results(&tx, &results).err_into(),
+            append_one(&tx, self.user, self.conversation(), reply, title.as_ref()),
+            repo::finish_turn(&tx, self.turn(), self.attempt(), begun.reply_id, &response)
+                .err_into(),
+            tx.commit().err_into(),
+        );
+        let (_, _, (conversation, message), (), ()) = match stored {
+            Ok(stored) => stored,
+            Err(err) => {
+                self.keep_results(results);
+                return Err(self.why_not_held(err).await);
+            }
+        };
         let titled = begun.conversation.title.is_none() && conversation.title.is_some();
         Ok(Reply {
             message,
@@ -1054,6 +1246,31 @@ impl Runner<'_> {
             titled,
             response,
         })
+    }
+
+    /// Renews the lease as the guard of the statements pipelined after it: an attempt that no
+    /// longer holds the turn aborts their transaction.
+    async fn hold(&self, tx: &db::Pipeline) -> Result<(), TurnError> {
+        repo::hold_lease(tx, self.turn(), self.attempt(), LEASE).await?;
+        self.renewed();
+        Ok(())
+    }
+
+    /// What a failed guard means: the conversation was deleted (its turns went with it), or
+    /// another attempt took over. Other errors are what they are.
+    async fn why_not_held(&self, err: TurnError) -> TurnError {
+        if !matches!(err, TurnError::Db(DbError::Precondition(_))) {
+            return err;
+        }
+        let found = match db::client(self.pool).await {
+            Ok(client) => repo::get_conversation(&client, self.user, self.conversation()).await,
+            Err(err) => Err(err),
+        };
+        match found {
+            Ok(None) => TurnError::NotFound,
+            Ok(Some(_)) => TurnError::LeaseLost,
+            Err(err) => err.into(),
+        }
     }
 }
 

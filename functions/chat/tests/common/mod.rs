@@ -15,7 +15,7 @@ use smart_todo_chat::agent::Model;
 use smart_todo_chat::agent::offline::OfflineModel;
 use smart_todo_chat::agent::openai::{OpenAiModel, OpenAiSettings};
 use smart_todo_shared::AppState;
-use smart_todo_shared::test_support::{TestDb, authenticator, bearer};
+use smart_todo_shared::test_support::{TestDb, TripCounter, authenticator, bearer};
 use wiremock::{Mock, MockServer, Request as WireRequest, Respond, ResponseTemplate, matchers};
 
 pub struct App {
@@ -42,6 +42,25 @@ impl App {
         let db = TestDb::new().await;
         let model = Arc::new(model);
         let router = router(&db, model.clone());
+        Self { db, model, router }
+    }
+
+    /// The offline assistant over one connection that goes through `trips`, which counts its
+    /// round trips.
+    pub async fn offline_through(trips: &TripCounter) -> Self {
+        Self::through(Model::Offline(OfflineModel), trips).await
+    }
+
+    /// `model` over one connection that goes through `trips`.
+    pub async fn through(model: Model, trips: &TripCounter) -> Self {
+        let db = TestDb::new().await;
+        let model = Arc::new(model);
+        let settings = smart_todo_shared::config::PoolSettings {
+            max_size: 1,
+            ..smart_todo_shared::config::PoolSettings::LAMBDA
+        };
+        let pool = db.pool_through(trips, settings);
+        let router = router_over(pool, Default::default(), model.clone());
         Self { db, model, router }
     }
 
