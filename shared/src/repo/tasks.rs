@@ -101,7 +101,9 @@ pub async fn insert_task(
         .query_typed(
             concat!(
                 write_quota!("$1", "$4"),
-                ", room AS (SELECT (SELECT count(*) FROM tasks WHERE user_id = $1) < $5 AS ok),",
+                // Counting stops at the limit: a long list costs no more than a full one.
+                ", room AS (SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = $1",
+                " LIMIT $5) capped) < $5 AS ok),",
                 " ins AS (INSERT INTO tasks (user_id, title, description)",
                 " SELECT $1, $2, $3 FROM allowed, room WHERE allowed.ok AND room.ok RETURNING ",
                 task_columns!(),
