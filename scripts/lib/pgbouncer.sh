@@ -64,10 +64,11 @@ pidfile = ${dir}/pgbouncer.pid
 EOF
     _pg_chown "$dir"
     # PgBouncer refuses to run as root: it runs as the cluster's owner, in the foreground, as our child.
+    # Its log goes to PGBOUNCER_LOG only (in the foreground it also copies it to stderr).
     if [ "$(id -u)" = 0 ]; then
-        (cd / && exec runuser -u postgres -- "$PGBOUNCER_BIN" "$dir/pgbouncer.ini") &
+        (cd / && exec runuser -u postgres -- "$PGBOUNCER_BIN" "$dir/pgbouncer.ini") >/dev/null 2>&1 &
     else
-        "$PGBOUNCER_BIN" "$dir/pgbouncer.ini" &
+        "$PGBOUNCER_BIN" "$dir/pgbouncer.ini" >/dev/null 2>&1 &
     fi
     PGBOUNCER_PID=$!
     if ! wait_tcp 127.0.0.1 "$PGBOUNCER_PORT" 20 "$PGBOUNCER_PID"; then

@@ -19,7 +19,7 @@ serve_on_fresh_db() {
     _sofd_log="$TMP_DIR/$tag-serve.log"
     _sofd_db="${tag}_$$_$RANDOM"
     _sofd_pid=""
-    # shellcheck disable=SC2317 # invoked by the EXIT trap
+    # shellcheck disable=SC2317,SC2329 # invoked by the EXIT trap
     _sofd_stop() {
         if [ -n "$_sofd_pid" ]; then stop_pid "$_sofd_pid" "smart-todo serve"; fi
         psql -X -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $_sofd_db" >/dev/null 2>&1 || true

@@ -278,7 +278,7 @@ pub async fn begin(
     };
 
     let (locked, keyed, _, running, quota, last, messages, mut history) = tokio::try_join!(
-            biased;
+        biased;
         repo::lock_conversation(&tx, user, id),
         keyed,
         repo::expire_lapsed_turns(&tx, id),
@@ -316,7 +316,7 @@ pub async fn begin(
     let message = NewMessage::new(Role::User, request.text.as_str(), None);
     let turn = new_turn(conversation.id, message.id);
     let ((conversation, user_message), turn, ()) = tokio::try_join!(
-            biased;
+        biased;
         append_one(&tx, user, conversation.id, message, None),
         insert_turn(&tx, user, &turn),
         tx.commit().err_into(),
@@ -912,11 +912,11 @@ impl Runner<'_> {
                 Ok(client) => {
                     let tx = client.pipeline();
                     let released = tokio::try_join!(
-                    biased;
-                                self.write_results(&tx, &results),
-                                repo::fail_turn(&tx, self.turn(), self.attempt()),
-                                tx.commit().err_into(),
-                            );
+                        biased;
+                        self.write_results(&tx, &results),
+                        repo::fail_turn(&tx, self.turn(), self.attempt()),
+                        tx.commit().err_into(),
+                    );
                     released.map(|_| ())
                 }
                 Err(err) => Err(err),
