@@ -385,21 +385,27 @@ impl Drop for Pipeline {
     }
 }
 
+/// The body of [`Executor::query_typed`] on a deadpool client or transaction, which both carry
+/// their connection's statement cache.
+macro_rules! query_cached {
+    ($on:expr, $prepared:expr, $sql:expr, $params:expr) => {{
+        let (on, sql, params) = (&$on, $sql, $params);
+        if !$prepared {
+            return on.query_typed(sql, params).await;
+        }
+        let statement = on.prepare_typed_cached(sql, &types_of(params)).await?;
+        let outcome = on.query(&statement, &values_of(params)).await;
+        forget_if_stale(&on.statement_cache, sql, params, outcome)
+    }};
+}
+
 impl Executor for Client {
     async fn query_typed(
         &self,
         sql: &str,
         params: &Params<'_>,
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        if !self.prepared {
-            return self.conn.query_typed(sql, params).await;
-        }
-        let statement = self
-            .conn
-            .prepare_typed_cached(sql, &types_of(params))
-            .await?;
-        let outcome = self.conn.query(&statement, &values_of(params)).await;
-        forget_if_stale(&self.conn.statement_cache, sql, params, outcome)
+        query_cached!(self.conn, self.prepared, sql, params)
     }
 }
 
@@ -429,12 +435,7 @@ impl Executor for Tx<'_> {
         sql: &str,
         params: &Params<'_>,
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        if !self.prepared {
-            return self.tx.query_typed(sql, params).await;
-        }
-        let statement = self.tx.prepare_typed_cached(sql, &types_of(params)).await?;
-        let outcome = self.tx.query(&statement, &values_of(params)).await;
-        forget_if_stale(&self.tx.statement_cache, sql, params, outcome)
+        query_cached!(self.tx, self.prepared, sql, params)
     }
 }
 
