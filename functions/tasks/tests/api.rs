@@ -94,15 +94,19 @@ impl App {
         }
     }
 
+    /// `POST /api/tasks {"title": title}` as `user`, whatever it answers.
+    async fn post(&self, user: &str, title: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/tasks",
+            Some(user),
+            Some(json!({"title": title})),
+        )
+        .await
+    }
+
     async fn create(&self, user: &str, title: &str) -> Value {
-        let reply = self
-            .call(
-                Method::POST,
-                "/api/tasks",
-                Some(user),
-                Some(json!({"title": title})),
-            )
-            .await;
+        let reply = self.post(user, title).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         reply.body
     }
@@ -1159,6 +1163,76 @@ async fn over_the_tasks_per_user_limit_a_create_is_429() {
         .call(Method::POST, "/api/tasks/1/complete", Some(token), None)
         .await;
     assert_eq!(reply.status, StatusCode::OK);
+    // Deleting one makes room for exactly one more.
+    let reply = app
+        .call(Method::DELETE, "/api/tasks/1", Some(token), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    for (title, status) in [
+        ("d", StatusCode::CREATED),
+        ("e", StatusCode::TOO_MANY_REQUESTS),
+    ] {
+        let reply = app.post(token, title).await;
+        assert_eq!(reply.status, status, "{title}: {}", reply.body);
+    }
+    assert_eq!(app.db.task_rows().await.len(), 2);
+}
+
+/// The per-user task count the limit reads is kept beside the tasks; it must stay equal to the
+/// real count whatever mix of creates, refusals and deletes runs, concurrently or not.
+#[tokio::test]
+async fn the_task_count_behind_the_limit_stays_exact_under_concurrent_creates_and_deletes() {
+    let limit = 12;
+    let app = App::with_limits(smart_todo_shared::config::Limits {
+        tasks_per_user: limit,
+        ..Default::default()
+    })
+    .await;
+    let titles: Vec<String> = (0..36).map(|n| format!("t{n}")).collect();
+    // 30 creates at once: exactly `limit` of them find room.
+    let replies =
+        futures::future::join_all(titles[..30].iter().map(|t| app.post("alice", t))).await;
+    let created: Vec<i64> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .map(|r| r.body["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(created.len() as i64, limit);
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.status == StatusCode::CREATED || r.status == StatusCode::TOO_MANY_REQUESTS)
+    );
+    // Half deleted (each twice at once: one 204, one 404) while as many creates race them.
+    let uris: Vec<String> = created[..6]
+        .iter()
+        .flat_map(|id| [format!("/api/tasks/{id}"), format!("/api/tasks/{id}")])
+        .collect();
+    let deletes = futures::future::join_all(
+        uris.iter()
+            .map(|uri| app.call(Method::DELETE, uri, Some("alice"), None)),
+    );
+    let creates = futures::future::join_all(titles[30..].iter().map(|t| app.post("alice", t)));
+    let (deleted, recreated) = tokio::join!(deletes, creates);
+    let gone = deleted
+        .iter()
+        .filter(|r| r.status == StatusCode::NO_CONTENT)
+        .count();
+    assert_eq!(gone, 6, "each task is deleted once");
+    let made = recreated
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let client = app.db.raw_client().await;
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    let real = count("SELECT count(*) FROM tasks WHERE user_id = 'alice'").await;
+    let kept = count("SELECT tasks::int8 FROM users WHERE user_id = 'alice'").await;
+    assert_eq!(real, limit - 6 + made as i64);
+    assert_eq!(kept, real, "the kept count is the real one");
+    assert!(real <= limit);
 }
 
 #[tokio::test]

@@ -47,18 +47,40 @@ pub enum Written {
     TooManyTasks,
 }
 
-/// Counts one write in the user's current minute (`$user`) against the limit (`$limit`), and
-/// says whether it is allowed and how long until the minute ends. Rows: `allowed(ok, retry_after)`.
+/// Seconds until the end of the minute a `users` row counts writes in.
+macro_rules! retry_after {
+    () => {
+        "ceil(extract(epoch FROM write_minute + interval '1 minute' - now()))::int AS retry_after"
+    };
+}
+
+/// The user's writes in the current minute, this one included, as an expression in a `users` upsert
+/// aliased `u` (`excluded` is the row the upsert would have inserted).
+macro_rules! writes_now {
+    () => {
+        "(CASE WHEN u.write_minute = excluded.write_minute THEN u.writes + 1 ELSE 1 END)"
+    };
+}
+
+/// Counts one write in the user's current minute (`$user`) against the limit (`$limit`) in the
+/// user's `users` row, and says whether it is allowed and how long until the minute ends. Rows:
+/// `allowed(ok, retry_after)`.
 macro_rules! write_quota {
     ($user:literal, $limit:literal) => {
         concat!(
-            "WITH quota AS (INSERT INTO usage_windows (user_id, kind, window_start, count)",
-            " VALUES (", $user, ", 'write', date_trunc('minute', now()), 1)",
-            " ON CONFLICT (user_id, kind, window_start)",
-            " DO UPDATE SET count = usage_windows.count + 1 RETURNING count),",
-            " allowed AS (SELECT (SELECT count FROM quota) <= ", $limit, " AS ok,",
-            " ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()))::int",
-            " AS retry_after)"
+            "WITH allowed AS (INSERT INTO users AS u (user_id, write_minute, writes)",
+            " VALUES (",
+            $user,
+            ", date_trunc('minute', now()), 1)",
+            " ON CONFLICT (user_id) DO UPDATE SET writes = ",
+            writes_now!(),
+            ",",
+            " write_minute = excluded.write_minute",
+            " RETURNING writes <= ",
+            $limit,
+            " AS ok, ",
+            retry_after!(),
+            ")"
         )
     };
 }
@@ -100,15 +122,22 @@ pub async fn insert_task(
     let rows = client
         .query_typed(
             concat!(
-                write_quota!("$1", "$4"),
-                // Counting stops at the limit: a long list costs no more than a full one.
-                ", room AS (SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = $1",
-                " LIMIT $5) capped) < $5 AS ok),",
+                // One update of the user's row counts the write and, when it is allowed and the
+                // user has room, the task; `added` keeps that decision for the insert below.
+                "WITH allowed AS (INSERT INTO users AS u (user_id, tasks, write_minute, writes, added)",
+                " VALUES ($1, CASE WHEN 1 <= $4 AND 0 < $5 THEN 1 ELSE 0 END,",
+                " date_trunc('minute', now()), 1, 1 <= $4 AND 0 < $5)",
+                " ON CONFLICT (user_id) DO UPDATE SET writes = ", writes_now!(), ",",
+                " write_minute = excluded.write_minute,",
+                " added = ", writes_now!(), " <= $4 AND u.tasks < $5,",
+                " tasks = u.tasks + CASE WHEN ", writes_now!(), " <= $4 AND u.tasks < $5",
+                " THEN 1 ELSE 0 END",
+                " RETURNING writes <= $4 AS ok, added, ", retry_after!(), "),",
                 " ins AS (INSERT INTO tasks (user_id, title, description)",
-                " SELECT $1, $2, $3 FROM allowed, room WHERE allowed.ok AND room.ok RETURNING ",
+                " SELECT $1, $2, $3 FROM allowed WHERE allowed.added RETURNING ",
                 task_columns!(),
-                ") SELECT allowed.ok, allowed.retry_after, room.ok OR NOT allowed.ok, ins.*",
-                " FROM allowed CROSS JOIN room LEFT JOIN ins ON true"
+                ") SELECT allowed.ok, allowed.retry_after, allowed.added OR NOT allowed.ok, ins.*",
+                " FROM allowed LEFT JOIN ins ON true"
             ),
             &[
                 (&user.as_str(), Type::TEXT),
