@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 pub mod agent;
 pub mod chatkit;
+pub mod runtime_api;
 
 use agent::Model;
 use agent::turn::{self, Start, TurnRequest};
