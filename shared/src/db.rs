@@ -261,7 +261,7 @@ fn tls_connector(
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
 }
 
-/// A pooled connection; `&conn` is an [`Executor`] and `conn.transaction()` opens a transaction.
+/// A pooled connection; `&conn` is an [`Executor`] and `conn.pipeline()` opens a transaction.
 /// It derefs to the tokio-postgres client for what the repositories do not cover.
 pub struct Client {
     conn: deadpool_postgres::Object,
@@ -273,18 +273,6 @@ impl std::ops::Deref for Client {
 
     fn deref(&self) -> &Self::Target {
         &self.conn
-    }
-}
-
-impl Client {
-    /// Opens a transaction on this connection (BEGIN goes out with its first statement's trip
-    /// when they are sent together).
-    pub async fn transaction(&mut self) -> Result<Tx<'_>, tokio_postgres::Error> {
-        let prepared = self.prepared;
-        Ok(Tx {
-            tx: self.conn.transaction().await?,
-            prepared,
-        })
     }
 }
 
@@ -385,57 +373,19 @@ impl Drop for Pipeline {
     }
 }
 
-/// The body of [`Executor::query_typed`] on a deadpool client or transaction, which both carry
-/// their connection's statement cache.
-macro_rules! query_cached {
-    ($on:expr, $prepared:expr, $sql:expr, $params:expr) => {{
-        let (on, sql, params) = (&$on, $sql, $params);
-        if !$prepared {
-            return on.query_typed(sql, params).await;
-        }
-        let statement = on.prepare_typed_cached(sql, &types_of(params)).await?;
-        let outcome = on.query(&statement, &values_of(params)).await;
-        forget_if_stale(&on.statement_cache, sql, params, outcome)
-    }};
-}
-
 impl Executor for Client {
     async fn query_typed(
         &self,
         sql: &str,
         params: &Params<'_>,
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        query_cached!(self.conn, self.prepared, sql, params)
-    }
-}
-
-/// A transaction on a pooled connection; rolls back when dropped uncommitted.
-pub struct Tx<'a> {
-    tx: deadpool_postgres::Transaction<'a>,
-    prepared: bool,
-}
-
-impl<'a> std::ops::Deref for Tx<'a> {
-    type Target = tokio_postgres::Transaction<'a>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.tx
-    }
-}
-
-impl Tx<'_> {
-    pub async fn commit(self) -> Result<(), tokio_postgres::Error> {
-        self.tx.commit().await
-    }
-}
-
-impl Executor for Tx<'_> {
-    async fn query_typed(
-        &self,
-        sql: &str,
-        params: &Params<'_>,
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        query_cached!(self.tx, self.prepared, sql, params)
+        let conn = &self.conn;
+        if !self.prepared {
+            return conn.query_typed(sql, params).await;
+        }
+        let statement = conn.prepare_typed_cached(sql, &types_of(params)).await?;
+        let outcome = conn.query(&statement, &values_of(params)).await;
+        forget_if_stale(&conn.statement_cache, sql, params, outcome)
     }
 }
 

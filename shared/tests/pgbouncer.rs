@@ -56,14 +56,14 @@ async fn a_statement_prepared_through_the_pooler_is_gone_in_the_next_transaction
     let mut on = pool(config, StatementCache::On, 2);
     assert!(on.prepares_statements());
     let first = db::client(&on).await.unwrap();
-    let mut second = db::client(&on).await.unwrap();
+    let second = db::client(&on).await.unwrap();
     // `first` prepares (and runs) a statement on the server connection it is lent for that trip.
     let probe = "SELECT count(*) FROM tasks WHERE user_id = $1";
     let params: [(&(dyn tokio_postgres::types::ToSql + Sync), _); 1] =
         [(&"alice", tokio_postgres::types::Type::TEXT)];
     first.query_typed(probe, &params).await.unwrap();
     // `second` holds that server connection in an open transaction...
-    let held = second.transaction().await.unwrap();
+    let held = second.pipeline();
     held.query_typed("SELECT pg_backend_pid()", &[])
         .await
         .unwrap();
@@ -78,13 +78,13 @@ async fn a_statement_prepared_through_the_pooler_is_gone_in_the_next_transaction
         "{err}"
     );
     held.commit().await.unwrap();
-    drop((first, second));
+    drop((first, held));
     on = pool(through_pgbouncer(&db).unwrap(), StatementCache::Off, 2);
     // The same interleaving with statements sent unnamed works.
     let first = db::client(&on).await.unwrap();
-    let mut second = db::client(&on).await.unwrap();
+    let second = db::client(&on).await.unwrap();
     first.query_typed(probe, &params).await.unwrap();
-    let held = second.transaction().await.unwrap();
+    let held = second.pipeline();
     held.query_typed("SELECT pg_backend_pid()", &[])
         .await
         .unwrap();
@@ -141,8 +141,7 @@ async fn auto_recognises_the_pooler_and_every_call_stays_correct_under_concurren
                         call(&pool, &who, "delete_task", json!({"task_id": id})).await;
                     }
                     // A tool inside a transaction, as a chat turn runs it with its record.
-                    let mut conn = db::client(&pool).await.unwrap();
-                    let tx = conn.transaction().await.unwrap();
+                    let tx = db::client(&pool).await.unwrap().pipeline();
                     tools::call(
                         &tx,
                         &user(&who),

@@ -422,18 +422,18 @@ async fn every_tool_treats_another_users_task_as_not_found_and_changes_nothing()
     let by_id = || TaskRefArgs { task_id: id };
     let conn = db.conn().await;
     let results = [
-        tools::get_task(&*conn, &bob, by_id()).await.err(),
-        tools::complete_task(&*conn, &bob, &LIMITS, by_id())
+        tools::get_task(&conn, &bob, by_id()).await.err(),
+        tools::complete_task(&conn, &bob, &LIMITS, by_id())
             .await
             .err(),
-        tools::reopen_task(&*conn, &bob, &LIMITS, by_id())
+        tools::reopen_task(&conn, &bob, &LIMITS, by_id())
             .await
             .err(),
-        tools::delete_task(&*conn, &bob, &LIMITS, by_id())
+        tools::delete_task(&conn, &bob, &LIMITS, by_id())
             .await
             .err(),
         tools::update_task(
-            &*conn,
+            &conn,
             &bob,
             &LIMITS,
             UpdateTaskArgs {

@@ -429,8 +429,8 @@ pub async fn begin_retry(
     conversation: ConversationId,
     item: MessageId,
 ) -> Result<Begun, TurnError> {
-    let mut client = db::client(pool).await?;
-    let tx = client.transaction().await?;
+    // A rare path: its statements go one trip each, inside one transaction.
+    let tx = db::client(pool).await?.pipeline();
     let conversation = repo::lock_conversation(&tx, user, conversation)
         .await?
         .ok_or(TurnError::NotFound)?;
