@@ -64,6 +64,56 @@ async fn migrations_apply_twice_without_error() {
     }
 }
 
+/// V6 moved the per-user task count into `users`; a database that already had tasks must start
+/// with every user's real count, or the limit would admit that many tasks more.
+#[tokio::test]
+async fn the_users_migration_counts_the_tasks_already_there() {
+    let db = TestDb::new().await;
+    let client = db.raw_client().await;
+    // Back to the state before V6, with tasks written then.
+    client
+        .batch_execute(
+            "DROP TRIGGER tasks_deleted_count ON tasks; \
+             DROP FUNCTION smart_todo_task_deleted(); DROP TABLE users; \
+             DELETE FROM refinery_schema_history WHERE version = 6; \
+             INSERT INTO tasks (user_id, title) VALUES ('alice', 'a'), ('alice', 'b'), \
+               ('alice', 'c'), ('bob', 'd'); \
+             INSERT INTO usage_windows (user_id, kind, window_start, count) \
+               VALUES ('alice', 'write', date_trunc('minute', now()), 4)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(db::migrate(&db.pool).await.unwrap().len(), 1, "V6 again");
+    let rows = client
+        .query("SELECT user_id, tasks FROM users ORDER BY user_id", &[])
+        .await
+        .unwrap();
+    let got: Vec<(String, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, [("alice".to_owned(), 3), ("bob".to_owned(), 1)]);
+    let left = client
+        .query_one(
+            "SELECT count(*) FROM usage_windows WHERE kind = 'write'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        left.get::<_, i64>(0),
+        0,
+        "write windows are counted in users now"
+    );
+    // A delete of any kind takes the task off the count.
+    client
+        .batch_execute("DELETE FROM tasks WHERE user_id = 'alice' AND title = 'a'")
+        .await
+        .unwrap();
+    let alice = client
+        .query_one("SELECT tasks FROM users WHERE user_id = 'alice'", &[])
+        .await
+        .unwrap();
+    assert_eq!(alice.get::<_, i32>(0), 2);
+}
+
 #[tokio::test]
 async fn concurrent_migration_runs_do_not_collide() {
     let db = TestDb::new().await;
