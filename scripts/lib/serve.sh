@@ -6,7 +6,8 @@
 # $SMART_TODO_BIN) on a free
 # loopback port over a fresh, migrated database of the test cluster, with a random AUTH_JWT_SECRET
 # and no model key (the offline assistant). CMD gets SERVE_URL (http://127.0.0.1:PORT), ALICE_TOKEN
-# and BOB_TOKEN (`smart-todo token`) in its environment. The server is stopped and the database
+# and BOB_TOKEN (`smart-todo token`) in its environment, and SERVE_BIN (the binary, to mint tokens for
+# other users). The server is stopped and the database
 # dropped however it ends; on failure the tail of the server log is shown. Returns CMD's status.
 # Run it as the child `run` waits for (`run serve_on_fresh_db ...`), or as the last thing a script
 # does: it sets traps and exports. An exported FRONTEND_DIR is served too; SERVE_DEV=1 adds --dev;
@@ -62,7 +63,7 @@ serve_on_fresh_db() {
     fi
     log "smart-todo serve (pid $_sofd_pid) on 127.0.0.1:$port, database $_sofd_db"
 
-    SERVE_URL="http://127.0.0.1:$port" SERVE_PID="$_sofd_pid" \
+    SERVE_URL="http://127.0.0.1:$port" SERVE_PID="$_sofd_pid" SERVE_BIN="$_sofd_bin" \
         ALICE_TOKEN="$("$_sofd_bin" token --user alice)" \
         BOB_TOKEN="$("$_sofd_bin" token --user bob)" \
         "$@" || rc=$?

@@ -6,7 +6,10 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 python="$1"
-"$python" "$here/load.py" &
+# The load works as users of its own: the conformance session compares alice's tasks before and after
+# a retried turn, and a load writing as alice would change them under it.
+ALICE_TOKEN="$("$SERVE_BIN" token --user load-carol)" BOB_TOKEN="$("$SERVE_BIN" token --user load-dave)" \
+    "$python" "$here/load.py" &
 load=$!
 rc=0
 "$python" "$here/../chatkit/conformance.py" || rc=$?
