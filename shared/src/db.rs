@@ -439,6 +439,12 @@ const MIGRATION_LOCK: i64 = 0x5_4d41_5254_544f; // "SMARTTO"
 /// Applies pending migrations from `migrations/`; safe to run twice and from two places at once.
 /// Run it against a direct (non-pooler) URL: it holds a session-level advisory lock.
 pub async fn migrate(pool: &DbPool) -> anyhow::Result<Vec<String>> {
+    migrate_to(pool, None).await
+}
+
+/// Applies pending migrations up to `version` (all of them when `None`), as [`migrate`] does; a
+/// test builds an older schema with it to prove that a later migration keeps the data.
+pub async fn migrate_to(pool: &DbPool, version: Option<i32>) -> anyhow::Result<Vec<String>> {
     let mut client = pool
         .pool
         .get()
@@ -448,7 +454,11 @@ pub async fn migrate(pool: &DbPool) -> anyhow::Result<Vec<String>> {
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await
         .context("taking the migration lock")?;
-    let report = migrations::runner().run_async(&mut **client).await;
+    let mut runner = migrations::runner();
+    if let Some(version) = version {
+        runner = runner.set_target(refinery::Target::Version(version));
+    }
+    let report = runner.run_async(&mut **client).await;
     let unlock = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
         .await;

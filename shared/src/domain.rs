@@ -266,7 +266,7 @@ impl fmt::Display for PageCursor {
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
 )]
 pub struct Task {
-    /// The task's number, unique across all users.
+    /// The task's number among its owner's tasks: 1 for their first, never reused.
     pub id: i64,
     pub title: String,
     pub description: Option<String>,

@@ -32,6 +32,11 @@ pub struct TestDb {
 impl TestDb {
     /// Creates and migrates a fresh database.
     pub async fn new() -> Self {
+        Self::at_version(None).await
+    }
+
+    /// Creates a fresh database migrated up to `version` (every migration when `None`).
+    pub async fn at_version(version: Option<i32>) -> Self {
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
         let admin = connect_raw(admin_url().parse().expect("TEST_DATABASE_URL parses")).await;
         // Identifiers cannot be parameters; this name is generated above, never user input.
@@ -50,7 +55,9 @@ impl TestDb {
             },
         )
         .expect("pool");
-        db::migrate(&pool).await.expect("migrations apply");
+        db::migrate_to(&pool, version)
+            .await
+            .expect("migrations apply");
         Self {
             pool,
             name,
@@ -58,11 +65,14 @@ impl TestDb {
         }
     }
 
-    /// Every task row as JSON text, in id order: a snapshot to prove a refused request changed nothing.
+    /// Every task row as JSON text, by owner and number: a snapshot to prove a refused request changed nothing.
     pub async fn task_rows(&self) -> Vec<String> {
         let client = self.raw_client().await;
         let rows = client
-            .query("SELECT row_to_json(t)::text FROM tasks t ORDER BY id", &[])
+            .query(
+                "SELECT row_to_json(t)::text FROM tasks t ORDER BY user_id, id",
+                &[],
+            )
             .await
             .expect("tasks");
         rows.iter().map(|row| row.get(0)).collect()

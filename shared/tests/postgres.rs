@@ -68,22 +68,19 @@ async fn migrations_apply_twice_without_error() {
 /// with every user's real count, or the limit would admit that many tasks more.
 #[tokio::test]
 async fn the_users_migration_counts_the_tasks_already_there() {
-    let db = TestDb::new().await;
+    let db = TestDb::at_version(Some(5)).await;
     let client = db.raw_client().await;
-    // Back to the state before V6, with tasks written then.
+    // Tasks written before V6.
     client
         .batch_execute(
-            "DROP TRIGGER tasks_deleted_count ON tasks; \
-             DROP FUNCTION smart_todo_task_deleted(); DROP TABLE users; \
-             DELETE FROM refinery_schema_history WHERE version = 6; \
-             INSERT INTO tasks (user_id, title) VALUES ('alice', 'a'), ('alice', 'b'), \
+            "INSERT INTO tasks (user_id, title) VALUES ('alice', 'a'), ('alice', 'b'), \
                ('alice', 'c'), ('bob', 'd'); \
              INSERT INTO usage_windows (user_id, kind, window_start, count) \
                VALUES ('alice', 'write', date_trunc('minute', now()), 4)",
         )
         .await
         .unwrap();
-    assert_eq!(db::migrate(&db.pool).await.unwrap().len(), 1, "V6 again");
+    assert_eq!(db::migrate(&db.pool).await.unwrap().len(), 2, "V6 and V7");
     let rows = client
         .query("SELECT user_id, tasks FROM users ORDER BY user_id", &[])
         .await
@@ -112,6 +109,84 @@ async fn the_users_migration_counts_the_tasks_already_there() {
         .await
         .unwrap();
     assert_eq!(alice.get::<_, i32>(0), 2);
+}
+
+/// A database with data from the first schema migrates to the current one keeping every task,
+/// conversation and message, and each user's tasks are numbered 1, 2, 3 … in creation order,
+/// with the next create continuing after the highest.
+#[tokio::test]
+async fn data_from_the_first_schema_survives_every_migration_with_tasks_numbered_per_user() {
+    let db = TestDb::at_version(Some(1)).await;
+    let client = db.raw_client().await;
+    // Interleaved creates of two users (global ids 1..=6), one of alice's later deleted, and a
+    // conversation with messages.
+    client
+        .batch_execute(
+            "INSERT INTO tasks (user_id, title) VALUES ('alice', 'a1'), ('bob', 'b1'), \
+               ('alice', 'a2'), ('alice', 'a3'), ('bob', 'b2'), ('alice', 'a4'); \
+             UPDATE tasks SET completed = true, completed_at = now() WHERE title = 'b2'; \
+             DELETE FROM tasks WHERE title = 'a2'; \
+             INSERT INTO conversations (id, user_id, title) \
+               VALUES ('00000000-0000-0000-0000-000000000001', 'alice', 'groceries'); \
+             INSERT INTO messages (id, conversation_id, user_id, role, content) VALUES \
+               ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-000000000001', \
+                'alice', 'user', 'add milk'), \
+               ('00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-000000000001', \
+                'alice', 'assistant', 'Added milk.')",
+        )
+        .await
+        .unwrap();
+    let applied = db::migrate(&db.pool).await.unwrap();
+    assert!(applied.len() >= 6, "{applied:?}");
+
+    let rows = client
+        .query(
+            "SELECT user_id, id, title, completed FROM tasks ORDER BY user_id, id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(String, i64, String, bool)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let want = [
+        ("alice", 1, "a1", false),
+        ("alice", 2, "a3", false),
+        ("alice", 3, "a4", false),
+        ("bob", 1, "b1", false),
+        ("bob", 2, "b2", true),
+    ];
+    assert_eq!(
+        got,
+        want.map(|(u, id, t, c)| (u.to_owned(), id, t.to_owned(), c))
+    );
+    let messages = client
+        .query("SELECT seq, role, content FROM messages ORDER BY seq", &[])
+        .await
+        .unwrap();
+    let messages: Vec<(i64, String, String)> = messages
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (1, "user".to_owned(), "add milk".to_owned()),
+            (2, "assistant".to_owned(), "Added milk.".to_owned())
+        ]
+    );
+    let title: String = client
+        .query_one("SELECT title FROM conversations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(title, "groceries");
+
+    // The next create continues each user's own numbers.
+    for (who, want) in [("alice", 4), ("bob", 3), ("carol", 1)] {
+        assert_eq!(add(&db, who, "next").await, want, "{who}");
+    }
 }
 
 #[tokio::test]

@@ -367,8 +367,8 @@ async fn after_ten_list_turns_of_a_hundred_tasks_the_model_gets_under_64_kb() {
         .raw_client()
         .await
         .batch_execute(
-            "INSERT INTO tasks (user_id, title, description) \
-             SELECT 'alice', 'Task number ' || g || ' of the big list', 'details of ' || g \
+            "INSERT INTO tasks (user_id, id, title, description) \
+             SELECT 'alice', g, 'Task number ' || g || ' of the big list', 'details of ' || g \
              FROM generate_series(1, 100) g",
         )
         .await

@@ -529,17 +529,29 @@ async fn another_users_task_is_not_found_like_a_missing_one_and_stays_unchanged(
     }
     let bobs = app.call("bob", "list_tasks", json!({})).await;
     assert_eq!(bobs.structured(), &json!({"tasks": []}));
-    // Bob's own task gets a different id and alice still sees only hers.
+    // Numbers are per user: bob's first task is his number 1 too, and acting on it changes his
+    // task, never alice's.
     let bob_id = app.add("bob", "Walk the dog").await;
+    assert_eq!((id, bob_id), (1, 1));
+    let before = app.rows().await;
+    app.call("bob", "complete_task", json!({"task_id": bob_id}))
+        .await
+        .structured();
     let alices = app.call("alice", "list_tasks", json!({})).await;
-    let ids: Vec<i64> = alices.structured()["tasks"]
+    let alices: Vec<(i64, String, bool)> = alices.structured()["tasks"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t["id"].as_i64().unwrap())
+        .map(|t| {
+            (
+                t["id"].as_i64().unwrap(),
+                t["title"].as_str().unwrap().to_owned(),
+                t["completed"].as_bool().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(ids, [id]);
-    assert_ne!(bob_id, id);
+    assert_eq!(alices, [(1, "Buy milk".to_owned(), false)]);
+    assert_ne!(app.rows().await, before, "bob's task is completed");
 }
 
 #[tokio::test]

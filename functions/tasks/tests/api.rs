@@ -1235,6 +1235,54 @@ async fn the_task_count_behind_the_limit_stays_exact_under_concurrent_creates_an
     assert!(real <= limit);
 }
 
+/// Every user counts their own tasks from 1: concurrent creates by two users each get 1..=n with
+/// no gap and no duplicate, and a deleted number is never given again.
+#[tokio::test]
+async fn each_user_numbers_their_tasks_from_one_without_gaps_or_reuse() {
+    let app = App::new().await;
+    let titles = |who: &str| (0..20).map(|n| format!("{who} {n}")).collect::<Vec<_>>();
+    let (alices, bobs) = (titles("alice"), titles("bob"));
+    let (alice, bob) = tokio::join!(
+        futures::future::join_all(alices.iter().map(|t| app.post("alice", t))),
+        futures::future::join_all(bobs.iter().map(|t| app.post("bob", t))),
+    );
+    for (who, replies) in [("alice", alice), ("bob", bob)] {
+        let mut ids: Vec<i64> = replies
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+                r.body["id"].as_i64().unwrap()
+            })
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=20).collect::<Vec<_>>(), "{who}");
+    }
+    // Alice's task 5 and her newest go; her next task is 21, not 5 or 20.
+    for id in [5, 20] {
+        let gone = app
+            .call(
+                Method::DELETE,
+                &format!("/api/tasks/{id}"),
+                Some("alice"),
+                None,
+            )
+            .await;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(app.create("alice", "after the deletes").await["id"], 21);
+    assert_eq!(app.create("bob", "bob's next").await["id"], 21);
+    // Task 5 of bob is still his; alice's 5 is gone for her alone.
+    let bobs = app
+        .call(Method::GET, "/api/tasks/5", Some("bob"), None)
+        .await;
+    assert_eq!(bobs.status, StatusCode::OK);
+    assert!(bobs.body["title"].as_str().unwrap().starts_with("bob "));
+    let alices = app
+        .call(Method::GET, "/api/tasks/5", Some("alice"), None)
+        .await;
+    assert_eq!(alices.status, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn what_the_openapi_document_forbids_the_server_refuses() {
     let app = App::new().await;

@@ -123,18 +123,24 @@ pub async fn insert_task(
         .query_typed(
             concat!(
                 // One update of the user's row counts the write and, when it is allowed and the
-                // user has room, the task; `added` keeps that decision for the insert below.
-                "WITH allowed AS (INSERT INTO users AS u (user_id, tasks, write_minute, writes, added)",
+                // user has room, the task and its number; `added` keeps that decision for the
+                // insert below. Concurrent creates by one user queue on this row, so their numbers
+                // are consecutive, and the row outlives deletes, so a number is never reused.
+                "WITH allowed AS (INSERT INTO users AS u",
+                " (user_id, tasks, last_task_no, write_minute, writes, added)",
                 " VALUES ($1, CASE WHEN 1 <= $4 AND 0 < $5 THEN 1 ELSE 0 END,",
+                " CASE WHEN 1 <= $4 AND 0 < $5 THEN 1 ELSE 0 END,",
                 " date_trunc('minute', now()), 1, 1 <= $4 AND 0 < $5)",
                 " ON CONFLICT (user_id) DO UPDATE SET writes = ", writes_now!(), ",",
                 " write_minute = excluded.write_minute,",
                 " added = ", writes_now!(), " <= $4 AND u.tasks < $5,",
                 " tasks = u.tasks + CASE WHEN ", writes_now!(), " <= $4 AND u.tasks < $5",
-                " THEN 1 ELSE 0 END",
-                " RETURNING writes <= $4 AS ok, added, ", retry_after!(), "),",
-                " ins AS (INSERT INTO tasks (user_id, title, description)",
-                " SELECT $1, $2, $3 FROM allowed WHERE allowed.added RETURNING ",
+                " THEN 1 ELSE 0 END,",
+                " last_task_no = u.last_task_no + CASE WHEN ", writes_now!(),
+                " <= $4 AND u.tasks < $5 THEN 1 ELSE 0 END",
+                " RETURNING writes <= $4 AS ok, added, last_task_no, ", retry_after!(), "),",
+                " ins AS (INSERT INTO tasks (user_id, id, title, description)",
+                " SELECT $1, allowed.last_task_no, $2, $3 FROM allowed WHERE allowed.added RETURNING ",
                 task_columns!(),
                 ") SELECT allowed.ok, allowed.retry_after, allowed.added OR NOT allowed.ok, ins.*",
                 " FROM allowed LEFT JOIN ins ON true"
