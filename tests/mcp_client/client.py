@@ -211,16 +211,9 @@ class Suite:
             "update_task to an empty title is isError", alice, "update_task", {"task_id": task_id, "title": ""}, "title"
         )
 
-        # Isolation: bob can neither see nor change alice's task, and hears "not found".
-        bob_task = await self.ok(bob, "add_task", {"title": "Walk the dog"}, "created", "Walk the dog")
-        if bob_task is not None:
-            self.state["bob"].add(bob_task["task_id"])
-        bob_ids = await self.list_ids(bob)
-        self.check(
-            "bob's list_tasks shows only bob's tasks",
-            bob_ids is not None and set(bob_ids) == self.state["bob"] and not set(bob_ids) & self.state["alice"],
-            bob_ids,
-        )
+        # Isolation: bob can neither see nor change alice's task, and hears "not found". Numbers are
+        # per user; alice has made more tasks than bob, so her number here is not one of his.
+        self.check("alice's task number is not one of bob's", task_id not in self.state["bob"], self.state)
         for tool, arguments in [
             ("get_task", {"task_id": task_id}),
             ("complete_task", {"task_id": task_id}),
@@ -242,6 +235,24 @@ class Suite:
                 sc.get("title") == "Buy oat milk" and sc.get("completed") is False,
                 sc,
             )
+        # Bob's own tasks are numbered from 1, whatever alice has.
+        bob_task = await self.ok(bob, "add_task", {"title": "Walk the dog"}, "created", "Walk the dog")
+        if bob_task is not None:
+            self.check(
+                "bob's task gets bob's next number",
+                bob_task["task_id"] == len(self.state["bob"]) + 1,
+                (bob_task, self.state["bob"]),
+            )
+            self.state["bob"].add(bob_task["task_id"])
+        listed = await self.call(bob, "list_tasks", {})
+        mine = (listed.structured_content or {}).get("tasks", []) if listed is not None else None
+        self.check(
+            "bob's list_tasks shows only bob's tasks",
+            mine is not None
+            and {t["id"] for t in mine} == self.state["bob"]
+            and all(t["title"] == "Walk the dog" for t in mine),
+            mine,
+        )
 
         # unknown tool
         try:
