@@ -42,6 +42,33 @@ describe("App", () => {
     expect(sessionStorage.length).toBe(0);
   });
 
+  it("tells the server the browser's time zone on sign-in, once, and only when it differs", async () => {
+    // The browser reports Pacific/Chatham as its zone (the test machine's own zone stands in for it).
+    const real = Intl.DateTimeFormat.prototype.resolvedOptions;
+    const home = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+    vi.spyOn(Intl.DateTimeFormat.prototype, "resolvedOptions").mockImplementation(function (this: Intl.DateTimeFormat) {
+      const options = real.call(this);
+      return options.timeZone === home ? { ...options, timeZone: "Pacific/Chatham" } : options;
+    });
+    try {
+      const ue = userEvent.setup();
+      const app = render(<App settings={settings()} />);
+      await ue.type(screen.getByRole("textbox", { name: "User name" }), "alice{Enter}");
+      await waitFor(() => expect(backend.timezones.get("alice")).toBe("Pacific/Chatham"));
+      const patches = () => backend.calls.filter((c) => c.url === "/api/me" && c.method === "PATCH");
+      expect(patches()).toHaveLength(1);
+      expect(patches()[0].body).toEqual({ timezone: "Pacific/Chatham" });
+      // The next visit finds the zone stored and sends nothing.
+      app.unmount();
+      render(<App settings={settings()} />);
+      expect(await screen.findByText("alice", { selector: ".account-name" })).toBeInTheDocument();
+      await waitFor(() => expect(backend.calls.filter((c) => c.url === "/api/me")).toHaveLength(3));
+      expect(patches()).toHaveLength(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it("users see only their own tasks and conversations", async () => {
     backend.addTask("alice", "Alice's task");
     backend.addThread("alice", "Alice's chat", [["hi", "hello"]]);

@@ -1,11 +1,12 @@
 /** The app shell: sign-in, then the chat beside the task panel (tabs on a phone). */
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Settings } from "./config";
 import { useAuth } from "./auth/useAuth";
 import { SignIn } from "./auth/SignIn";
 import type { Session } from "./auth/session";
 import { bearerFetch, type TokenGetter } from "./api/http";
 import { TasksApi } from "./api/tasks";
+import { MeApi, browserTimeZone, syncTimeZone } from "./api/me";
 import { ChatKitClient } from "./api/chatkit";
 import { ChatPane } from "./chat/ChatPane";
 import { TaskPanel } from "./tasks/TaskPanel";
@@ -53,6 +54,14 @@ function Workspace({ settings, session, getToken, onUnauthorized, onSignOut }: W
   const [view, setView] = useState<"chat" | "tasks">("chat");
   const colorScheme = useColorScheme();
   const tasksChanged = useCallback(() => setTasksVersion((v) => v + 1), []);
+
+  // Once per sign-in: date words ("today", "friday") are read in the browser's zone. A failure here
+  // changes nothing the user sees (the stored zone stays; a 401 ends the session as anywhere else).
+  useEffect(() => {
+    const abort = new AbortController();
+    syncTimeZone(new MeApi(fetchFn, settings.apiBase), browserTimeZone(), abort.signal).catch(() => {});
+    return () => abort.abort();
+  }, [fetchFn, settings.apiBase]);
 
   return (
     <div className="app" data-view={view}>

@@ -315,6 +315,67 @@ pub struct TaskPage {
     pub next_cursor: Option<PageCursor>,
 }
 
+/// A user's time zone: an IANA name such as `Europe/Berlin`, from the tz database compiled into
+/// the binary (Lambda has no system zoneinfo). Date words are read in it; `UTC` until set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Zone(chrono_tz::Tz);
+
+impl Zone {
+    pub const UTC: Self = Self(chrono_tz::Tz::UTC);
+
+    /// Accepts an IANA zone name exactly as the tz database spells it (`America/New_York`).
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        match raw.parse::<chrono_tz::Tz>() {
+            Ok(tz) if !raw.is_empty() => Ok(Self(tz)),
+            _ => refuse(format!(
+                "'{}' is not an IANA time zone such as 'Europe/Berlin', 'America/New_York' or 'UTC'",
+                clip(raw)
+            )),
+        }
+    }
+
+    /// Every zone name this build knows, in the tz database's order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
+
+    pub fn tz(self) -> chrono_tz::Tz {
+        self.0
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self::UTC
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Zone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// The signed-in user's settings, as `GET /api/me` shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Profile {
+    /// The verified token's subject.
+    pub user_id: String,
+    /// IANA time zone that date words ("today", "friday") are read in; `UTC` until set.
+    #[schema(value_type = String, example = "Europe/Berlin")]
+    pub timezone: Zone,
+}
+
 /// Shortens user input quoted back in an error message.
 pub(crate) fn clip(raw: &str) -> String {
     const MAX: usize = 40;

@@ -4,23 +4,29 @@
 
 use crate::config::Limits;
 use crate::db::{DbError, Executor};
-use crate::domain::{NewTask, ParseError, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId};
+use crate::domain::{
+    NewTask, ParseError, Profile, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId, Zone,
+};
 use crate::repo::{self, Written};
 
 /// Seconds after which a per-user total (not a rate) is worth trying again: after a clean-up.
 const TOTAL_RETRY_SECS: u64 = 3600;
 
+fn too_many_writes(limits: &Limits, retry_after_secs: u64) -> TaskError {
+    TaskError::Limited {
+        message: format!(
+            "too many changes: at most {} a minute; try again in {retry_after_secs} s",
+            limits.writes_per_minute
+        ),
+        retry_after_secs,
+    }
+}
+
 fn outcome(written: Written, id: Option<TaskId>, limits: &Limits) -> Result<Task, TaskError> {
     match written {
         Written::Task(task) => Ok(task),
         Written::NotFound => Err(TaskError::NotFound(id.map_or(0, TaskId::get))),
-        Written::RateLimited { retry_after_secs } => Err(TaskError::Limited {
-            message: format!(
-                "too many changes: at most {} a minute; try again in {retry_after_secs} s",
-                limits.writes_per_minute
-            ),
-            retry_after_secs,
-        }),
+        Written::RateLimited { retry_after_secs } => Err(too_many_writes(limits, retry_after_secs)),
         Written::TooManyTasks => Err(TaskError::Limited {
             message: format!(
                 "you have {} tasks, the most allowed; delete some to add more",
@@ -164,4 +170,24 @@ pub async fn delete_task(
         Some(id),
         limits,
     )
+}
+
+/// The user's settings.
+pub async fn profile(db: &impl Executor, user: &UserId) -> Result<Profile, TaskError> {
+    Ok(repo::get_profile(db, user).await?)
+}
+
+/// Sets the zone the user's date words are read in; a write like any other for the rate limit.
+pub async fn set_timezone(
+    db: &impl Executor,
+    user: &UserId,
+    zone: Zone,
+    limits: &Limits,
+) -> Result<Profile, TaskError> {
+    match repo::set_timezone(db, user, zone, limits).await? {
+        repo::ProfileWritten::Profile(profile) => Ok(profile),
+        repo::ProfileWritten::RateLimited { retry_after_secs } => {
+            Err(too_many_writes(limits, retry_after_secs))
+        }
+    }
 }

@@ -56,6 +56,15 @@ function problem(status: number, title: string, detail: string, errors?: { field
   return json(status, { type, title, status, detail, ...(errors ? { errors } : {}) }, "application/problem+json");
 }
 
+/** Whether the runtime's tz database knows this IANA name (as the server's does). */
+function isZone(name: string): boolean {
+  try {
+    return new Intl.DateTimeFormat("en", { timeZone: name }).resolvedOptions().timeZone === name;
+  } catch {
+    return false;
+  }
+}
+
 /** JSON with object keys sorted: equal requests give equal strings whatever their key order. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
@@ -78,7 +87,10 @@ export class FakeBackend {
   calls: Call[] = [];
   tasks: (Task & { user: string })[] = [];
   threads: ThreadRec[] = [];
-  private nextTask = 1;
+  /** Each user's newest task number: numbers are per user and never reused, as on the server. */
+  private lastTaskNo = new Map<string, number>();
+  /** Each user's time zone (`GET/PATCH /api/me`); UTC until set. */
+  timezones = new Map<string, string>();
   private nextId = 1;
   /** Make the next turn request fail: at the network level before the server sees it (fetch rejects), or
    * with the model failing after its tools ran (an in-stream `error` event; the turn is `failed`). */
@@ -108,6 +120,7 @@ export class FakeBackend {
     const user = userOf(headers);
     if (!user) return problem(401, "Unauthorized", "missing bearer token");
     if (u.pathname.startsWith("/api/tasks")) return this.rest(u, method, body, user);
+    if (u.pathname === "/api/me") return this.me(method, body, user);
     if (u.pathname === "/chatkit") return this.chatkit(body, user, headers.get("Idempotency-Key"), init?.signal ?? undefined);
     return problem(404, "Not Found", "no such route");
   };
@@ -115,8 +128,10 @@ export class FakeBackend {
   // ------------------------------------------------------------------ REST
 
   addTask(user: string, title: string, description: string | null = null, completed = false): Task {
+    const id = (this.lastTaskNo.get(user) ?? 0) + 1;
+    this.lastTaskNo.set(user, id);
     const t = {
-      id: this.nextTask++,
+      id,
       user,
       title,
       description,
@@ -127,6 +142,20 @@ export class FakeBackend {
     };
     this.tasks.push(t);
     return strip(t);
+  }
+
+  private me(method: string, body: Record<string, unknown> | undefined, user: string): Response {
+    if (method === "PATCH") {
+      const zone = body?.timezone;
+      if (typeof zone !== "string" || !isZone(zone)) {
+        const message = `'${String(zone)}' is not an IANA time zone such as 'Europe/Berlin', 'America/New_York' or 'UTC'`;
+        return problem(422, "Invalid request", `timezone: ${message}`, [{ field: "timezone", message }]);
+      }
+      this.timezones.set(user, zone);
+    } else if (method !== "GET") {
+      return problem(405, "Method Not Allowed", "GET or PATCH");
+    }
+    return json(200, { user_id: user, timezone: this.timezones.get(user) ?? "UTC" });
   }
 
   private rest(u: URL, method: string, body: Record<string, unknown> | undefined, user: string): Response {

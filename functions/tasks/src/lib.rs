@@ -10,8 +10,8 @@ use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Deserializer, Serialize};
 use smart_todo_shared::domain::{
-    NewTask, PageCursor, PageLimit, StatusFilter, Task, TaskDescription, TaskId, TaskPatch,
-    TaskQuery, TaskTitle,
+    NewTask, PageCursor, PageLimit, Profile, StatusFilter, Task, TaskDescription, TaskId,
+    TaskPatch, TaskQuery, TaskTitle, Zone,
 };
 use smart_todo_shared::error::{FieldError, Problem};
 use smart_todo_shared::http::{ApiQuery, JsonBody, MAX_BODY_BYTES, require_path_user};
@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi_json))
+        .route("/api/me", get(get_me).patch(patch_me))
         .nest("/api", task_routes(post(complete_task)))
         .nest("/api/{user_id}", phase2)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -110,6 +111,38 @@ pub struct PutTask {
     pub description: Option<String>,
     #[serde(default)]
     pub completed: Option<bool>,
+}
+
+/// Body of `PATCH /api/me`: the settings to change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMe {
+    /// IANA time zone name, e.g. `Europe/Berlin`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "Europe/Berlin")]
+    pub timezone: Option<Option<String>>,
+}
+
+impl PatchMe {
+    fn parse(self) -> Result<Zone, ApiError> {
+        let mut fields = Fields::default();
+        let zone = match self.timezone {
+            None => {
+                return Err(ApiError::invalid(
+                    "body",
+                    "nothing to change: send timezone",
+                ));
+            }
+            Some(None) => fields.take::<Zone>(
+                "timezone",
+                Err(smart_todo_shared::domain::ParseError(
+                    "must not be null: send an IANA name such as 'UTC'".into(),
+                )),
+            ),
+            Some(Some(raw)) => fields.take("timezone", Zone::parse(&raw)),
+        };
+        fields.finish(|| zone.expect("checked"))
+    }
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
@@ -299,6 +332,31 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
         status: "ok".into(),
         database: "ok".into(),
     }))
+}
+
+#[utoipa::path(get, path = "/api/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = Profile), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn get_me(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<Profile>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    Ok(Json(service::profile(&client, &user).await?))
+}
+
+#[utoipa::path(patch, path = "/api/me", tag = "me", request_body = PatchMe, security(("bearer" = [])),
+    responses((status = 200, body = Profile), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn patch_me(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    JsonBody(body): JsonBody<PatchMe>,
+) -> Result<Json<Profile>, ApiError> {
+    let zone = body.parse()?;
+    let client = db::client(&state.pool).await?;
+    Ok(Json(
+        service::set_timezone(&client, &user, zone, &state.limits).await?,
+    ))
 }
 
 async fn openapi_json() -> Json<serde_json::Value> {

@@ -9,6 +9,8 @@ use utoipa::{Modify, OpenApi};
     info(title = "Smart Todo task API", description = "Tasks of the signed-in user. Errors are RFC 9457 problem+json."),
     paths(
         super::health,
+        super::get_me,
+        super::patch_me,
         super::list_tasks,
         super::create_task,
         super::get_task,
@@ -98,6 +100,12 @@ pub(crate) fn contract(doc: utoipa::openapi::OpenApi) -> Value {
     patch["properties"]["title"] = title;
     patch["properties"]["description"] = description;
     patch["properties"]["completed"] = json!({"type": "boolean"});
+    // Exactly the zone names of the tz database compiled into the server.
+    let zones: Vec<&str> = smart_todo_shared::domain::Zone::names().collect();
+    let me = &mut schemas["PatchMe"];
+    me["minProperties"] = json!(1);
+    me["properties"]["timezone"] = json!({"type": "string", "enum": zones,
+        "description": "An IANA time zone name as the tz database spells it, e.g. Europe/Berlin."});
     doc
 }
 

@@ -1336,3 +1336,137 @@ async fn what_the_openapi_document_forbids_the_server_refuses() {
         );
     }
 }
+
+/// `GET /api/me` starts at UTC; `PATCH /api/me` takes an IANA zone, for this user only.
+#[tokio::test]
+async fn the_user_sets_their_time_zone_and_it_is_theirs_alone() {
+    let app = App::new().await;
+    let me = app.call(Method::GET, "/api/me", Some("alice"), None).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body, json!({"user_id": "alice", "timezone": "UTC"}));
+    for zone in [
+        "Europe/Berlin",
+        "Pacific/Kiritimati",
+        "America/Argentina/Buenos_Aires",
+        "UTC",
+    ] {
+        let set = app
+            .call(
+                Method::PATCH,
+                "/api/me",
+                Some("alice"),
+                Some(json!({"timezone": zone})),
+            )
+            .await;
+        assert_eq!(set.status, StatusCode::OK, "{zone}: {}", set.body);
+        assert_eq!(set.body, json!({"user_id": "alice", "timezone": zone}));
+    }
+    app.call(
+        Method::PATCH,
+        "/api/me",
+        Some("alice"),
+        Some(json!({"timezone": "Asia/Kolkata"})),
+    )
+    .await;
+    let again = app.call(Method::GET, "/api/me", Some("alice"), None).await;
+    assert_eq!(again.body["timezone"], "Asia/Kolkata");
+    let bobs = app.call(Method::GET, "/api/me", Some("bob"), None).await;
+    assert_eq!(bobs.body, json!({"user_id": "bob", "timezone": "UTC"}));
+    // Setting a zone before any task does not disturb the numbering.
+    assert_eq!(app.create("alice", "first").await["id"], 1);
+    app.call(Method::GET, "/api/me", None, None)
+        .await
+        .assert_problem(401, "no token");
+}
+
+/// The user's `users` row as JSON text: settings, counts and the write window.
+async fn user_row(app: &App, user: &str) -> String {
+    app.db
+        .raw_client()
+        .await
+        .query_one(
+            "SELECT row_to_json(u)::text FROM users u WHERE user_id = $1",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_bad_time_zone_is_a_422_naming_the_field_and_changes_nothing() {
+    let app = App::new().await;
+    app.call(
+        Method::PATCH,
+        "/api/me",
+        Some("alice"),
+        Some(json!({"timezone": "Europe/Berlin"})),
+    )
+    .await;
+    let before = user_row(&app, "alice").await;
+    for (body, field) in [
+        (json!({"timezone": "Mars/Olympus_Mons"}), "timezone"),
+        (json!({"timezone": "europe/berlin"}), "timezone"),
+        (json!({"timezone": ""}), "timezone"),
+        (json!({"timezone": " Europe/Berlin"}), "timezone"),
+        (json!({"timezone": "+02:00"}), "timezone"),
+        (json!({"timezone": null}), "timezone"),
+        (json!({}), "body"),
+    ] {
+        let reply = app
+            .call(Method::PATCH, "/api/me", Some("alice"), Some(body.clone()))
+            .await;
+        reply.assert_problem(422, &body.to_string());
+        assert_eq!(reply.body["errors"][0]["field"], field, "{body}");
+    }
+    // Shapes the body cannot have, and a user id in the body, are refused the same way.
+    for body in [
+        json!({"timezone": 2}),
+        json!({"timezone": "UTC", "user_id": "bob"}),
+    ] {
+        let reply = app
+            .call(Method::PATCH, "/api/me", Some("alice"), Some(body.clone()))
+            .await;
+        assert_eq!(reply.status.as_u16(), 422, "{body}: {}", reply.body);
+    }
+    let after = user_row(&app, "alice").await;
+    assert_eq!(after, before);
+    let me = app.call(Method::GET, "/api/me", Some("alice"), None).await;
+    assert_eq!(me.body["timezone"], "Europe/Berlin");
+}
+
+#[tokio::test]
+async fn setting_the_time_zone_counts_against_the_write_limit() {
+    let app = App::with_limits(smart_todo_shared::config::Limits {
+        writes_per_minute: 2,
+        ..Default::default()
+    })
+    .await;
+    smart_todo_shared::test_support::inside_one_minute().await;
+    for zone in ["Europe/Berlin", "Asia/Tokyo"] {
+        let ok = app
+            .call(
+                Method::PATCH,
+                "/api/me",
+                Some("alice"),
+                Some(json!({"timezone": zone})),
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::OK);
+    }
+    let refused = app
+        .call(
+            Method::PATCH,
+            "/api/me",
+            Some("alice"),
+            Some(json!({"timezone": "UTC"})),
+        )
+        .await;
+    refused.assert_problem(429, "third write in the minute");
+    assert!(refused.headers.contains_key(header::RETRY_AFTER));
+    let me = app.call(Method::GET, "/api/me", Some("alice"), None).await;
+    assert_eq!(
+        me.body["timezone"], "Asia/Tokyo",
+        "the refused write changed nothing"
+    );
+}

@@ -4,11 +4,14 @@
 //! behind a transaction pooler that would lose them.
 
 mod conversations;
+#[macro_use]
 mod tasks;
 mod turns;
 mod usage;
+mod users;
 
 pub use conversations::*;
 pub use tasks::*;
 pub use turns::*;
 pub use usage::*;
+pub use users::*;
