@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod due;
 pub mod error;
 pub mod http;
 pub mod repo;
