@@ -325,8 +325,13 @@ impl Zone {
 
     /// Accepts an IANA zone name exactly as the tz database spells it (`America/New_York`).
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        if raw.is_empty() {
+            return refuse(
+                "the time zone is empty; use an IANA name such as 'Europe/Berlin' or 'UTC'",
+            );
+        }
         match raw.parse::<chrono_tz::Tz>() {
-            Ok(tz) if !raw.is_empty() => Ok(Self(tz)),
+            Ok(tz) => Ok(Self(tz)),
             _ => refuse(format!(
                 "'{}' is not an IANA time zone such as 'Europe/Berlin', 'America/New_York' or 'UTC'",
                 clip(raw)

@@ -29,7 +29,7 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ParseError, clip};
+use crate::domain::{ParseError, Zone, clip};
 
 /// Longest phrase [`parse_due`] reads, in characters.
 pub const PHRASE_MAX_CHARS: usize = 80;
@@ -164,21 +164,9 @@ impl Due {
     }
 }
 
-/// An IANA zone name, as the tz database spells it ("Europe/Berlin").
+/// An IANA zone name, as the tz database spells it ("Europe/Berlin"): [`Zone::parse`].
 pub fn parse_zone(name: &str) -> Result<Tz, ParseError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(ParseError(
-            "the time zone is empty; use an IANA name such as 'Europe/Berlin' or 'America/New_York'"
-                .into(),
-        ));
-    }
-    name.parse::<Tz>().map_err(|_| {
-        ParseError(format!(
-            "'{}' is not an IANA time zone such as 'Europe/Berlin' or 'America/New_York'",
-            clip(name)
-        ))
-    })
+    Zone::parse(name).map(Zone::tz)
 }
 
 /// Reads `text` as a whole as a due date phrase.
@@ -3155,7 +3143,7 @@ mod tests {
             ),
             (
                 bad("2026-12-24", None, Some("Mars/Base"), None),
-                "'Mars/Base' is not an IANA time zone such as 'Europe/Berlin' or 'America/New_York'",
+                "'Mars/Base' is not an IANA time zone such as 'Europe/Berlin', 'America/New_York' or 'UTC'",
             ),
             (
                 bad("2026-12-24", None, Some(""), None),
@@ -3247,7 +3235,7 @@ mod tests {
         }
         assert_eq!(
             parse_zone("Mars/Base").unwrap_err().0,
-            "'Mars/Base' is not an IANA time zone such as 'Europe/Berlin' or 'America/New_York'"
+            "'Mars/Base' is not an IANA time zone such as 'Europe/Berlin', 'America/New_York' or 'UTC'"
         );
     }
 
