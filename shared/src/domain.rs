@@ -274,6 +274,8 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// When the task is due, in the zone it was dated in; null when it has no date.
+    pub due: Option<crate::due::Due>,
 }
 
 /// What creating a task needs, already checked.
@@ -281,6 +283,21 @@ pub struct Task {
 pub struct NewTask {
     pub title: TaskTitle,
     pub description: Option<TaskDescription>,
+    pub due: Option<crate::due::Due>,
+}
+
+/// A change of a task's due date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DueChange {
+    /// No date any more (and no recurrence).
+    Clear,
+    /// This due. `keep_rule`: the new due says nothing of recurrence (a phrase such as "friday"
+    /// moving one occurrence), so a recurring task keeps its rule; a due that names a rule, or a
+    /// structured one with `recurrence: null`, replaces it.
+    Set {
+        due: crate::due::Due,
+        keep_rule: bool,
+    },
 }
 
 /// A partial change to a task; `None` leaves a field as it is.
@@ -289,12 +306,20 @@ pub struct TaskPatch {
     pub title: Option<TaskTitle>,
     /// `Some(None)` clears the description.
     pub description: Option<Option<TaskDescription>>,
+    /// Completing a recurring task moves its due to the next occurrence instead.
     pub completed: Option<bool>,
+    pub due: Option<DueChange>,
+    /// For completing a recurring task: the occurrence (due date) the caller saw. The task moves
+    /// only while it is still due then, so a repeated or concurrent completion moves it once.
+    pub occurrence: Option<chrono::NaiveDate>,
 }
 
 impl TaskPatch {
     pub fn is_empty(&self) -> bool {
-        self.title.is_none() && self.description.is_none() && self.completed.is_none()
+        self.title.is_none()
+            && self.description.is_none()
+            && self.completed.is_none()
+            && self.due.is_none()
     }
 }
 

@@ -199,17 +199,30 @@ pub fn parse_due(text: &str, now: DateTime<Utc>, zone: Tz) -> Result<Due, ParseE
 /// by on/at/by/due/for. When nothing trailing parses, or nothing would be left of the title, the
 /// text comes back unchanged with `None`.
 pub fn split_due(text: &str, now: DateTime<Utc>, zone: Tz) -> (String, Option<Due>) {
+    match split_at(text, now, zone) {
+        Some((title, _, due)) => (title, Some(due)),
+        None => (text.to_owned(), None),
+    }
+}
+
+/// As [`split_due`], but the date phrase as written ("tomorrow at 5pm"): for a caller that hands
+/// the phrase on to be read in another zone. `None` when the text has no trailing date.
+pub fn split_phrase(text: &str, now: DateTime<Utc>, zone: Tz) -> Option<(String, String)> {
+    split_at(text, now, zone).map(|(title, start, _)| (title, text[start..].trim().to_owned()))
+}
+
+/// The title, the byte offset where the trailing date phrase starts, and its due.
+fn split_at(text: &str, now: DateTime<Utc>, zone: Tz) -> Option<(String, usize, Due)> {
     const MAX_WORDS: usize = 12;
-    let unchanged = (text.to_owned(), None);
     let tokens = tokenize(text);
     let words: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
     let n = words.len();
     if n == 0 {
-        return unchanged;
+        return None;
     }
     let ctx = Ctx::new(now, zone);
     if n <= MAX_WORDS && parse_words(&words, &ctx).is_ok() {
-        return unchanged;
+        return None;
     }
     for i in n.saturating_sub(MAX_WORDS).max(1)..n {
         let phrase = &words[i..];
@@ -224,11 +237,11 @@ pub fn split_due(text: &str, now: DateTime<Utc>, zone: Tz) -> (String, Option<Du
         };
         let title = strip_introducers(&text[..tokens[i].start]);
         if title.is_empty() {
-            return unchanged;
+            return None;
         }
-        return (title, Some(parsed.into_due(&ctx)));
+        return Some((title, tokens[i].start, parsed.into_due(&ctx)));
     }
-    unchanged
+    None
 }
 
 /// The title before a date phrase, without a trailing "on", "at", "by", "due", "for" or dash.

@@ -24,7 +24,7 @@ fn too_many_writes(limits: &Limits, retry_after_secs: u64) -> TaskError {
 
 fn outcome(written: Written, id: Option<TaskId>, limits: &Limits) -> Result<Task, TaskError> {
     match written {
-        Written::Task(task) => Ok(task),
+        Written::Task(task) | Written::Recurring(task) => Ok(task),
         Written::NotFound => Err(TaskError::NotFound(id.map_or(0, TaskId::get))),
         Written::RateLimited { retry_after_secs } => Err(too_many_writes(limits, retry_after_secs)),
         Written::TooManyTasks => Err(TaskError::Limited {
@@ -114,7 +114,8 @@ pub async fn list_tasks(
     Ok(repo::list_tasks(db, user, query).await?)
 }
 
-/// Applies a partial change (title, description, completion).
+/// Applies a partial change (title, description, completion, due). Completing a recurring task
+/// moves its due to the next occurrence; the task stays pending.
 pub async fn update_task(
     db: &impl Executor,
     user: &UserId,
@@ -122,23 +123,60 @@ pub async fn update_task(
     patch: &TaskPatch,
     limits: &Limits,
 ) -> Result<Task, TaskError> {
-    outcome(
-        repo::update_task(db, user, id, patch, limits).await?,
-        Some(id),
-        limits,
-    )
+    let written = repo::update_task(db, user, id, patch, limits).await?;
+    settle(db, user, id, written, patch.occurrence, limits).await
 }
 
-/// Marks a task completed or pending; repeating it changes nothing.
+/// The task a write left, after moving a completed recurring task to its next occurrence. Only
+/// such a completion takes a second statement; it moves the occurrence the first one saw, so a
+/// completion sent twice (two tabs, a retry) moves the task once.
+async fn settle(
+    db: &impl Executor,
+    user: &UserId,
+    id: TaskId,
+    written: Written,
+    occurrence: Option<chrono::NaiveDate>,
+    limits: &Limits,
+) -> Result<Task, TaskError> {
+    let Written::Recurring(task) = written else {
+        return outcome(written, Some(id), limits);
+    };
+    let Some(due) = &task.due else {
+        return Ok(task);
+    };
+    // The caller completed an occurrence that is already done with (moved by an earlier or a
+    // concurrent completion): nothing more to move.
+    if occurrence.is_some_and(|seen| seen != due.date) {
+        return Ok(task);
+    }
+    let Some(next) = due.next_occurrence(chrono::Utc::now()) else {
+        return Ok(task);
+    };
+    match repo::advance_recurring(db, user, id, due.date, &next).await? {
+        Some(moved) => Ok(moved),
+        None => get_task(db, user, id).await,
+    }
+}
+
+/// The zone the user's date words are read in.
+pub async fn user_zone(db: &impl Executor, user: &UserId) -> Result<Zone, TaskError> {
+    Ok(repo::get_profile(db, user).await?.timezone)
+}
+
+/// Marks a task completed or pending; repeating it changes nothing. Completing a recurring task
+/// moves it to its next occurrence: give the `occurrence` the caller saw to make a repeated
+/// completion move it once.
 pub async fn set_completed(
     db: &impl Executor,
     user: &UserId,
     id: TaskId,
     completed: bool,
+    occurrence: Option<chrono::NaiveDate>,
     limits: &Limits,
 ) -> Result<Task, TaskError> {
     let patch = TaskPatch {
         completed: Some(completed),
+        occurrence,
         ..TaskPatch::default()
     };
     update_task(db, user, id, &patch, limits).await
@@ -151,11 +189,8 @@ pub async fn toggle_task(
     id: TaskId,
     limits: &Limits,
 ) -> Result<Task, TaskError> {
-    outcome(
-        repo::toggle_task(db, user, id, limits).await?,
-        Some(id),
-        limits,
-    )
+    let written = repo::toggle_task(db, user, id, limits).await?;
+    settle(db, user, id, written, None, limits).await
 }
 
 /// Deletes a task and returns what it was.
@@ -190,4 +225,16 @@ pub async fn set_timezone(
             Err(too_many_writes(limits, retry_after_secs))
         }
     }
+}
+
+/// Reads a due phrase ("tomorrow 5pm", "every monday at 9") in the user's zone; the zone costs
+/// one statement, so only writes that carry a phrase pay for it.
+pub async fn due_from_text(
+    db: &impl Executor,
+    user: &UserId,
+    text: &str,
+) -> Result<crate::due::Due, TaskError> {
+    let zone = user_zone(db, user).await?;
+    crate::due::parse_due(text, chrono::Utc::now(), zone.tz())
+        .map_err(|e| TaskError::invalid("due", e))
 }

@@ -10,8 +10,8 @@ use serde_json::Value;
 use crate::config::Limits;
 use crate::db::Executor;
 use crate::domain::{
-    NewTask, PageLimit, StatusFilter, Task, TaskDescription, TaskId, TaskPatch, TaskQuery,
-    TaskTitle, UserId,
+    DueChange, NewTask, PageLimit, StatusFilter, Task, TaskDescription, TaskId, TaskPatch,
+    TaskQuery, TaskTitle, UserId,
 };
 use crate::service;
 
@@ -24,6 +24,10 @@ pub struct AddTaskArgs {
     /// Optional extra details, e.g. "milk, eggs, bread" (at most 2000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Optional: when it is due, in words, read in the account's time zone: "tomorrow 5pm", "friday",
+    /// "in 3 days", "dec 24", "2026-12-24 09:30", "every monday at 9", "every month on the 1st".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
 }
 
 /// Arguments of `list_tasks`.
@@ -61,6 +65,15 @@ pub struct UpdateTaskArgs {
     )]
     #[schemars(with = "Option<String>")]
     pub description: Option<Option<String>>,
+    /// The new due date, in words ("friday 5pm", "every weekday at 9"); null removes the date.
+    /// Omit to keep it. A date without "every" moves a recurring task's date and keeps its rule.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub due: Option<Option<String>>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
@@ -88,6 +101,10 @@ pub struct TaskChange {
     pub status: ChangeStatus,
     /// Its title (after the change).
     pub title: String,
+    /// When it is due (after the change), e.g. "Fri 5 Dec, 17:00 (every Friday)"; absent when it
+    /// has no date, or was completed. A completed recurring task shows its next occurrence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
 }
 
 impl TaskChange {
@@ -96,7 +113,21 @@ impl TaskChange {
             task_id: task.id,
             status,
             title: task.title.clone(),
+            // A completed task's date is done with, except a recurring task's next occurrence.
+            due: task
+                .due
+                .as_ref()
+                .filter(|due| status != ChangeStatus::Completed || due.recurrence.is_some())
+                .map(due_words),
         }
+    }
+}
+
+/// A due as a reply names it: "Fri 5 Dec, 17:00", with its recurrence when it has one.
+fn due_words(due: &crate::due::Due) -> String {
+    match &due.recurrence {
+        Some(recurrence) => format!("{} ({})", due.text, recurrence.text),
+        None => due.text.clone(),
     }
 }
 
@@ -132,6 +163,10 @@ pub async fn add_task(
                 TaskDescription::parse(raw).map_err(|e| ToolError::invalid("description", e))?
             }
             None => None,
+        },
+        due: match args.due.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => Some(service::due_from_text(db, user, text).await?),
+            _ => None,
         },
     };
     let task = service::create_task(db, user, &new, limits).await?;
@@ -169,7 +204,7 @@ pub async fn complete_task(
     limits: &Limits,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    let task = service::set_completed(db, user, task_id(args.task_id)?, true, limits).await?;
+    let task = service::set_completed(db, user, task_id(args.task_id)?, true, None, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Completed))
 }
 
@@ -180,7 +215,8 @@ pub async fn reopen_task(
     limits: &Limits,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    let task = service::set_completed(db, user, task_id(args.task_id)?, false, limits).await?;
+    let task =
+        service::set_completed(db, user, task_id(args.task_id)?, false, None, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Reopened))
 }
 
@@ -217,11 +253,22 @@ pub async fn update_task(
             None => None,
         },
         completed: None,
+        occurrence: None,
+        due: match args.due.as_ref().map(|d| d.as_deref().map(str::trim)) {
+            // null, like "", removes the date.
+            Some(None | Some("")) => Some(DueChange::Clear),
+            Some(Some(text)) => {
+                let due = service::due_from_text(db, user, text).await?;
+                let keep_rule = due.recurrence.is_none();
+                Some(DueChange::Set { due, keep_rule })
+            }
+            None => None,
+        },
     };
     if patch.is_empty() {
         return Err(ToolError::Invalid {
             field: "title",
-            message: "give a new title or description to change".into(),
+            message: "give a new title, description or due date to change".into(),
         });
     }
     let task = service::update_task(db, user, id, &patch, limits).await?;
@@ -463,6 +510,20 @@ impl Tool {
     }
 }
 
+/// Whether a call runs exactly one statement, so that a caller may send its transaction's COMMIT
+/// with it. A date phrase is read in the user's zone (one statement more), and completing a task
+/// that turns out to recur moves it to its next occurrence (one more).
+pub fn single_statement(name: &str, arguments: &Value) -> bool {
+    let phrase = arguments
+        .get("due")
+        .is_some_and(|due| due.as_str().is_some_and(|d| !d.trim().is_empty()));
+    match Tool::from_name(name) {
+        Some(Tool::CompleteTask) => false,
+        Some(Tool::AddTask | Tool::UpdateTask) => !phrase,
+        _ => true,
+    }
+}
+
 /// The specs of every tool, in the order they are offered.
 pub fn catalog() -> impl Iterator<Item = ToolSpec> {
     Tool::ALL.into_iter().map(Tool::spec)
@@ -494,7 +555,16 @@ impl ToolOutput {
                     ChangeStatus::Updated => "Updated",
                     ChangeStatus::Deleted => "Deleted",
                 };
-                format!("{verb} task {}: {}", change.task_id, change.title)
+                let mut text = format!("{verb} task {}: {}", change.task_id, change.title);
+                if let Some(due) = &change.due {
+                    let when = if change.status == ChangeStatus::Completed {
+                        "next due"
+                    } else {
+                        "due"
+                    };
+                    text.push_str(&format!(" ({when} {due})"));
+                }
+                text
             }
             ToolOutput::List(list) if list.tasks.is_empty() => "No tasks.".into(),
             ToolOutput::List(list) => {
@@ -530,7 +600,15 @@ impl ToolOutput {
 
 fn list_line(task: &Task) -> String {
     let mark = if task.completed { 'x' } else { ' ' };
-    format!("[{mark}] {}. {}", task.id, task.title)
+    match &task.due {
+        Some(due) => format!(
+            "[{mark}] {}. {} (due {})",
+            task.id,
+            task.title,
+            due_words(due)
+        ),
+        None => format!("[{mark}] {}. {}", task.id, task.title),
+    }
 }
 
 /// Why a dynamic call failed before or while running the tool.
@@ -677,6 +755,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             completed_at: completed.then_some(at),
+            due: None,
         }
     }
 
@@ -687,6 +766,7 @@ mod tests {
                 task_id: 3,
                 status,
                 title: "Buy milk".into(),
+                due: None,
             })
         };
         assert_eq!(
@@ -730,6 +810,7 @@ mod tests {
                 task_id: 1,
                 status: ChangeStatus::Updated,
                 title: "a".into(),
+                due: Some("Fri 5 Dec, 17:00 (every Friday)".into()),
             }),
             ToolOutput::Task(task(2, "b", true, Some("d"))),
         ];

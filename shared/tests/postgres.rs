@@ -24,6 +24,7 @@ async fn add(db: &TestDb, who: &str, title: &str) -> i64 {
         AddTaskArgs {
             title: title.into(),
             description: None,
+            due: None,
         },
     )
     .await
@@ -80,7 +81,8 @@ async fn the_users_migration_counts_the_tasks_already_there() {
         )
         .await
         .unwrap();
-    assert_eq!(db::migrate(&db.pool).await.unwrap().len(), 2, "V6 and V7");
+    let applied = db::migrate(&db.pool).await.unwrap();
+    assert!(applied[0].starts_with("V6"), "{applied:?}");
     let rows = client
         .query("SELECT user_id, tasks FROM users ORDER BY user_id", &[])
         .await
@@ -346,6 +348,7 @@ async fn add_task_creates_and_trims() {
         AddTaskArgs {
             title: "  Buy groceries ".into(),
             description: Some("milk, eggs".into()),
+            due: None,
         },
     )
     .await
@@ -375,6 +378,7 @@ async fn add_task_refuses_an_empty_title_and_stores_nothing() {
         AddTaskArgs {
             title: "   ".into(),
             description: None,
+            due: None,
         },
     )
     .await
@@ -479,6 +483,7 @@ async fn update_task_changes_title_and_description() {
             task_id: id,
             title: Some("Call mom tonight".into()),
             description: Some(Some("after 7".into())),
+            due: None,
         },
     )
     .await
@@ -491,6 +496,7 @@ async fn update_task_changes_title_and_description() {
         task_id: id,
         title: None,
         description: Some(Some("".into())),
+        due: None,
     };
     tools::update_task(&*db.conn().await, &alice, &LIMITS, cleared)
         .await
@@ -506,6 +512,7 @@ async fn update_task_changes_title_and_description() {
         task_id: id,
         title: None,
         description: None,
+        due: None,
     };
     assert!(matches!(
         tools::update_task(&*db.conn().await, &alice, &LIMITS, nothing).await,
@@ -565,6 +572,7 @@ async fn every_tool_treats_another_users_task_as_not_found_and_changes_nothing()
                 task_id: id,
                 title: Some("pwned".into()),
                 description: None,
+                due: None,
             },
         )
         .await
@@ -794,4 +802,90 @@ async fn a_connection_that_died_silently_while_idle_is_replaced_before_a_request
         !matches!(answer, Ok(Ok(()))),
         "an unchecked pool hands out the dead connection"
     );
+}
+
+/// The tools take a due in words, read in the user's zone; an edit of the title keeps a rule, and
+/// completing a recurring task reports its next occurrence.
+#[tokio::test]
+async fn the_tools_take_due_dates_in_words_and_keep_recurrence() {
+    let db = TestDb::new().await;
+    let alice = user("alice");
+    let conn = db.conn().await;
+    smart_todo_shared::service::set_timezone(
+        &conn,
+        &alice,
+        smart_todo_shared::domain::Zone::parse("Asia/Kolkata").unwrap(),
+        &LIMITS,
+    )
+    .await
+    .unwrap();
+    let call = |tool: &'static str, args: serde_json::Value| {
+        let conn = &conn;
+        let alice = &alice;
+        async move { tools::call(conn, alice, &LIMITS, tool, args).await }
+    };
+    let added = call(
+        "add_task",
+        json!({"title": "Pay rent", "due": "every month on the 1st"}),
+    )
+    .await
+    .unwrap();
+    let added_json = added.to_json();
+    assert_eq!(added_json["status"], "created");
+    let due = added_json["due"].as_str().unwrap();
+    assert!(due.ends_with("(every month on the 1st)"), "{due}");
+    assert!(added.render().contains("(due "), "{}", added.render());
+    let id = added_json["task_id"].as_i64().unwrap();
+    let task = call("get_task", json!({"task_id": id}))
+        .await
+        .unwrap()
+        .to_json();
+    assert_eq!(task["due"]["timezone"], "Asia/Kolkata");
+    assert_eq!(
+        task["due"]["recurrence"]["rule"],
+        "FREQ=MONTHLY;BYMONTHDAY=1"
+    );
+    let first = task["due"]["date"].as_str().unwrap().to_owned();
+    assert!(first.ends_with("-01"), "{first}");
+    // A model renaming the task sends no due: the rule stays.
+    call(
+        "update_task",
+        json!({"task_id": id, "title": "Pay the rent"}),
+    )
+    .await
+    .unwrap();
+    let renamed = call("get_task", json!({"task_id": id}))
+        .await
+        .unwrap()
+        .to_json();
+    assert_eq!(renamed["due"], task["due"]);
+    // Completing moves it a month on and says so.
+    let done = call("complete_task", json!({"task_id": id})).await.unwrap();
+    assert!(done.render().contains("(next due "), "{}", done.render());
+    let moved = call("get_task", json!({"task_id": id}))
+        .await
+        .unwrap()
+        .to_json();
+    assert_eq!(moved["completed"], false);
+    let next = moved["due"]["date"].as_str().unwrap();
+    assert!(
+        next > first.as_str() && next.ends_with("-01"),
+        "{first} -> {next}"
+    );
+    // A phrase the parser cannot read is the model's error to fix, naming the field.
+    let bad = call("update_task", json!({"task_id": id, "due": "whenever"})).await;
+    let message = bad.unwrap_err().to_string();
+    assert!(
+        message.contains("due") && message.contains("tomorrow 5pm"),
+        "{message}"
+    );
+    // null removes the date.
+    call("update_task", json!({"task_id": id, "due": null}))
+        .await
+        .unwrap();
+    let cleared = call("get_task", json!({"task_id": id}))
+        .await
+        .unwrap()
+        .to_json();
+    assert_eq!(cleared["due"], serde_json::Value::Null);
 }

@@ -1,6 +1,16 @@
 /** Client of the REST task API (`/api/tasks`). */
 import { requestJson } from "./http";
 
+/** When a task is due, as the server renders it (`text`: "Fri 5 Dec, 17:00"). */
+export type Due = {
+  date: string;
+  time: string | null;
+  timezone: string;
+  at: string | null;
+  recurrence: { rule: string; text: string } | null;
+  text: string;
+};
+
 export type Task = {
   id: number;
   title: string;
@@ -9,7 +19,16 @@ export type Task = {
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+  due: Due | null;
 };
+
+/** Whether a pending task's due has passed: its instant, or (all day) a date before today. */
+export function isOverdue(task: Task, now: Date = new Date()): boolean {
+  if (task.completed || !task.due) return false;
+  if (task.due.at) return new Date(task.due.at).getTime() < now.getTime();
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: task.due.timezone }).format(now);
+  return task.due.date < today;
+}
 
 export type TaskFilter = "all" | "pending" | "completed";
 
@@ -45,8 +64,10 @@ export class TasksApi {
     return requestJson<Task>(this.fetchFn, `${this.base}/${id}`, { method: "PATCH", body: patch });
   }
 
-  complete(id: number) {
-    return requestJson<Task>(this.fetchFn, `${this.base}/${id}/complete`, { method: "POST" });
+  /** `occurrence`: for a recurring task, the due date being completed, so a repeat moves it once. */
+  complete(id: number, occurrence?: string) {
+    const qs = occurrence ? `?occurrence=${encodeURIComponent(occurrence)}` : "";
+    return requestJson<Task>(this.fetchFn, `${this.base}/${id}/complete${qs}`, { method: "POST" });
   }
 
   reopen(id: number) {

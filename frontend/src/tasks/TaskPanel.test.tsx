@@ -45,6 +45,28 @@ describe("TaskPanel", () => {
     expect(within(list()).getByText("File taxes")).toBeInTheDocument();
   });
 
+  it("shows due dates, overdue ones marked, and completing a recurring task moves it on once", async () => {
+    backend.addTask("alice", "Pay the bill");
+    const bill = backend.tasks.find((t) => t.title === "Pay the bill")!;
+    bill.due = { date: "2020-01-06", time: "09:00", timezone: "UTC", at: "2020-01-06T09:00:00Z", recurrence: null, text: "Mon 6 Jan 2020, 09:00" };
+    backend.addTask("alice", "Water the plants");
+    const plants = backend.tasks.find((t) => t.title === "Water the plants")!;
+    plants.due = { date: "2099-01-01", time: null, timezone: "UTC", at: null, recurrence: { rule: "FREQ=DAILY", text: "every day" }, text: "Thu 1 Jan 2099" };
+    const { ue } = setup();
+    await screen.findByRole("checkbox", { name: "Pay the bill" });
+    const overdue = within(row("Pay the bill")).getByText(/Mon 6 Jan 2020/);
+    expect(overdue.closest(".due-chip")).toHaveAttribute("data-overdue", "true");
+    expect(within(row("Pay the bill")).getByText("Overdue:")).toBeInTheDocument();
+    const upcoming = within(row("Water the plants")).getByText(/Thu 1 Jan 2099/);
+    expect(upcoming.closest(".due-chip")).not.toHaveAttribute("data-overdue");
+
+    await ue.click(screen.getByRole("checkbox", { name: "Water the plants" }));
+    expect(await screen.findByText("Completed “Water the plants”; next due Fri 2 Jan.")).toBeInTheDocument();
+    expect(screen.getByRole("checkbox", { name: "Water the plants" })).not.toBeChecked();
+    expect(backend.calls.some((c) => c.url === `/api/tasks/${plants.id}/complete?occurrence=2099-01-01`)).toBe(true);
+    expect(within(row("Water the plants")).getByText(/Fri 2 Jan/)).toBeInTheDocument();
+  });
+
   it("adds a task with a description, and explains an empty title", async () => {
     const { ue } = setup();
     expect(await screen.findByText(/No tasks yet/)).toBeInTheDocument();

@@ -1,7 +1,7 @@
 /** The task panel: filter, add, complete / reopen, edit and delete through the REST API. */
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { ApiError } from "../api/http";
-import type { Task, TaskFilter, TasksApi } from "../api/tasks";
+import { isOverdue, type Task, type TaskFilter, type TasksApi } from "../api/tasks";
 import { PencilIcon, PlusIcon, TrashIcon } from "../ui/icons";
 
 const FILTERS: { value: TaskFilter; label: string }[] = [
@@ -102,9 +102,16 @@ export function TaskPanel({ api, refreshKey }: Props) {
 
   const toggle = async (t: Task) => {
     try {
-      const updated = t.completed ? await api.reopen(t.id) : await api.complete(t.id);
+      const recurring = !t.completed && t.due?.recurrence;
+      const updated = t.completed ? await api.reopen(t.id) : await api.complete(t.id, recurring ? t.due?.date : undefined);
       replace(updated);
-      setStatus(updated.completed ? `Completed “${updated.title}”.` : `Reopened “${updated.title}”.`);
+      setStatus(
+        recurring && updated.due
+          ? `Completed “${updated.title}”; next due ${updated.due.text}.`
+          : updated.completed
+            ? `Completed “${updated.title}”.`
+            : `Reopened “${updated.title}”.`,
+      );
       setError(null);
     } catch (err) {
       setError(messageOf(err));
@@ -342,6 +349,17 @@ function TaskRow({ task, onToggle, onSave, onDelete }: RowProps) {
           </p>
         )}
         <span className="task-meta">
+          {task.due && !task.completed && (
+            <span className="due-chip" data-overdue={isOverdue(task) || undefined} title={task.due.recurrence?.text}>
+              {isOverdue(task) && <span className="visually-hidden">Overdue: </span>}
+              {task.due.text}
+              {task.due.recurrence && (
+                <span className="due-repeat" aria-label={`, ${task.due.recurrence.text}`}>
+                  {" ↻"}
+                </span>
+              )}
+            </span>
+          )}
           #{task.id}
           {task.completed && task.completed_at ? ` · done ${new Date(task.completed_at).toLocaleDateString(undefined, { month: "short", day: "numeric" })}` : ""}
         </span>

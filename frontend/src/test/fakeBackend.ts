@@ -139,6 +139,7 @@ export class FakeBackend {
       created_at: now(),
       updated_at: now(),
       completed_at: completed ? now() : null,
+      due: null as Task["due"],
     };
     this.tasks.push(t);
     return strip(t);
@@ -175,6 +176,20 @@ export class FakeBackend {
     }
     const task = mine.find((t) => t.id === Number(parts[2]));
     if (!task) return problem(404, "Not Found", "No task with that id.");
+    if (parts[3] === "complete" && task.due?.recurrence) {
+      // As the server: a recurring task stays pending and moves on, once per occurrence sent.
+      // The fake knows daily and weekly rules only (what the UI tests use).
+      const occurrence = u.searchParams.get("occurrence");
+      if (!occurrence || occurrence === task.due.date) {
+        const step = task.due.recurrence.rule.startsWith("FREQ=WEEKLY") ? 7 : 1;
+        const next = new Date(`${task.due.date}T00:00:00Z`);
+        next.setUTCDate(next.getUTCDate() + step);
+        const date = next.toISOString().slice(0, 10);
+        const text = next.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" }).replace(",", "");
+        task.due = { ...task.due, date, at: null, time: null, text };
+      }
+      return json(200, strip(task));
+    }
     if (parts[3] === "complete" || parts[3] === "reopen") {
       task.completed = parts[3] === "complete";
       task.completed_at = task.completed ? (task.completed_at ?? now()) : null;

@@ -753,3 +753,84 @@ async fn conversation_and_message_caps_are_429() {
     assert_eq!(count(&app, "SELECT count(*) FROM conversations").await, 1);
     assert_eq!(count(&app, "SELECT count(*) FROM messages").await, 2);
 }
+
+/// The offline assistant hears "buy milk tomorrow at 5pm" as a task due tomorrow at 17:00 in the
+/// user's zone: checked in the database, not only in the reply.
+#[tokio::test]
+async fn a_dated_request_is_stored_with_its_due_in_the_users_zone() {
+    let app = App::offline().await;
+    let client = app.db.raw_client().await;
+    client
+        .execute(
+            "INSERT INTO users (user_id, timezone) VALUES ('alice', 'America/New_York')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let reply = app
+        .chat("alice", None, "add buy milk tomorrow at 5pm")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let text = reply.body["response"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let row = client
+        .query_one(
+            "SELECT title, due_date, due_time::text, due_tz, due_at FROM tasks WHERE user_id = 'alice'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let tz = smart_todo_shared::domain::Zone::parse("America/New_York")
+        .unwrap()
+        .tz();
+    let tomorrow = chrono::Utc::now().with_timezone(&tz).date_naive() + chrono::Duration::days(1);
+    assert_eq!(row.get::<_, String>(0), "Buy milk");
+    assert_eq!(row.get::<_, chrono::NaiveDate>(1), tomorrow);
+    assert_eq!(row.get::<_, String>(2), "17:00:00");
+    assert_eq!(row.get::<_, String>(3), "America/New_York");
+    let at: chrono::DateTime<chrono::Utc> = row.get(4);
+    assert_eq!(
+        at.with_timezone(&tz).naive_local(),
+        tomorrow.and_hms_opt(17, 0, 0).unwrap()
+    );
+    assert!(text.contains("due ") && text.contains("17:00"), "{text}");
+}
+
+/// Completing a recurring task from chat moves it to its next occurrence inside the turn's
+/// transaction (two statements: the completion, then the move) and says when it is next due.
+#[tokio::test]
+async fn completing_a_recurring_task_in_chat_moves_it_and_names_the_next_date() {
+    let app = App::offline().await;
+    let added = app
+        .chat("alice", None, "add water the plants every day")
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let conversation = added.body["conversation_id"].as_str().unwrap().to_owned();
+    let client = app.db.raw_client().await;
+    let first: chrono::NaiveDate = client
+        .query_one("SELECT due_date FROM tasks WHERE user_id = 'alice'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let done = app
+        .chat("alice", Some(&conversation), "mark task 1 as complete")
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let row = client
+        .query_one(
+            "SELECT due_date, completed, last_completed_at IS NOT NULL FROM tasks WHERE user_id = 'alice'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, chrono::NaiveDate>(0),
+        first + chrono::Duration::days(1)
+    );
+    assert!(!row.get::<_, bool>(1), "a recurring task stays pending");
+    assert!(row.get::<_, bool>(2), "the completion is recorded");
+    let text = done.body["response"].as_str().unwrap();
+    assert!(text.contains("next due"), "{text}");
+}

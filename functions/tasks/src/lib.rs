@@ -10,9 +10,10 @@ use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Deserializer, Serialize};
 use smart_todo_shared::domain::{
-    NewTask, PageCursor, PageLimit, Profile, StatusFilter, Task, TaskDescription, TaskId,
-    TaskPatch, TaskQuery, TaskTitle, Zone,
+    DueChange, NewTask, PageCursor, PageLimit, Profile, StatusFilter, Task, TaskDescription,
+    TaskId, TaskPatch, TaskQuery, TaskTitle, Zone,
 };
+use smart_todo_shared::due::Due;
 use smart_todo_shared::error::{FieldError, Problem};
 use smart_todo_shared::http::{ApiQuery, JsonBody, MAX_BODY_BYTES, require_path_user};
 use smart_todo_shared::{ApiError, AppState, AuthUser, db, service};
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/me", get(get_me).patch(patch_me))
+        .route("/api/due/parse", get(parse_due))
         .nest("/api", task_routes(post(complete_task)))
         .nest("/api/{user_id}", phase2)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -84,6 +86,11 @@ pub struct CreateTask {
     /// At most 2,000 characters; blank means none.
     #[serde(default)]
     pub description: Option<String>,
+    /// When it is due: a phrase read in the user's time zone ("tomorrow 5pm", "every monday at
+    /// 9"), the object `{date, time?, timezone?, recurrence?: {rule}}`, or null for none.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub due: Option<serde_json::Value>,
 }
 
 /// Body of `PATCH /api/tasks/{id}`: any of the fields; `description: null` clears it.
@@ -99,6 +106,11 @@ pub struct PatchTask {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<bool>)]
     pub completed: Option<Option<bool>>,
+    /// A phrase, the due object, or null to remove the date. A phrase or object without a
+    /// recurrence keeps a recurring task's rule; `recurrence: null` in the object removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pub due: Option<Option<serde_json::Value>>,
 }
 
 /// Body of `PUT /api/tasks/{id}`: the whole task; an absent description is none, an absent
@@ -111,6 +123,10 @@ pub struct PutTask {
     pub description: Option<String>,
     #[serde(default)]
     pub completed: Option<bool>,
+    /// As in `POST`; absent or null means no date.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub due: Option<serde_json::Value>,
 }
 
 /// Body of `PATCH /api/me`: the settings to change.
@@ -184,20 +200,138 @@ fn description(fields: &mut Fields, raw: Option<&str>) -> Option<TaskDescription
     })
 }
 
+/// A `due` as sent, checked for shape; [`DueInput::resolve`] reads it in the user's zone.
+enum DueInput {
+    Clear,
+    Text(String),
+    Parts {
+        date: String,
+        time: Option<String>,
+        timezone: Option<String>,
+        /// `None`: no `recurrence` key (keep a rule); `Some(None)`: `recurrence: null`.
+        rule: Option<Option<String>>,
+    },
+}
+
+/// The due object as the API shows it; `at` and `text` are derived, accepted and ignored, so a
+/// client can send back a due it read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DueObject {
+    date: String,
+    #[serde(default)]
+    time: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    recurrence: Option<Option<RecurrenceObject>>,
+    #[serde(default, rename = "at")]
+    _at: serde_json::Value,
+    #[serde(default, rename = "text")]
+    _text: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecurrenceObject {
+    rule: String,
+    #[serde(default, rename = "text")]
+    _text: serde_json::Value,
+}
+
+const DUE_SHAPE: &str = "must be a phrase such as 'tomorrow 5pm', an object \
+    {date, time, timezone, recurrence: {rule}}, or null";
+
+fn due_input(fields: &mut Fields, raw: Option<serde_json::Value>) -> Option<DueInput> {
+    use serde_json::Value;
+    match raw {
+        None | Some(Value::Null) => Some(DueInput::Clear),
+        Some(Value::String(text)) if text.trim().is_empty() => Some(DueInput::Clear),
+        Some(Value::String(text)) => Some(DueInput::Text(text)),
+        Some(value @ Value::Object(_)) => match serde_json::from_value::<DueObject>(value) {
+            Ok(object) => Some(DueInput::Parts {
+                date: object.date,
+                time: object.time,
+                timezone: object.timezone,
+                rule: object.recurrence.map(|r| r.map(|r| r.rule)),
+            }),
+            Err(e) => {
+                fields
+                    .0
+                    .push(FieldError::new("due", format!("{DUE_SHAPE} ({e})")));
+                None
+            }
+        },
+        Some(_) => {
+            fields.0.push(FieldError::new("due", DUE_SHAPE));
+            None
+        }
+    }
+}
+
+impl DueInput {
+    /// The change this input makes, read in the user's zone (one statement when it needs the
+    /// zone: a phrase, or an object without `timezone`).
+    async fn resolve(
+        self,
+        client: &db::Client,
+        user: &smart_todo_shared::domain::UserId,
+    ) -> Result<DueChange, ApiError> {
+        let now = chrono::Utc::now();
+        match self {
+            DueInput::Clear => Ok(DueChange::Clear),
+            DueInput::Text(text) => {
+                let due = service::due_from_text(client, user, &text).await?;
+                let keep_rule = due.recurrence.is_none();
+                Ok(DueChange::Set { due, keep_rule })
+            }
+            DueInput::Parts {
+                date,
+                time,
+                timezone,
+                rule,
+            } => {
+                let zone = match timezone {
+                    Some(_) => Zone::UTC,
+                    None => service::user_zone(client, user).await?,
+                };
+                let due = Due::from_parts(
+                    &date,
+                    time.as_deref(),
+                    timezone.as_deref(),
+                    rule.as_ref().and_then(|r| r.as_deref()),
+                    zone.tz(),
+                    now,
+                )
+                .map_err(|e| ApiError::invalid("due", e.0))?;
+                Ok(DueChange::Set {
+                    due,
+                    keep_rule: rule.is_none(),
+                })
+            }
+        }
+    }
+}
+
 impl CreateTask {
-    fn parse(self) -> Result<NewTask, ApiError> {
+    fn parse(self) -> Result<(NewTask, Option<DueInput>), ApiError> {
         let mut fields = Fields::default();
         let title = fields.take("title", TaskTitle::parse(&self.title));
         let description = description(&mut fields, self.description.as_deref());
-        fields.finish(|| NewTask {
-            title: title.expect("checked"),
-            description,
+        let due = due_input(&mut fields, self.due);
+        fields.finish(|| {
+            let new = NewTask {
+                title: title.expect("checked"),
+                description,
+                due: None,
+            };
+            (new, due.filter(|d| !matches!(d, DueInput::Clear)))
         })
     }
 }
 
 impl PatchTask {
-    fn parse(self) -> Result<TaskPatch, ApiError> {
+    fn parse(self) -> Result<(TaskPatch, Option<DueInput>), ApiError> {
         let mut fields = Fields::default();
         let null = smart_todo_shared::domain::ParseError("must not be null".into());
         let title = match &self.title {
@@ -215,30 +349,57 @@ impl PatchTask {
         let description = self
             .description
             .map(|d| description(&mut fields, d.as_deref()));
-        let patch = fields.finish(|| TaskPatch {
-            title: title.flatten(),
-            description,
-            completed,
+        let due = self.due.and_then(|d| due_input(&mut fields, d));
+        let (patch, due) = fields.finish(|| {
+            let patch = TaskPatch {
+                title: title.flatten(),
+                description,
+                completed,
+                due: None,
+                occurrence: None,
+            };
+            (patch, due)
         })?;
-        if patch.is_empty() {
+        if patch.is_empty() && due.is_none() {
             return Err(ApiError::invalid(
                 "body",
-                "nothing to change: send title, description or completed",
+                "nothing to change: send title, description, completed or due",
             ));
         }
-        Ok(patch)
+        Ok((patch, due))
     }
 }
 
 impl PutTask {
-    fn parse(self) -> Result<TaskPatch, ApiError> {
+    fn parse(self) -> Result<(TaskPatch, Option<DueInput>), ApiError> {
         let mut fields = Fields::default();
         let title = fields.take("title", TaskTitle::parse(&self.title));
         let description = description(&mut fields, self.description.as_deref());
-        fields.finish(|| TaskPatch {
-            title,
-            description: Some(description),
-            completed: Some(self.completed.unwrap_or(false)),
+        let due = due_input(&mut fields, self.due);
+        fields.finish(|| {
+            let patch = TaskPatch {
+                title,
+                description: Some(description),
+                completed: Some(self.completed.unwrap_or(false)),
+                due: None,
+                occurrence: None,
+            };
+            // The whole task: no date means no date (and no rule).
+            let due = match due {
+                Some(DueInput::Parts {
+                    date,
+                    time,
+                    timezone,
+                    rule,
+                }) => DueInput::Parts {
+                    date,
+                    time,
+                    timezone,
+                    rule: Some(rule.flatten()),
+                },
+                other => other.unwrap_or(DueInput::Clear),
+            };
+            (patch, Some(due))
         })
     }
 }
@@ -359,6 +520,36 @@ async fn patch_me(
     ))
 }
 
+/// Query of `GET /api/due/parse`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ParseDueParams {
+    /// The phrase, e.g. `tomorrow 5pm` or `every monday at 9`.
+    pub text: String,
+}
+
+#[utoipa::path(get, path = "/api/due/parse", tag = "tasks", params(ParseDueParams), security(("bearer" = [])),
+    responses((status = 200, body = Due), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn parse_due(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(params): ApiQuery<ParseDueParams>,
+) -> Result<Json<Due>, ApiError> {
+    let text = params.text;
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "text",
+            "give a phrase such as 'tomorrow 5pm' or 'every monday at 9'",
+        ));
+    }
+    let client = db::client(&state.pool).await?;
+    let zone = service::user_zone(&client, &user).await?;
+    smart_todo_shared::due::parse_due(&text, chrono::Utc::now(), zone.tz())
+        .map(Json)
+        .map_err(|e| ApiError::invalid("text", e.0))
+}
+
 async fn openapi_json() -> Json<serde_json::Value> {
     Json(openapi())
 }
@@ -392,8 +583,13 @@ async fn create_task(
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<CreateTask>,
 ) -> Result<Response, ApiError> {
-    let new = body.parse()?;
+    let (mut new, due) = body.parse()?;
     let client = db::client(&state.pool).await?;
+    if let Some(due) = due
+        && let DueChange::Set { due, .. } = due.resolve(&client, &user).await?
+    {
+        new.due = Some(due);
+    }
     let task = service::create_task(&client, &user, &new, &state.limits).await?;
     let location = HeaderValue::try_from(format!("/api/tasks/{}", task.id)).expect("ascii");
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(task)).into_response())
@@ -414,11 +610,14 @@ async fn apply(
     state: &AppState,
     user: &AuthUser,
     id: TaskId,
-    patch: &TaskPatch,
+    (mut patch, due): (TaskPatch, Option<DueInput>),
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
+    if let Some(due) = due {
+        patch.due = Some(due.resolve(&client, &user.0).await?);
+    }
     Ok(Json(
-        service::update_task(&client, &user.0, id, patch, &state.limits).await?,
+        service::update_task(&client, &user.0, id, &patch, &state.limits).await?,
     ))
 }
 
@@ -432,7 +631,7 @@ async fn patch_task(
     TaskIdPath(id): TaskIdPath,
     JsonBody(body): JsonBody<PatchTask>,
 ) -> Result<Json<Task>, ApiError> {
-    apply(&state, &user, id, &body.parse()?).await
+    apply(&state, &user, id, body.parse()?).await
 }
 
 #[utoipa::path(put, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), request_body = PutTask,
@@ -445,20 +644,39 @@ async fn put_task(
     TaskIdPath(id): TaskIdPath,
     JsonBody(body): JsonBody<PutTask>,
 ) -> Result<Json<Task>, ApiError> {
-    apply(&state, &user, id, &body.parse()?).await
+    apply(&state, &user, id, body.parse()?).await
 }
 
-#[utoipa::path(post, path = "/api/tasks/{id}/complete", tag = "tasks", params(("id" = i64, Path)),
+/// Query of `POST /api/tasks/{id}/complete`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompleteParams {
+    /// For a recurring task: the due date (`YYYY-MM-DD`) of the occurrence being completed. The
+    /// task moves to its next occurrence only while it is still due then, so a completion sent
+    /// twice (a retry, two tabs) moves it once. Without it, the current occurrence is completed.
+    pub occurrence: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/complete", tag = "tasks", params(("id" = i64, Path), CompleteParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn complete_task(
     State(state): State<AppState>,
     user: AuthUser,
     TaskIdPath(id): TaskIdPath,
+    ApiQuery(params): ApiQuery<CompleteParams>,
 ) -> Result<Json<Task>, ApiError> {
+    let occurrence = match params.occurrence.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid("occurrence", "must be a date as YYYY-MM-DD"))?,
+        ),
+    };
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::set_completed(&client, &user.0, id, true, &state.limits).await?,
+        service::set_completed(&client, &user.0, id, true, occurrence, &state.limits).await?,
     ))
 }
 
@@ -472,7 +690,7 @@ async fn reopen_task(
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::set_completed(&client, &user.0, id, false, &state.limits).await?,
+        service::set_completed(&client, &user.0, id, false, None, &state.limits).await?,
     ))
 }
 

@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
         super::health,
         super::get_me,
         super::patch_me,
+        super::parse_due,
         super::list_tasks,
         super::create_task,
         super::get_task,
@@ -40,6 +41,30 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Due phrases the document lists: each parses at any time in any zone.
+const DUE_PHRASES: [&str; 12] = [
+    "today",
+    "tomorrow",
+    "tomorrow 5pm",
+    "next friday",
+    "in 3 days",
+    "dec 24",
+    "2027-12-24 09:30",
+    "end of month",
+    "every weekday at 9",
+    "every 2 weeks",
+    "every month on the 1st",
+    "every monday",
+];
+
+/// Recurrence rules the document lists.
+const DUE_RULES: [&str; 4] = [
+    "FREQ=DAILY",
+    "FREQ=WEEKLY;BYDAY=MO",
+    "FREQ=MONTHLY;BYMONTHDAY=1",
+    "FREQ=YEARLY",
+];
 
 /// Characters the API refuses in a title, description or search (control characters, Unicode Cc).
 const CONTROL: &str = "\\u0000-\\u001f\\u007f-\\u009f";
@@ -102,6 +127,27 @@ pub(crate) fn contract(doc: utoipa::openapi::OpenApi) -> Value {
     patch["properties"]["completed"] = json!({"type": "boolean"});
     // Exactly the zone names of the tz database compiled into the server.
     let zones: Vec<&str> = smart_todo_shared::domain::Zone::names().collect();
+    // `due`: the phrases listed always parse (the server understands many more: see the README);
+    // the object's parts are documented stricter than the server checks them (days 1–28), so that
+    // every document-valid due is accepted.
+    let phrases: Vec<&str> = std::iter::once("").chain(DUE_PHRASES).collect();
+    let due = json!({"description": "When the task is due: a phrase read in the user's time zone, \
+        the due object, or null for none.", "oneOf": [
+        {"type": "null"},
+        {"type": "string", "enum": phrases, "description": "A phrase; blank means none."},
+        {"type": "object", "additionalProperties": false, "required": ["date"], "properties": {
+            "date": {"type": "string", "pattern": "^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"},
+            "time": {"type": ["string", "null"], "description": "HH:MM; null or empty: all day",
+                "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9])?$"},
+            "timezone": {"description": "IANA zone; null or absent: the user's", "oneOf": [
+                {"type": "null"}, {"type": "string", "enum": zones.clone()}]},
+            "recurrence": {"oneOf": [{"type": "null"}, {"type": "object", "additionalProperties": false,
+                "required": ["rule"], "properties": {"rule": {"type": "string", "enum": DUE_RULES}}}]}
+        }}
+    ]});
+    for name in ["CreateTask", "PutTask", "PatchTask"] {
+        schemas[name]["properties"]["due"] = due.clone();
+    }
     let me = &mut schemas["PatchMe"];
     me["minProperties"] = json!(1);
     me["properties"]["timezone"] = json!({"type": "string", "enum": zones,
@@ -118,6 +164,9 @@ fn constrain_parameter(parameter: &mut Value) {
         Some("limit") => json!({"type": "integer", "minimum": 1, "maximum": 100}),
         Some("cursor") => json!({"type": "string", "pattern": "^(t[1-9][0-9]{0,17})?$"}),
         Some("q") => json!({"type": "string", "maxLength": 200, "pattern": "^[^\\u0000]*$"}),
+        Some("text") => json!({"type": "string", "enum": DUE_PHRASES}),
+        Some("occurrence") => json!({"type": "string",
+            "pattern": "^((19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?$"}),
         _ => return,
     };
     parameter["schema"] = schema;

@@ -1470,3 +1470,365 @@ async fn setting_the_time_zone_counts_against_the_write_limit() {
         "the refused write changed nothing"
     );
 }
+
+/// Today's date in `zone`, the oracle for the tests that depend on the real clock.
+fn today_in(zone: &str) -> chrono::NaiveDate {
+    let tz = smart_todo_shared::domain::Zone::parse(zone).unwrap().tz();
+    chrono::Utc::now().with_timezone(&tz).date_naive()
+}
+
+fn day(date: chrono::NaiveDate, days: i64) -> String {
+    (date + chrono::Duration::days(days)).to_string()
+}
+
+/// A phrase is read in the user's zone; the object form takes its parts as given; both come back
+/// as the same `due` shape, and the due object read back can be sent again unchanged.
+#[tokio::test]
+async fn a_due_is_a_phrase_read_in_the_users_zone_or_the_structured_object() {
+    let app = App::new().await;
+    app.call(
+        Method::PATCH,
+        "/api/me",
+        Some("alice"),
+        Some(json!({"timezone": "Europe/Berlin"})),
+    )
+    .await;
+    let dated = |title: &str, due: Value| {
+        app.call(
+            Method::POST,
+            "/api/tasks",
+            Some("alice"),
+            Some(json!({"title": title, "due": due})),
+        )
+    };
+    let exact = dated("Carols", json!("2027-12-24 09:30")).await;
+    assert_eq!(exact.status, StatusCode::CREATED, "{}", exact.body);
+    assert_eq!(
+        exact.body["due"],
+        json!({"date": "2027-12-24", "time": "09:30", "timezone": "Europe/Berlin",
+               "at": "2027-12-24T08:30:00Z", "recurrence": null, "text": "Fri 24 Dec 2027, 09:30"})
+    );
+    let tomorrow = dated("Milk", json!("tomorrow")).await;
+    assert_eq!(
+        tomorrow.body["due"]["date"],
+        day(today_in("Europe/Berlin"), 1)
+    );
+    assert_eq!(tomorrow.body["due"]["time"], Value::Null);
+    let weekly = dated("Standup", json!("every monday at 9")).await;
+    assert_eq!(
+        weekly.body["due"]["recurrence"]["rule"],
+        "FREQ=WEEKLY;BYDAY=MO"
+    );
+    assert_eq!(weekly.body["due"]["time"], "09:00");
+    // The structured form, in another zone than the user's.
+    let object = json!({"date": "2027-03-01", "time": "18:00", "timezone": "America/New_York",
+                        "recurrence": {"rule": "FREQ=MONTHLY;BYMONTHDAY=1"}});
+    let structured = dated("Rent", object).await;
+    assert_eq!(
+        structured.status,
+        StatusCode::CREATED,
+        "{}",
+        structured.body
+    );
+    let due = structured.body["due"].clone();
+    assert_eq!(due["at"], "2027-03-01T23:00:00Z");
+    assert_eq!(due["recurrence"]["text"], "every month on the 1st at 18:00");
+    // What was read can be sent back as it is.
+    let again = dated("Rent again", due.clone()).await;
+    assert_eq!(again.body["due"], due);
+    // No due and a null due are the same: none.
+    assert_eq!(app.create("alice", "Undated").await["due"], Value::Null);
+    assert_eq!(dated("Null", Value::Null).await.body["due"], Value::Null);
+    // GET shows what POST answered.
+    let id = weekly.body["id"].as_i64().unwrap();
+    let got = app
+        .call(
+            Method::GET,
+            &format!("/api/tasks/{id}"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(got.body["due"], weekly.body["due"]);
+}
+
+#[tokio::test]
+async fn a_bad_due_is_a_422_naming_due_and_changes_nothing() {
+    let app = App::new().await;
+    let id = app.create("alice", "Keep me").await["id"].as_i64().unwrap();
+    let before = app.db.task_rows().await;
+    for due in [
+        json!("blorp"),
+        json!("every"),
+        json!("2026-02-30"),
+        json!(42),
+        json!(["tomorrow"]),
+        json!({"date": "2026-02-30"}),
+        json!({"date": "2026-12-24", "time": "25:00"}),
+        json!({"date": "2026-12-24", "timezone": "Mars/Olympus_Mons"}),
+        json!({"date": "2026-12-24", "recurrence": {"rule": "FREQ=HOURLY"}}),
+        json!({"date": "2026-12-24", "owner": "bob"}),
+        json!({"time": "09:00"}),
+    ] {
+        let create = app
+            .call(
+                Method::POST,
+                "/api/tasks",
+                Some("alice"),
+                Some(json!({"title": "x", "due": due})),
+            )
+            .await;
+        create.assert_problem(422, &due.to_string());
+        assert_eq!(
+            create.body["errors"][0]["field"], "due",
+            "{due}: {}",
+            create.body
+        );
+        let patch = app
+            .call(
+                Method::PATCH,
+                &format!("/api/tasks/{id}"),
+                Some("alice"),
+                Some(json!({"due": due})),
+            )
+            .await;
+        patch.assert_problem(422, &due.to_string());
+    }
+    assert_eq!(app.db.task_rows().await, before);
+    let blorp = app
+        .call(
+            Method::GET,
+            "/api/due/parse?text=blorp",
+            Some("alice"),
+            None,
+        )
+        .await;
+    blorp.assert_problem(422, "parse blorp");
+    assert_eq!(blorp.body["errors"][0]["field"], "text");
+    assert!(
+        blorp.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("tomorrow 5pm")
+    );
+}
+
+/// The preview the UI shows while typing: the same parser, in the user's zone.
+#[tokio::test]
+async fn the_due_preview_parses_in_the_users_zone() {
+    let app = App::new().await;
+    app.call(
+        Method::PATCH,
+        "/api/me",
+        Some("alice"),
+        Some(json!({"timezone": "Pacific/Kiritimati"})),
+    )
+    .await;
+    let preview = app
+        .call(
+            Method::GET,
+            "/api/due/parse?text=tomorrow%205pm",
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert_eq!(preview.body["date"], day(today_in("Pacific/Kiritimati"), 1));
+    assert_eq!(preview.body["time"], "17:00");
+    assert_eq!(preview.body["timezone"], "Pacific/Kiritimati");
+    let bobs = app
+        .call(
+            Method::GET,
+            "/api/due/parse?text=tomorrow",
+            Some("bob"),
+            None,
+        )
+        .await;
+    assert_eq!(bobs.body["date"], day(today_in("UTC"), 1));
+    assert_eq!(bobs.body["timezone"], "UTC");
+    app.call(Method::GET, "/api/due/parse?text=", Some("alice"), None)
+        .await
+        .assert_problem(422, "empty text");
+    assert!(
+        app.db.task_rows().await.is_empty(),
+        "a preview stores nothing"
+    );
+}
+
+/// Completing a recurring task moves it to its next occurrence and leaves it pending; the rule
+/// survives every edit that does not change it.
+#[tokio::test]
+async fn completing_a_recurring_task_moves_it_to_the_next_occurrence_and_edits_keep_the_rule() {
+    let app = App::new().await;
+    let today = today_in("UTC");
+    let created = app
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some("alice"),
+            Some(
+                json!({"title": "Water the plants", "due": {"date": day(today, -3), "time": "08:00",
+                        "recurrence": {"rule": "FREQ=DAILY"}}}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let uri = format!("/api/tasks/{}", created.body["id"]);
+    // An overdue daily task completed today is next due tomorrow, not the day after its old date.
+    let done = app
+        .call(
+            Method::POST,
+            &format!("{uri}/complete"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert_eq!(done.body["completed"], false);
+    assert_eq!(done.body["completed_at"], Value::Null);
+    assert_eq!(done.body["due"]["date"], day(today, 1));
+    assert_eq!(done.body["due"]["time"], "08:00");
+    assert_eq!(done.body["due"]["recurrence"]["rule"], "FREQ=DAILY");
+    let recorded = app
+        .db
+        .raw_client()
+        .await
+        .query_one("SELECT last_completed_at IS NOT NULL FROM tasks", &[])
+        .await
+        .unwrap()
+        .get::<_, bool>(0);
+    assert!(recorded, "the completion is recorded");
+    // Edits that say nothing of the rule keep it: a title, and a phrase without "every".
+    let renamed = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"title": "Water the ferns"})),
+        )
+        .await;
+    assert_eq!(renamed.body["due"], done.body["due"]);
+    let moved = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"due": "2027-01-15 10:00"})),
+        )
+        .await;
+    assert_eq!(moved.body["due"]["date"], "2027-01-15");
+    assert_eq!(moved.body["due"]["recurrence"]["rule"], "FREQ=DAILY");
+    // A phrase with a rule replaces it; `recurrence: null` and `due: null` remove it.
+    let weekly = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"due": "every friday"})),
+        )
+        .await;
+    assert_eq!(
+        weekly.body["due"]["recurrence"]["rule"],
+        "FREQ=WEEKLY;BYDAY=FR"
+    );
+    let once = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"due": {"date": "2027-02-01", "recurrence": null}})),
+        )
+        .await;
+    assert_eq!(once.body["due"]["recurrence"], Value::Null);
+    // Without a rule, completing completes.
+    let finished = app
+        .call(
+            Method::POST,
+            &format!("{uri}/complete"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(finished.body["completed"], true);
+    let cleared = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"due": null})),
+        )
+        .await;
+    assert_eq!(cleared.body["due"], Value::Null);
+}
+
+/// Two tabs completing the same occurrence at once move the task one occurrence, not two; the
+/// Phase II toggle completes a recurring task the same way.
+#[tokio::test]
+async fn a_completion_sent_twice_moves_a_recurring_task_once() {
+    let app = App::new().await;
+    let today = today_in("UTC");
+    let created = app
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some("alice"),
+            Some(json!({"title": "Daily", "due": {"date": day(today, 0),
+                        "recurrence": {"rule": "FREQ=DAILY"}}})),
+        )
+        .await;
+    // Both tabs show the occurrence due today and complete that one.
+    let uri = format!(
+        "/api/tasks/{}/complete?occurrence={}",
+        created.body["id"],
+        day(today, 0)
+    );
+    let (a, b) = tokio::join!(
+        app.call(Method::POST, &uri, Some("alice"), None),
+        app.call(Method::POST, &uri, Some("alice"), None),
+    );
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    let get = app
+        .call(
+            Method::GET,
+            &format!("/api/tasks/{}", created.body["id"]),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(get.body["due"]["date"], day(today, 1), "moved once");
+    // Sent again later (a retry), it is still the occurrence already done: nothing moves.
+    let retried = app.call(Method::POST, &uri, Some("alice"), None).await;
+    assert_eq!(retried.body["due"]["date"], day(today, 1));
+    app.call(
+        Method::POST,
+        &format!(
+            "/api/tasks/{}/complete?occurrence=friday",
+            created.body["id"]
+        ),
+        Some("alice"),
+        None,
+    )
+    .await
+    .assert_problem(422, "a malformed occurrence");
+    let toggled = app
+        .call(
+            Method::PATCH,
+            &format!("/api/alice/tasks/{}/complete", created.body["id"]),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(toggled.status, StatusCode::OK, "{}", toggled.body);
+    assert_eq!(toggled.body["completed"], false);
+    assert_eq!(toggled.body["due"]["date"], day(today, 2));
+    // PUT is the whole task: without a due it has none.
+    let put = app
+        .call(
+            Method::PUT,
+            &format!("/api/tasks/{}", created.body["id"]),
+            Some("alice"),
+            Some(json!({"title": "Daily"})),
+        )
+        .await;
+    assert_eq!(put.body["due"], Value::Null);
+}

@@ -4,18 +4,26 @@ use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 use tracing::instrument;
 
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
 use crate::config::Limits;
 use crate::db::{DbError, Executor};
 use crate::domain::{
-    NewTask, PageCursor, StatusFilter, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId,
+    DueChange, NewTask, PageCursor, StatusFilter, Task, TaskId, TaskPage, TaskPatch, TaskQuery,
+    UserId, Zone,
 };
+use crate::due::{Due, Recurrence};
 
 /// The columns every task statement returns, in the order `task_from_row` reads them.
 macro_rules! task_columns {
     () => {
-        "id, title, description, completed, created_at, updated_at, completed_at"
+        "id, title, description, completed, created_at, updated_at, completed_at, \
+         due_date, due_time, due_tz, due_rule"
     };
 }
+
+/// How many columns `task_columns!()` has.
+const TASK_COLUMNS: usize = 11;
 
 fn task_from_row(row: &Row) -> Task {
     task_at(row, 0)
@@ -31,6 +39,41 @@ fn task_at(row: &Row, at: usize) -> Task {
         created_at: row.get(at + 4),
         updated_at: row.get(at + 5),
         completed_at: row.get(at + 6),
+        due: due_at(row, at + 7),
+    }
+}
+
+/// The due of the row whose `due_date, due_time, due_tz, due_rule` start at column `at`. The
+/// columns hold only what the API validated; a zone or rule this build cannot read (from a newer
+/// tz database, say) degrades to UTC or to no recurrence instead of failing the request.
+fn due_at(row: &Row, at: usize) -> Option<Due> {
+    let date: NaiveDate = row.get::<_, Option<NaiveDate>>(at)?;
+    let time: Option<NaiveTime> = row.get(at + 1);
+    let zone = Zone::parse(row.get::<_, Option<&str>>(at + 2).unwrap_or("UTC")).unwrap_or_default();
+    let recurrence = row
+        .get::<_, Option<&str>>(at + 3)
+        .and_then(|rule| Recurrence::parse(rule).ok());
+    Some(Due::new(date, time, zone.tz(), recurrence, Utc::now()))
+}
+
+/// A due as the five column values `due_date, due_time, due_tz, due_at, due_rule`.
+struct DueColumns<'a> {
+    date: Option<NaiveDate>,
+    time: Option<NaiveTime>,
+    tz: Option<&'a str>,
+    at: Option<DateTime<Utc>>,
+    rule: Option<&'a str>,
+}
+
+impl<'a> DueColumns<'a> {
+    fn of(due: Option<&'a Due>) -> Self {
+        Self {
+            date: due.map(|d| d.date),
+            time: due.and_then(|d| d.time),
+            tz: due.map(|d| d.timezone.as_str()),
+            at: due.and_then(|d| d.at),
+            rule: due.and_then(|d| d.recurrence.as_ref().map(|r| r.rule.as_str())),
+        }
     }
 }
 
@@ -45,6 +88,9 @@ pub enum Written {
     },
     /// The user has as many tasks as allowed.
     TooManyTasks,
+    /// The change asked to complete a recurring task: everything else in it is applied, and the
+    /// task stays pending until [`advance_recurring`] moves its due to the next occurrence.
+    Recurring(Task),
 }
 
 /// Seconds until the end of the minute a `users` row counts writes in.
@@ -85,6 +131,13 @@ macro_rules! write_quota {
     };
 }
 
+/// The task's rule after an `update_task` (`$8` set the due, `$13` its rule, `$14` keep the old).
+macro_rules! rule_after {
+    () => {
+        "(CASE WHEN NOT $8 OR $14 AND due_rule IS NOT NULL THEN due_rule ELSE $13 END)"
+    };
+}
+
 /// Reads the one row of a quota-guarded write: `ok, retry_after, extra, task columns…`.
 fn written(rows: &[Row]) -> Result<Written, DbError> {
     let row = rows
@@ -100,6 +153,10 @@ fn written(rows: &[Row]) -> Result<Written, DbError> {
         return Ok(Written::TooManyTasks);
     }
     Ok(match row.get::<_, Option<i64>>(3) {
+        // An update's last column says whether it completed a recurring task.
+        Some(_) if row.len() > 3 + TASK_COLUMNS && row.get::<_, bool>(3 + TASK_COLUMNS) => {
+            Written::Recurring(task_at(row, 3))
+        }
         Some(_) => Written::Task(task_at(row, 3)),
         None => Written::NotFound,
     })
@@ -119,6 +176,7 @@ pub async fn insert_task(
     limits: &Limits,
 ) -> Result<Written, DbError> {
     let description = task.description.as_ref().map(|d| d.as_str());
+    let due = DueColumns::of(task.due.as_ref());
     let rows = client
         .query_typed(
             concat!(
@@ -131,16 +189,27 @@ pub async fn insert_task(
                 " VALUES ($1, CASE WHEN 1 <= $4 AND 0 < $5 THEN 1 ELSE 0 END,",
                 " CASE WHEN 1 <= $4 AND 0 < $5 THEN 1 ELSE 0 END,",
                 " date_trunc('minute', now()), 1, 1 <= $4 AND 0 < $5)",
-                " ON CONFLICT (user_id) DO UPDATE SET writes = ", writes_now!(), ",",
+                " ON CONFLICT (user_id) DO UPDATE SET writes = ",
+                writes_now!(),
+                ",",
                 " write_minute = excluded.write_minute,",
-                " added = ", writes_now!(), " <= $4 AND u.tasks < $5,",
-                " tasks = u.tasks + CASE WHEN ", writes_now!(), " <= $4 AND u.tasks < $5",
+                " added = ",
+                writes_now!(),
+                " <= $4 AND u.tasks < $5,",
+                " tasks = u.tasks + CASE WHEN ",
+                writes_now!(),
+                " <= $4 AND u.tasks < $5",
                 " THEN 1 ELSE 0 END,",
-                " last_task_no = u.last_task_no + CASE WHEN ", writes_now!(),
+                " last_task_no = u.last_task_no + CASE WHEN ",
+                writes_now!(),
                 " <= $4 AND u.tasks < $5 THEN 1 ELSE 0 END",
-                " RETURNING writes <= $4 AS ok, added, last_task_no, ", retry_after!(), "),",
-                " ins AS (INSERT INTO tasks (user_id, id, title, description)",
-                " SELECT $1, allowed.last_task_no, $2, $3 FROM allowed WHERE allowed.added RETURNING ",
+                " RETURNING writes <= $4 AS ok, added, last_task_no, ",
+                retry_after!(),
+                "),",
+                " ins AS (INSERT INTO tasks (user_id, id, title, description,",
+                " due_date, due_time, due_tz, due_at, due_rule)",
+                " SELECT $1, allowed.last_task_no, $2, $3, $6, $7, $8, $9, $10",
+                " FROM allowed WHERE allowed.added RETURNING ",
                 task_columns!(),
                 ") SELECT allowed.ok, allowed.retry_after, allowed.added OR NOT allowed.ok, ins.*",
                 " FROM allowed LEFT JOIN ins ON true"
@@ -151,6 +220,11 @@ pub async fn insert_task(
                 (&description, Type::TEXT),
                 (&limits.writes_per_minute, Type::INT4),
                 (&limits.tasks_per_user, Type::INT8),
+                (&due.date, Type::DATE),
+                (&due.time, Type::TIME),
+                (&due.tz, Type::TEXT),
+                (&due.at, Type::TIMESTAMPTZ),
+                (&due.rule, Type::TEXT),
             ],
         )
         .await?;
@@ -276,19 +350,41 @@ pub async fn update_task(
         .description
         .as_ref()
         .and_then(|d| d.as_ref().map(|d| d.as_str()));
+    let (set_due, due, keep_rule) = match &patch.due {
+        None => (false, DueColumns::of(None), true),
+        Some(DueChange::Clear) => (true, DueColumns::of(None), false),
+        Some(DueChange::Set { due, keep_rule }) => (true, DueColumns::of(Some(due)), *keep_rule),
+    };
     let rows = client
         .query_typed(
             concat!(
                 write_quota!("$2", "$7"),
+                // $8: set the due to $9–$13; $14: keep the task's rule when it has one.
                 ", changed AS (UPDATE tasks SET",
                 " title = coalesce($3, title),",
                 " description = CASE WHEN $4 THEN $5 ELSE description END,",
-                " completed = coalesce($6, completed),",
+                // Completing a task that is recurring after this change leaves it pending: the
+                // caller moves it to its next occurrence.
+                " completed = CASE WHEN $6 AND ",
+                rule_after!(),
+                " IS NOT NULL THEN completed",
+                "   ELSE coalesce($6, completed) END,",
                 " completed_at = CASE WHEN $6 IS NULL THEN completed_at",
+                "   WHEN $6 AND ",
+                rule_after!(),
+                " IS NOT NULL THEN completed_at",
                 "   WHEN $6 THEN coalesce(completed_at, now()) ELSE NULL END,",
+                " due_date = CASE WHEN $8 THEN $9 ELSE due_date END,",
+                " due_time = CASE WHEN $8 THEN $10 ELSE due_time END,",
+                " due_tz = CASE WHEN $8 THEN $11 ELSE due_tz END,",
+                " due_at = CASE WHEN $8 THEN $12 ELSE due_at END,",
+                " due_rule = ",
+                rule_after!(),
+                ",",
                 " updated_at = now()",
                 " WHERE id = $1 AND user_id = $2 AND (SELECT ok FROM allowed) RETURNING ",
                 task_columns!(),
+                ", $6 IS TRUE AND due_rule IS NOT NULL AND NOT completed",
                 ") SELECT allowed.ok, allowed.retry_after, true, changed.*",
                 " FROM allowed LEFT JOIN changed ON true"
             ),
@@ -300,6 +396,13 @@ pub async fn update_task(
                 (&description, Type::TEXT),
                 (&patch.completed, Type::BOOL),
                 (&limits.writes_per_minute, Type::INT4),
+                (&set_due, Type::BOOL),
+                (&due.date, Type::DATE),
+                (&due.time, Type::TIME),
+                (&due.tz, Type::TEXT),
+                (&due.at, Type::TIMESTAMPTZ),
+                (&due.rule, Type::TEXT),
+                (&keep_rule, Type::BOOL),
             ],
         )
         .await?;
@@ -318,10 +421,15 @@ pub async fn toggle_task(
         .query_typed(
             concat!(
                 write_quota!("$2", "$3"),
-                ", changed AS (UPDATE tasks SET completed = NOT completed,",
-                " completed_at = CASE WHEN completed THEN NULL ELSE now() END, updated_at = now()",
+                // Flipping a pending recurring task completes it: it stays pending, and the
+                // caller moves it to its next occurrence.
+                ", changed AS (UPDATE tasks SET",
+                " completed = NOT completed AND due_rule IS NULL,",
+                " completed_at = CASE WHEN completed OR due_rule IS NOT NULL THEN NULL",
+                "   ELSE now() END, updated_at = now()",
                 " WHERE id = $1 AND user_id = $2 AND (SELECT ok FROM allowed) RETURNING ",
                 task_columns!(),
+                ", due_rule IS NOT NULL",
                 ") SELECT allowed.ok, allowed.retry_after, true, changed.*",
                 " FROM allowed LEFT JOIN changed ON true"
             ),
@@ -361,4 +469,38 @@ pub async fn delete_task(
         )
         .await?;
     written(&rows)
+}
+
+/// Moves a recurring task from the occurrence due on `from` to `next`, recording the completion.
+/// `None` when the task no longer is due on `from` (another request moved it first): one
+/// completion of an occurrence moves it once, however many tabs sent it.
+#[instrument(skip_all, fields(user_id = %user, task_id = %id))]
+pub async fn advance_recurring(
+    client: &impl Executor,
+    user: &UserId,
+    id: TaskId,
+    from: NaiveDate,
+    next: &Due,
+) -> Result<Option<Task>, DbError> {
+    let due = DueColumns::of(Some(next));
+    let rows = client
+        .query_typed(
+            concat!(
+                "UPDATE tasks SET due_date = $3, due_time = $4, due_at = $5,",
+                " last_completed_at = now(), updated_at = now()",
+                " WHERE id = $1 AND user_id = $2 AND due_date = $6 AND due_rule IS NOT NULL",
+                " RETURNING ",
+                task_columns!()
+            ),
+            &[
+                (&id.get(), Type::INT8),
+                (&user.as_str(), Type::TEXT),
+                (&due.date, Type::DATE),
+                (&due.time, Type::TIME),
+                (&due.at, Type::TIMESTAMPTZ),
+                (&from, Type::DATE),
+            ],
+        )
+        .await?;
+    Ok(first_task(rows))
 }

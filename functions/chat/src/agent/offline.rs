@@ -144,7 +144,18 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
         ),
         Intent::Add(title) => match result(Tool::AddTask) {
             Some(value) => Decision::Say(confirm("add", value)),
-            None => Decision::Call(Tool::AddTask, json!({ "title": title })),
+            // "buy milk tomorrow at 5pm": the trailing date goes to `due`, read by the tool in the
+            // user's zone (any zone finds where the phrase starts).
+            None => match smart_todo_shared::due::split_phrase(
+                &title,
+                chrono::Utc::now(),
+                smart_todo_shared::domain::Zone::UTC.tz(),
+            ) {
+                Some((title, due)) => {
+                    Decision::Call(Tool::AddTask, json!({ "title": title, "due": due }))
+                }
+                None => Decision::Call(Tool::AddTask, json!({ "title": title })),
+            },
         },
         Intent::List(status) => match result(Tool::ListTasks) {
             Some(value) => Decision::Say(describe_list(value, status)),
@@ -264,8 +275,14 @@ fn confirm(verb: &str, value: &Value) -> String {
     let id = value["task_id"].as_i64().unwrap_or_default();
     let title = value["title"].as_str().unwrap_or_default();
     match value["status"].as_str().unwrap_or_default() {
-        "created" => format!("Added \"{title}\" to your list as task {id}."),
-        "completed" => format!("Marked task {id} \"{title}\" as complete."),
+        "created" => match value["due"].as_str() {
+            Some(due) => format!("Added \"{title}\" to your list as task {id}, due {due}."),
+            None => format!("Added \"{title}\" to your list as task {id}."),
+        },
+        "completed" => match value["due"].as_str() {
+            Some(due) => format!("Marked task {id} \"{title}\" as complete; it's next due {due}."),
+            None => format!("Marked task {id} \"{title}\" as complete."),
+        },
         "reopened" => format!("Task {id} \"{title}\" is pending again."),
         "deleted" => format!("Deleted task {id} \"{title}\"."),
         "updated" => format!("Updated task {id}: it's now \"{title}\"."),
@@ -801,6 +818,70 @@ mod tests {
         for (text, tool, args) in table {
             assert_eq!(called(&user(text)), (tool, args), "{text}");
         }
+    }
+
+    #[test]
+    fn a_trailing_date_becomes_the_due_and_leaves_the_title() {
+        let table = [
+            (
+                "add buy milk tomorrow at 5pm",
+                "Buy milk",
+                "tomorrow at 5pm",
+            ),
+            (
+                "Add a task to call the bank on friday",
+                "Call the bank",
+                "on friday",
+            ),
+            (
+                "add pay rent every month on the 1st",
+                "Pay rent",
+                "every month on the 1st",
+            ),
+            ("add dentist dec 24 9:30", "Dentist", "dec 24 9:30"),
+            (
+                "remind me to water the plants every morning",
+                "Water the plants",
+                "every morning",
+            ),
+            (
+                "add submit the report by end of month",
+                "Submit the report",
+                "by end of month",
+            ),
+            (
+                "add standup every weekday at 9",
+                "Standup",
+                "every weekday at 9",
+            ),
+            ("add call mom in 3 days", "Call mom", "in 3 days"),
+        ];
+        for (text, title, due) in table {
+            assert_eq!(
+                called(&user(text)),
+                ("add_task", json!({"title": title, "due": due})),
+                "{text}"
+            );
+        }
+        // Words that only look like dates stay in the title.
+        assert_eq!(
+            called(&user("add enjoy the sun")).1,
+            json!({"title": "Enjoy the sun"})
+        );
+    }
+
+    #[test]
+    fn a_dated_add_is_confirmed_with_its_date() {
+        let messages = after(
+            user("add buy milk friday"),
+            "add_task",
+            json!({"title": "Buy milk", "due": "friday"}),
+            json!({"task_id": 4, "status": "created", "title": "Buy milk", "due": "Fri 4 Dec"}),
+        );
+        assert_eq!(
+            said(&messages),
+            "Added \"Buy milk\" to your list as task 4, due Fri 4 Dec."
+        );
     }
 
     #[test]

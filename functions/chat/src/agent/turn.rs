@@ -1114,6 +1114,10 @@ impl Runner<'_> {
         let mut appended: Vec<NewMessage> = request.into_iter().collect();
         appended.push(record);
         let results = self.take_results();
+        // A call of one statement commits in the same round trip; one that may take more (a
+        // date phrase read in the user's zone, a completion that moves a recurring task) sends
+        // its COMMIT after them, or they would run outside the transaction.
+        let single = refused.is_some() || tools::single_statement(&call.name, &arguments);
         let tx = db::client(self.pool).await?.pipeline();
         let effect = async {
             if refused.is_some() {
@@ -1138,8 +1142,17 @@ impl Runner<'_> {
                     .ok_or(TurnError::NotFound)
             },
             effect,
-            tx.commit().err_into(),
+            async {
+                if single {
+                    tx.commit().await?;
+                }
+                Ok(())
+            },
         );
+        let ran = match ran {
+            Ok(ran) if !single => tx.commit().await.map(|()| ran).map_err(TurnError::from),
+            other => other,
+        };
         let (_, _, mut rows, outcome, ()) = match ran {
             Ok(ran) => ran,
             Err(err) => {
