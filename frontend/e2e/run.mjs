@@ -327,6 +327,28 @@ try {
     await expectEqual(transcript(), before, "conversation after reload");
   });
 
+  await step("chat: a dated task gets its due in the panel; completing a recurring one moves it on", async () => {
+    const added = await chat("add water the plants every day", 5);
+    expect(/water the plants/i.test(added) && /due /.test(added), `the reply does not echo the date: ${added}`);
+    await taskBox("Water the plants").waitFor();
+    const row = tasksPane().locator("li.task").filter({ hasText: "Water the plants" });
+    const chip = row.locator(".due-chip");
+    await chip.waitFor();
+    const first = await chip.innerText();
+    expect(/↻/.test(first), `the chip does not show the recurrence: ${first}`);
+    await taskBox("Water the plants").click();
+    await page.waitForFunction(
+      ([before]) => {
+        const chips = [...document.querySelectorAll("#tasks-pane li.task .due-chip")];
+        return chips.some((c) => c.textContent !== before && c.closest("li")?.textContent?.includes("Water the plants"));
+      },
+      [first],
+      { timeout: TIMEOUT },
+    );
+    expect(!(await taskBox("Water the plants").isChecked()), "a recurring task stays pending after completing it");
+    await tasksPane().getByText(/Completed “Water the plants”; next due/).waitFor();
+  });
+
   await step("chat: a new conversation, then back to the first one from the list", async () => {
     await page.getByRole("button", { name: "New chat" }).first().click();
     await page.getByText("What needs doing?").waitFor();
