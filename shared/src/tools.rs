@@ -428,9 +428,13 @@ impl Tool {
                 "Complete task",
                 TaskRefArgs,
                 TaskChange,
-                WRITE,
+                // Not idempotent: each call on a recurring task moves it one occurrence on.
+                Traits {
+                    idempotent: false,
+                    ..WRITE
+                },
                 "Completing a task",
-                "Mark a task as completed (done). Needs the task's id; use list_tasks first if the user named the task in words."
+                "Mark a task as completed (done). A recurring task stays pending and moves to its next occurrence instead. Needs the task's id; use list_tasks first if the user named the task in words."
             ),
             Tool::ReopenTask => spec!(
                 "Reopen task",

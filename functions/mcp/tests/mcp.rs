@@ -250,8 +250,12 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
             name == "delete_task",
             "{name}"
         );
-        if matches!(name, "complete_task" | "reopen_task") {
+        // complete_task moves a recurring task on each call: not idempotent.
+        if name == "reopen_task" {
             assert_eq!(annotations["idempotentHint"], true, "{name}");
+        }
+        if name == "complete_task" {
+            assert_eq!(annotations["idempotentHint"], false, "{name}");
         }
     }
     let list = &tools[1]["outputSchema"];
