@@ -666,23 +666,23 @@ async fn a_turn_costs_a_fixed_number_of_statements() {
     app.chat("alice", None, "hello").await;
     assert_eq!(
         statements_run(&client).await - before,
-        12,
-        "new conversation: (turn quota, conversation count, conversation, message, turn) + (lease, reply, turn done)"
+        13,
+        "new conversation: (turn quota, conversation count, the user's zone, conversation, message, turn) + (lease, reply, turn done)"
     );
 
     let before = statements_run(&client).await;
     app.chat("alice", Some(&id), "hello again").await;
     assert_eq!(
         statements_run(&client).await - before,
-        16,
-        "lock, lapsed leases, running turn, turn quota, last message, message count, history; message, turn; lease, reply, turn done"
+        17,
+        "lock, lapsed leases, running turn, turn quota, last message, message count, history, the user's zone; message, turn; lease, reply, turn done"
     );
 
     let before = statements_run(&client).await;
     app.chat("alice", Some(&id), "Add a task to buy milk").await;
     assert_eq!(
         statements_run(&client).await - before,
-        22,
+        23,
         "plus the lease, the request with the call's record, the tool, and the result with the reply"
     );
 }

@@ -29,6 +29,15 @@ async fn a_tool_call_then_text_runs_the_tool_for_the_caller_and_reports_it() {
     )
     .await;
     let app = App::with_model(model).await;
+    app.db
+        .raw_client()
+        .await
+        .execute(
+            "INSERT INTO users (user_id, timezone) VALUES ('alice', 'Asia/Tokyo')",
+            &[],
+        )
+        .await
+        .unwrap();
     let reply = app.chat("alice", None, "add buy milk").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.body["response"], "Added \"Buy milk\".");
@@ -44,11 +53,19 @@ async fn a_tool_call_then_text_runs_the_tool_for_the_caller_and_reports_it() {
     assert_eq!(first["model"], "fake-model");
     assert_eq!(first["stream"], true);
     assert_eq!(first["messages"][0]["role"], "system");
+    // The model is told the date and time where the user is.
+    let system = first["messages"][0]["content"].as_str().unwrap();
+    let tokyo = smart_todo_shared::domain::Zone::parse("Asia/Tokyo")
+        .unwrap()
+        .tz();
+    let today = chrono::Utc::now()
+        .with_timezone(&tokyo)
+        .format("%A, %-d %B %Y")
+        .to_string();
+    assert!(system.contains(&format!("It is {today}, ")), "{system}");
     assert!(
-        first["messages"][0]["content"]
-            .as_str()
-            .unwrap()
-            .contains("Today is")
+        system.contains("in the user's time zone, Asia/Tokyo (UTC+09:00)"),
+        "{system}"
     );
     assert_eq!(first["tools"].as_array().unwrap().len(), 7);
     assert!(

@@ -16,6 +16,7 @@ use futures::TryFutureExt;
 use serde_json::{Value, json};
 use smart_todo_shared::config::Limits;
 use smart_todo_shared::db::{self, DbError, DbPool};
+use smart_todo_shared::domain::Zone;
 use smart_todo_shared::domain::{
     ChatText, Conversation, ConversationId, ConversationTitle, IdempotencyKey, Message, MessageId,
     NewMessage, Role, Turn, TurnId, TurnStatus, UserId,
@@ -161,6 +162,9 @@ pub struct Begun {
     /// The conversation's newest messages, up to this turn's question, when [`begin`] read them
     /// with its decision (saving the turn a round trip); `None` to read them when it runs.
     pub history: Option<Vec<Message>>,
+    /// The user's time zone, when [`begin`] read it with its decision; `None` to read it when
+    /// the turn runs.
+    pub zone: Option<Zone>,
 }
 
 /// A finished turn named again by its idempotency key: what it answered.
@@ -236,11 +240,12 @@ pub async fn begin(
     };
 
     let Some(id) = request.conversation else {
-        let (keyed, quota, conversations) = tokio::try_join!(
+        let (keyed, quota, conversations, profile) = tokio::try_join!(
             biased;
             keyed,
             quota,
             repo::count_conversations(&tx, user),
+            repo::get_profile(&tx, user),
         )?;
         if keyed.is_some() {
             drop(tx);
@@ -267,7 +272,8 @@ pub async fn begin(
             tx.commit().err_into(),
         )?;
         let history = vec![user_message.clone()];
-        return Ok(run(
+        return Ok(run_in(
+            profile.timezone,
             conversation,
             true,
             true,
@@ -277,7 +283,7 @@ pub async fn begin(
         ));
     };
 
-    let (locked, keyed, _, running, quota, last, messages, mut history) = tokio::try_join!(
+    let (locked, keyed, _, running, quota, last, messages, mut history, profile) = tokio::try_join!(
         biased;
         repo::lock_conversation(&tx, user, id),
         keyed,
@@ -287,7 +293,9 @@ pub async fn begin(
         repo::last_visible_message(&tx, user, id),
         repo::count_messages(&tx, user, id),
         repo::recent_messages(&tx, user, id, HISTORY_ROWS),
+        repo::get_profile(&tx, user),
     )?;
+    let zone = profile.timezone;
     let conversation = locked.ok_or(TurnError::NotFound)?;
     if keyed.is_some() {
         drop(tx);
@@ -308,7 +316,15 @@ pub async fn begin(
             None => insert_turn(&tx, user, &new_turn(conversation.id, last.id)).await?,
         };
         tx.commit().await?;
-        return Ok(run(conversation, false, true, last, turn, Some(history)));
+        return Ok(run_in(
+            zone,
+            conversation,
+            false,
+            true,
+            last,
+            turn,
+            Some(history),
+        ));
     }
     if messages >= limits.messages_per_conversation {
         return Err(conversation_full());
@@ -325,7 +341,8 @@ pub async fn begin(
     if history.len() > HISTORY_ROWS as usize {
         history.remove(0);
     }
-    Ok(run(
+    Ok(run_in(
+        zone,
         conversation,
         false,
         true,
@@ -488,7 +505,25 @@ fn run(
         turn,
         reply_id: MessageId::generate(),
         history,
+        zone: None,
     }))
+}
+
+/// [`run`], with the user's zone read with the decision.
+fn run_in(
+    zone: Zone,
+    conversation: Conversation,
+    created: bool,
+    announce: bool,
+    user_message: Message,
+    turn: Turn,
+    history: Option<Vec<Message>>,
+) -> Start {
+    let mut start = run(conversation, created, announce, user_message, turn, history);
+    if let Start::Run(begun) = &mut start {
+        begun.zone = Some(zone);
+    }
+    start
 }
 
 /// The request repeats one whose key names `turn`: replay it, continue it, or wait for it.
@@ -567,14 +602,18 @@ async fn append_one(
     Ok((conversation, message))
 }
 
-/// The system prompt: today's date and the rules the assistant must follow.
-pub fn system_prompt(resumed: bool) -> String {
-    let today = Utc::now().format("%A, %-d %B %Y");
+/// The system prompt: the date and time where the user is, and the rules the assistant follows.
+pub fn system_prompt(resumed: bool, zone: Zone, now: chrono::DateTime<Utc>) -> String {
+    let local = now.with_timezone(&zone.tz());
+    let today = local.format("%A, %-d %B %Y, %H:%M");
+    let offset = local.format("%:z");
     let list = Tool::ListTasks.name();
     let mut prompt = format!(
-        "You are Smart Todo's assistant. Today is {today} (UTC). You manage the user's todo list, and only \
-through the tools given to you.\n\
+        "You are Smart Todo's assistant. It is {today} in the user's time zone, {zone} (UTC{offset}). \
+You manage the user's todo list, and only through the tools given to you.\n\
 Rules:\n\
+- Pass due dates to the tools in the user's words (\"tomorrow 5pm\", \"every monday at 9\"): the tools \
+read them in the user's time zone. Name dates in replies as the tool results show them.\n\
 - After a change, confirm in one or two short sentences what was done, naming the task's id and title.\n\
 - Never claim a change that no tool result shows. If a tool returned an error, say what went wrong.\n\
 - Tools that change a task need its id. When the user names a task in words, call {list} first and \
@@ -991,7 +1030,14 @@ impl Runner<'_> {
         };
         let history = compact_earlier_results(history, self.turn());
         let mut messages = fit_history(model_messages(&history), self.limits.history_tokens);
-        let system = system_prompt(resumed);
+        let zone = match self.begun.zone {
+            Some(zone) => zone,
+            None => {
+                let client = db::client(self.pool).await?;
+                repo::get_profile(&client, self.user).await?.timezone
+            }
+        };
+        let system = system_prompt(resumed, zone, Utc::now());
         let catalog: Vec<_> = tools::catalog().collect();
         // Streamed text of a new round starts after a blank line when earlier rounds said something.
         let separate = AtomicBool::new(!text.trim().is_empty());
