@@ -272,14 +272,14 @@ pub async fn begin(
             tx.commit().err_into(),
         )?;
         let history = vec![user_message.clone()];
-        return Ok(run_in(
-            profile.timezone,
+        return Ok(run(
             conversation,
             true,
             true,
             user_message,
             turn,
             Some(history),
+            Some(profile.timezone),
         ));
     };
 
@@ -316,14 +316,14 @@ pub async fn begin(
             None => insert_turn(&tx, user, &new_turn(conversation.id, last.id)).await?,
         };
         tx.commit().await?;
-        return Ok(run_in(
-            zone,
+        return Ok(run(
             conversation,
             false,
             true,
             last,
             turn,
             Some(history),
+            Some(zone),
         ));
     }
     if messages >= limits.messages_per_conversation {
@@ -341,14 +341,14 @@ pub async fn begin(
     if history.len() > HISTORY_ROWS as usize {
         history.remove(0);
     }
-    Ok(run_in(
-        zone,
+    Ok(run(
         conversation,
         false,
         true,
         user_message,
         turn,
         Some(history),
+        Some(zone),
     ))
 }
 
@@ -483,7 +483,7 @@ pub async fn begin_retry(
         }
     };
     tx.commit().await?;
-    let Start::Run(begun) = run(conversation, false, false, message, turn, None) else {
+    let Start::Run(begun) = run(conversation, false, false, message, turn, None, None) else {
         unreachable!("run() always starts a turn")
     };
     Ok(*begun)
@@ -496,6 +496,7 @@ fn run(
     user_message: Message,
     turn: Turn,
     history: Option<Vec<Message>>,
+    zone: Option<Zone>,
 ) -> Start {
     Start::Run(Box::new(Begun {
         conversation,
@@ -505,25 +506,8 @@ fn run(
         turn,
         reply_id: MessageId::generate(),
         history,
-        zone: None,
+        zone,
     }))
-}
-
-/// [`run`], with the user's zone read with the decision.
-fn run_in(
-    zone: Zone,
-    conversation: Conversation,
-    created: bool,
-    announce: bool,
-    user_message: Message,
-    turn: Turn,
-    history: Option<Vec<Message>>,
-) -> Start {
-    let mut start = run(conversation, created, announce, user_message, turn, history);
-    if let Start::Run(begun) = &mut start {
-        begun.zone = Some(zone);
-    }
-    start
 }
 
 /// The request repeats one whose key names `turn`: replay it, continue it, or wait for it.
@@ -556,7 +540,15 @@ async fn resume_keyed(
         _ => {
             check_turn_quota(db, limits, user).await?;
             let turn = restart(db, user, turn.id).await?;
-            Ok(run(conversation, created, true, user_message, turn, None))
+            Ok(run(
+                conversation,
+                created,
+                true,
+                user_message,
+                turn,
+                None,
+                None,
+            ))
         }
     }
 }
