@@ -28,6 +28,16 @@ pub trait Executor: Sync {
         sql: &str,
         params: &Params<'_>,
     ) -> impl Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send;
+
+    /// As [`Executor::query_typed`], but never prepared: for statements assembled per request
+    /// (a listing's filters), whose variety would fill a connection's statement cache.
+    fn query_unprepared(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> impl Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send {
+        self.query_typed(sql, params)
+    }
 }
 
 impl Executor for tokio_postgres::Client {
@@ -118,7 +128,15 @@ pub enum DbError {
     /// aborted their transaction ([`PRECONDITION_FAILED`]).
     #[error("precondition failed: {0}")]
     Precondition(String),
+    /// A per-user total the schema enforces was reached ([`LIMIT_REACHED`]); the message says
+    /// which.
+    #[error("limit reached: {0}")]
+    Limit(String),
 }
+
+/// The SQLSTATE a trigger raises when a write would pass a per-user total the schema keeps (the
+/// lists of migration V9).
+pub const LIMIT_REACHED: &str = "ST002";
 
 /// The SQLSTATE `smart_todo_require()` (migration V5) raises: a statement pipelined with others
 /// cannot let the client decide whether the rest commit, so it aborts their transaction instead.
@@ -144,6 +162,9 @@ impl From<tokio_postgres::Error> for DbError {
             }
             if db.code().code() == PRECONDITION_FAILED {
                 return Self::Precondition(db.message().to_owned());
+            }
+            if db.code().code() == LIMIT_REACHED {
+                return Self::Limit(db.message().to_owned());
             }
         }
         let connection_lost = err.is_closed()
@@ -386,6 +407,14 @@ impl Executor for Client {
         let statement = conn.prepare_typed_cached(sql, &types_of(params)).await?;
         let outcome = conn.query(&statement, &values_of(params)).await;
         forget_if_stale(&conn.statement_cache, sql, params, outcome)
+    }
+
+    async fn query_unprepared(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.conn.query_typed(sql, params).await
     }
 }
 

@@ -5,6 +5,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::organise::{CursorKey, ListName, Order, PageCursor, Priority, Sort, Tag, View};
+
 /// Longest accepted task title, in characters, after trimming.
 pub const TITLE_MAX_CHARS: usize = 200;
 /// Longest accepted task description, in characters.
@@ -213,6 +215,7 @@ pub struct PageLimit(i64);
 impl PageLimit {
     pub const DEFAULT: Self = Self(50);
     pub const MAX: i64 = 100;
+    pub const MAX_PAGE: Self = Self(Self::MAX);
 
     pub fn new(raw: i64) -> Result<Self, ParseError> {
         if !(1..=Self::MAX).contains(&raw) {
@@ -232,35 +235,6 @@ impl Default for PageLimit {
     }
 }
 
-/// Where the next page of a listing starts: an opaque string wrapping the last id seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageCursor(TaskId);
-
-impl PageCursor {
-    const PREFIX: &'static str = "t";
-
-    pub fn after(id: TaskId) -> Self {
-        Self(id)
-    }
-
-    pub fn last_id(self) -> TaskId {
-        self.0
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        raw.strip_prefix(Self::PREFIX)
-            .and_then(|rest| TaskId::parse(rest).ok())
-            .map(Self)
-            .ok_or_else(|| ParseError("the cursor is not one this API returned".into()))
-    }
-}
-
-impl fmt::Display for PageCursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", Self::PREFIX, self.0)
-    }
-}
-
 /// A task as stored and as every interface shows it.
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
@@ -276,6 +250,11 @@ pub struct Task {
     pub completed_at: Option<DateTime<Utc>>,
     /// When the task is due, in the zone it was dated in; null when it has no date.
     pub due: Option<crate::due::Due>,
+    pub priority: Priority,
+    /// The name of the list the task is on: `Inbox` unless it was put on another.
+    pub list: String,
+    /// Lower case, at most 10.
+    pub tags: Vec<String>,
 }
 
 /// What creating a task needs, already checked.
@@ -284,6 +263,10 @@ pub struct NewTask {
     pub title: TaskTitle,
     pub description: Option<TaskDescription>,
     pub due: Option<crate::due::Due>,
+    pub priority: Priority,
+    /// The list to put it on, created when the user has none of that name; `None`: the Inbox.
+    pub list: Option<ListName>,
+    pub tags: Vec<Tag>,
 }
 
 /// A change of a task's due date.
@@ -312,6 +295,11 @@ pub struct TaskPatch {
     /// For completing a recurring task: the occurrence (due date) the caller saw. The task moves
     /// only while it is still due then, so a repeated or concurrent completion moves it once.
     pub occurrence: Option<chrono::NaiveDate>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` moves the task to the Inbox; a new name creates the list.
+    pub list: Option<Option<ListName>>,
+    /// The whole new set; empty clears.
+    pub tags: Option<Vec<Tag>>,
 }
 
 impl TaskPatch {
@@ -320,17 +308,162 @@ impl TaskPatch {
             && self.description.is_none()
             && self.completed.is_none()
             && self.due.is_none()
+            && self.priority.is_none()
+            && self.list.is_none()
+            && self.tags.is_none()
     }
 }
 
-/// What a listing asks for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a listing asks for. Every filter narrows; `None` does not filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskQuery {
     pub status: StatusFilter,
-    /// Case-insensitive text to find in title or description.
+    pub view: View,
+    /// Words (or their starts) to find in title or description, ignoring case and accents.
     pub text: Option<String>,
+    pub list: Option<ListName>,
+    pub tag: Option<Tag>,
+    pub priority: Option<Priority>,
+    /// Due strictly before this date.
+    pub due_before: Option<chrono::NaiveDate>,
+    /// Due strictly after this date.
+    pub due_after: Option<chrono::NaiveDate>,
+    pub sort: Sort,
+    pub order: Order,
     pub limit: PageLimit,
     pub after: Option<PageCursor>,
+}
+
+/// Longest search text, in characters.
+pub const SEARCH_MAX_CHARS: usize = 200;
+
+/// A listing as asked for, before its defaults: what REST and the tools both accept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    pub status: Option<StatusFilter>,
+    pub view: Option<View>,
+    pub text: Option<String>,
+    pub list: Option<ListName>,
+    pub tag: Option<Tag>,
+    pub priority: Option<Priority>,
+    pub due_before: Option<chrono::NaiveDate>,
+    pub due_after: Option<chrono::NaiveDate>,
+    pub sort: Option<Sort>,
+    pub order: Option<Order>,
+    pub limit: Option<PageLimit>,
+    pub after: Option<PageCursor>,
+}
+
+impl ListRequest {
+    /// The listing with its defaults: a dated view shows pending tasks, a search is sorted by
+    /// relevance and a dated view by due date, otherwise by number; each sort in its own
+    /// direction. Refuses (with the field) a relevance sort without `q`, and a cursor from
+    /// another listing.
+    pub fn into_query(self) -> Result<TaskQuery, (&'static str, ParseError)> {
+        let view = self.view.unwrap_or_default();
+        let status = self.status.unwrap_or(match view {
+            View::All => StatusFilter::All,
+            _ => StatusFilter::Pending,
+        });
+        let text = self
+            .text
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty());
+        if text
+            .as_deref()
+            .is_some_and(|q| q.contains('\0') || q.chars().count() > SEARCH_MAX_CHARS)
+        {
+            return Err((
+                "q",
+                ParseError(format!(
+                    "must be at most {SEARCH_MAX_CHARS} characters without NUL"
+                )),
+            ));
+        }
+        let sort = self.sort.unwrap_or(match (&text, view) {
+            (Some(_), _) => Sort::Relevance,
+            (None, View::Today | View::Overdue | View::Upcoming) => Sort::Due,
+            (None, _) => Sort::Created,
+        });
+        if sort == Sort::Relevance && text.is_none() {
+            return Err((
+                "sort",
+                ParseError("relevance ranks the matches of q: give q, or another sort".into()),
+            ));
+        }
+        let query = TaskQuery {
+            status,
+            view,
+            text,
+            list: self.list,
+            tag: self.tag,
+            priority: self.priority,
+            due_before: self.due_before,
+            due_after: self.due_after,
+            sort,
+            order: self.order.unwrap_or(sort.default_order()),
+            limit: self.limit.unwrap_or_default(),
+            after: self.after,
+        };
+        query.check_cursor().map_err(|e| ("cursor", e))?;
+        Ok(query)
+    }
+}
+
+impl TaskQuery {
+    /// What decides which tasks the listing holds, for its cursors ([`PageCursor::continues`]).
+    pub fn fingerprint(&self) -> u64 {
+        let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        crate::organise::filter_fingerprint(&[
+            match self.status {
+                StatusFilter::All => "all",
+                StatusFilter::Pending => "pending",
+                StatusFilter::Completed => "completed",
+            },
+            self.view.as_str(),
+            self.text.as_deref().unwrap_or_default(),
+            &self
+                .list
+                .as_ref()
+                .map(|l| l.as_str().to_lowercase())
+                .unwrap_or_default(),
+            self.tag.as_ref().map_or("", |t| t.as_str()),
+            self.priority.map_or("", Priority::as_str),
+            &date(self.due_before),
+            &date(self.due_after),
+        ])
+    }
+
+    /// Refuses a cursor from another listing (another sort, order or filters), whose key would
+    /// not place this one's next page.
+    pub fn check_cursor(&self) -> Result<(), ParseError> {
+        match &self.after {
+            Some(cursor) if !cursor.continues(self.sort, self.order, self.fingerprint()) => refuse(
+                "the cursor belongs to a listing with another sort, order or filters; \
+                 start again without it",
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Default for TaskQuery {
+    fn default() -> Self {
+        Self {
+            status: StatusFilter::All,
+            view: View::All,
+            text: None,
+            list: None,
+            tag: None,
+            priority: None,
+            due_before: None,
+            due_after: None,
+            sort: Sort::Created,
+            order: Order::Asc,
+            limit: PageLimit::DEFAULT,
+            after: None,
+        }
+    }
 }
 
 /// One page of tasks.
@@ -338,6 +471,8 @@ pub struct TaskQuery {
 pub struct TaskPage {
     pub tasks: Vec<Task>,
     pub next_cursor: Option<PageCursor>,
+    /// How many tasks match in all, when it was asked for.
+    pub total: Option<i64>,
 }
 
 /// A user's time zone: an IANA name such as `Europe/Berlin`, from the tz database compiled into
@@ -510,15 +645,6 @@ mod tests {
         assert!(PageLimit::new(101).is_err());
         assert_eq!(PageLimit::new(100).unwrap().get(), 100);
         assert_eq!(PageLimit::default().get(), 50);
-    }
-
-    #[test]
-    fn a_cursor_round_trips_and_garbage_is_refused() {
-        let cursor = PageCursor::after(TaskId::new(17).unwrap());
-        assert_eq!(PageCursor::parse(&cursor.to_string()).unwrap(), cursor);
-        for bad in ["17", "t", "tx", "t-1", ""] {
-            assert!(PageCursor::parse(bad).is_err(), "{bad:?} should be refused");
-        }
     }
 
     #[test]

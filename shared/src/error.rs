@@ -225,6 +225,10 @@ impl From<crate::db::DbError> for ApiError {
             crate::db::DbError::Precondition(what) => Self::Conflict(format!(
                 "{what}: another change came first; reload and try again"
             )),
+            crate::db::DbError::Limit(what) => Self::TooManyRequests {
+                message: format!("{what}; delete some to add more"),
+                retry_after_secs: 3600,
+            },
         }
     }
 }

@@ -9,6 +9,8 @@ pub mod domain;
 pub mod due;
 pub mod error;
 pub mod http;
+pub mod organise;
+pub mod quick;
 pub mod repo;
 pub mod secrets;
 pub mod service;

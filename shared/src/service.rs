@@ -7,6 +7,7 @@ use crate::db::{DbError, Executor};
 use crate::domain::{
     NewTask, ParseError, Profile, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId, Zone,
 };
+use crate::organise::{Counts, INBOX, ListName, ListSummary};
 use crate::repo::{self, Written};
 
 /// Seconds after which a per-user total (not a rate) is worth trying again: after a clean-up.
@@ -42,6 +43,11 @@ fn outcome(written: Written, id: Option<TaskId>, limits: &Limits) -> Result<Task
 pub enum TaskError {
     #[error("task {0} was not found")]
     NotFound(i64),
+    #[error("list {0} was not found")]
+    ListNotFound(i64),
+    /// The change contradicts what exists (a list name taken, the Inbox renamed).
+    #[error("{0}")]
+    Conflict(String),
     #[error("invalid {field}: {message}")]
     Invalid {
         field: &'static str,
@@ -70,7 +76,8 @@ impl TaskError {
 impl From<TaskError> for crate::ApiError {
     fn from(err: TaskError) -> Self {
         match err {
-            TaskError::NotFound(_) => Self::NotFound(err.to_string()),
+            TaskError::NotFound(_) | TaskError::ListNotFound(_) => Self::NotFound(err.to_string()),
+            TaskError::Conflict(message) => Self::Conflict(message),
             TaskError::Invalid { field, message } => Self::invalid(field, message),
             TaskError::Limited {
                 message,
@@ -105,13 +112,101 @@ pub async fn get_task(db: &impl Executor, user: &UserId, id: TaskId) -> Result<T
         .ok_or(TaskError::NotFound(id.get()))
 }
 
-/// A page of the user's tasks.
+/// A page of the user's tasks, and how many match in all when `with_total`.
 pub async fn list_tasks(
     db: &impl Executor,
     user: &UserId,
     query: &TaskQuery,
+    with_total: bool,
 ) -> Result<TaskPage, TaskError> {
-    Ok(repo::list_tasks(db, user, query).await?)
+    query
+        .check_cursor()
+        .map_err(|e| TaskError::invalid("cursor", e))?;
+    Ok(repo::list_tasks(db, user, query, with_total).await?)
+}
+
+/// Pending-task counts of each view, for the sidebar.
+pub async fn counts(db: &impl Executor, user: &UserId) -> Result<Counts, TaskError> {
+    Ok(repo::count_tasks(db, user).await?)
+}
+
+/// The Inbox and the user's lists, with their task counts.
+pub async fn lists(db: &impl Executor, user: &UserId) -> Result<Vec<ListSummary>, TaskError> {
+    Ok(repo::list_lists(db, user).await?)
+}
+
+fn list_outcome(
+    written: repo::ListWritten,
+    id: i64,
+    limits: &Limits,
+) -> Result<ListSummary, TaskError> {
+    match written {
+        repo::ListWritten::List(list) => Ok(list),
+        repo::ListWritten::NotFound => Err(TaskError::ListNotFound(id)),
+        repo::ListWritten::Exists(name) => Err(TaskError::Conflict(format!(
+            "you have a list named '{name}' already"
+        ))),
+        repo::ListWritten::RateLimited { retry_after_secs } => {
+            Err(too_many_writes(limits, retry_after_secs))
+        }
+    }
+}
+
+fn not_the_inbox(name: &ListName) -> Result<(), TaskError> {
+    if name.is_inbox() {
+        return Err(TaskError::Conflict(format!(
+            "every user has the list '{INBOX}'; choose another name"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates a list.
+pub async fn create_list(
+    db: &impl Executor,
+    user: &UserId,
+    name: &ListName,
+    limits: &Limits,
+) -> Result<ListSummary, TaskError> {
+    not_the_inbox(name)?;
+    list_outcome(repo::create_list(db, user, name, limits).await?, 0, limits)
+}
+
+/// Renames a list; the Inbox (id 0) cannot be renamed.
+pub async fn rename_list(
+    db: &impl Executor,
+    user: &UserId,
+    id: i64,
+    name: &ListName,
+    limits: &Limits,
+) -> Result<ListSummary, TaskError> {
+    if id == 0 {
+        return Err(TaskError::Conflict(format!(
+            "the {INBOX} cannot be renamed"
+        )));
+    }
+    not_the_inbox(name)?;
+    list_outcome(
+        repo::rename_list(db, user, id, name, limits).await?,
+        id,
+        limits,
+    )
+}
+
+/// Deletes a list and moves its tasks to the Inbox; answers the list as it was, with the counts of
+/// the tasks that moved. The Inbox (id 0) cannot be deleted.
+pub async fn delete_list(
+    db: &impl Executor,
+    user: &UserId,
+    id: i64,
+    limits: &Limits,
+) -> Result<ListSummary, TaskError> {
+    if id == 0 {
+        return Err(TaskError::Conflict(format!(
+            "the {INBOX} cannot be deleted; its tasks are the ones on no other list"
+        )));
+    }
+    list_outcome(repo::delete_list(db, user, id, limits).await?, id, limits)
 }
 
 /// Applies a partial change (title, description, completion, due). Completing a recurring task

@@ -10,13 +10,14 @@ use serde_json::Value;
 use crate::config::Limits;
 use crate::db::Executor;
 use crate::domain::{
-    DueChange, NewTask, PageLimit, StatusFilter, Task, TaskDescription, TaskId, TaskPatch,
-    TaskQuery, TaskTitle, UserId,
+    DueChange, ListRequest, NewTask, PageLimit, ParseError, StatusFilter, Task, TaskDescription,
+    TaskId, TaskPatch, TaskQuery, TaskTitle, UserId,
 };
+use crate::organise::{INBOX, ListName, ListSummary, Order, PageCursor, Priority, Sort, Tag, View};
 use crate::service;
 
 /// Arguments of `add_task`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddTaskArgs {
     /// The task itself, as a short phrase, e.g. "Buy groceries" (1-200 characters).
@@ -28,16 +29,77 @@ pub struct AddTaskArgs {
     /// "in 3 days", "dec 24", "2026-12-24 09:30", "every monday at 9", "every month on the 1st".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<String>,
+    /// Optional: "none" (default), "low", "medium" or "high" ("urgent" and "important" are high).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// Optional: the name of the list to put it on, e.g. "Shopping"; a new name creates the list.
+    /// Omit for the Inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    /// Optional tags without "#", e.g. ["errands"] (at most 10, each 1-32 characters, no spaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
 }
 
-/// Arguments of `list_tasks`.
+/// Arguments of `add_tasks`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddTasksArgs {
+    /// The tasks to add, 1-25, each as for add_task.
+    pub tasks: Vec<AddTaskArgs>,
+}
+
+/// The page `list_tasks` reads unless told otherwise: as much as a model can use at once.
+pub const LIST_TASKS_PAGE: PageLimit = PageLimit::MAX_PAGE;
+
+/// Most tasks one `add_tasks` call adds.
+pub const ADD_TASKS_MAX: usize = 25;
+
+/// Arguments of `list_tasks`. Every filter narrows the listing.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListTasksArgs {
-    /// Which tasks to list: "all" (default), "pending" (not done yet) or "completed".
-    #[serde(default)]
+    /// "all", "pending" (not done yet) or "completed". Default: "pending" with a view other than
+    /// "all", else "all".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusFilter>,
+    /// By due date, in the account's time zone: "today" (due today or overdue), "overdue",
+    /// "upcoming" (the 7 days after today), "no_date" or "all" (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<View>,
+    /// Words to search for in titles and descriptions (word starts match, case and accents do not
+    /// matter), e.g. "dentist".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// Only tasks on this list, by name, e.g. "Work" or "Inbox".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    /// Only tasks with this tag, e.g. "errands".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Only tasks of this priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// "due", "priority", "created", "updated", "title" or "relevance" (with q). Default:
+    /// relevance with q, due for the dated views, else created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Sort>,
+    /// "asc" or "desc"; each sort has its natural default (soonest, highest, oldest, newest
+    /// change, A-Z, best match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+    /// The next_cursor of the previous call, to read the next page of the same listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Tasks per page, 1-100 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
 }
+
+/// Arguments of `list_lists` (none).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListListsArgs {}
 
 /// Arguments of the tools that act on one task.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -48,7 +110,7 @@ pub struct TaskRefArgs {
 }
 
 /// Arguments of `update_task`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTaskArgs {
     /// The task's id: the number shown by list_tasks, e.g. 1.
@@ -74,11 +136,39 @@ pub struct UpdateTaskArgs {
     )]
     #[schemars(with = "Option<String>")]
     pub due: Option<Option<String>>,
+    /// The new priority: "none", "low", "medium" or "high"; null means "none". Omit to keep it.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<Priority>")]
+    pub priority: Option<Option<Priority>>,
+    /// The list to move it to, by name (a new name creates the list); null or "Inbox" moves it to
+    /// the Inbox. Omit to keep it where it is.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub list: Option<Option<String>>,
+    /// The task's whole new set of tags (to add one, send the old ones and the new one); null or
+    /// [] removes them all. Omit to keep them.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub tags: Option<Option<Vec<String>>>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(de).map(Some)
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    de: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(de).map(Some)
 }
 
 /// What a tool did to one task.
@@ -105,6 +195,15 @@ pub struct TaskChange {
     /// has no date, or was completed. A completed recurring task shows its next occurrence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<String>,
+    /// Its priority, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// The list it is on, when not the Inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    /// Its tags, when it has any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 impl TaskChange {
@@ -113,6 +212,9 @@ impl TaskChange {
             task_id: task.id,
             status,
             title: task.title.clone(),
+            priority: (task.priority != Priority::None).then_some(task.priority),
+            list: (task.list != INBOX).then(|| task.list.clone()),
+            tags: task.tags.clone(),
             // A completed task's date is done with, except a recurring task's next occurrence.
             due: task
                 .due
@@ -132,10 +234,39 @@ fn due_words(due: &crate::due::Due) -> String {
 }
 
 /// Result of `list_tasks`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskList {
-    /// The tasks, oldest first.
+    /// One page of the matching tasks, in the listing's order.
     pub tasks: Vec<Task>,
+    /// Pass as `cursor` to read the next page; null when this is the last.
+    pub next_cursor: Option<String>,
+    /// How many tasks match, on every page.
+    pub total: i64,
+}
+
+/// One item's result in `add_tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AddResult {
+    /// The task as added; absent when this item failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskChange>,
+    /// Why this item was not added; absent when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Result of `add_tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AddedTasks {
+    /// One result per task asked for, in the same order.
+    pub results: Vec<AddResult>,
+}
+
+/// Result of `list_lists`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Lists {
+    /// The Inbox (id 0) first, then the user's lists by name, with task counts.
+    pub lists: Vec<ListSummary>,
 }
 
 /// A failure the caller (a person or a model) should see and can act on, or a database failure:
@@ -146,8 +277,42 @@ fn task_id(raw: i64) -> Result<TaskId, ToolError> {
     TaskId::new(raw).map_err(|_| ToolError::NotFound(raw))
 }
 
-/// Most tasks `list_tasks` returns; a model reading more would lose the thread anyway.
-pub const LIST_TASKS_MAX: i64 = PageLimit::MAX;
+fn list_name(raw: &str) -> Result<ListName, ToolError> {
+    ListName::parse(raw).map_err(|e| ToolError::invalid("list", e))
+}
+
+fn tags(raw: &[String]) -> Result<Vec<Tag>, ToolError> {
+    crate::organise::parse_tags(raw).map_err(|e| ToolError::invalid("tags", e))
+}
+
+/// The new task `args` describe, checked, with its due read in the user's zone.
+async fn new_task(
+    db: &impl Executor,
+    user: &UserId,
+    args: &AddTaskArgs,
+) -> Result<NewTask, ToolError> {
+    let title = TaskTitle::parse(&args.title).map_err(|e| ToolError::invalid("title", e))?;
+    let description = match args.description.as_deref() {
+        Some(raw) => {
+            TaskDescription::parse(raw).map_err(|e| ToolError::invalid("description", e))?
+        }
+        None => None,
+    };
+    let list = args.list.as_deref().map(list_name).transpose()?;
+    let tags = tags(args.tags.as_deref().unwrap_or_default())?;
+    let due = match args.due.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => Some(service::due_from_text(db, user, text).await?),
+        _ => None,
+    };
+    Ok(NewTask {
+        title,
+        description,
+        due,
+        priority: args.priority.unwrap_or_default(),
+        list: list.and_then(ListName::non_inbox),
+        tags,
+    })
+}
 
 /// Creates a task.
 pub async fn add_task(
@@ -156,36 +321,116 @@ pub async fn add_task(
     limits: &Limits,
     args: AddTaskArgs,
 ) -> Result<TaskChange, ToolError> {
-    let new = NewTask {
-        title: TaskTitle::parse(&args.title).map_err(|e| ToolError::invalid("title", e))?,
-        description: match args.description.as_deref() {
-            Some(raw) => {
-                TaskDescription::parse(raw).map_err(|e| ToolError::invalid("description", e))?
-            }
-            None => None,
-        },
-        due: match args.due.as_deref().map(str::trim) {
-            Some(text) if !text.is_empty() => Some(service::due_from_text(db, user, text).await?),
-            _ => None,
-        },
-    };
+    let new = new_task(db, user, &args).await?;
     let task = service::create_task(db, user, &new, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Created))
 }
 
-/// Lists tasks, oldest first.
+/// Creates up to 25 tasks, each on its own: one that is refused (a bad field, a limit) does not
+/// stop the others, and its result says why.
+pub async fn add_tasks(
+    db: &impl Executor,
+    user: &UserId,
+    limits: &Limits,
+    args: AddTasksArgs,
+) -> Result<AddedTasks, ToolError> {
+    if args.tasks.is_empty() || args.tasks.len() > ADD_TASKS_MAX {
+        return Err(ToolError::Invalid {
+            field: "tasks",
+            message: format!(
+                "give 1 to {ADD_TASKS_MAX} tasks; {} were given",
+                args.tasks.len()
+            ),
+        });
+    }
+    let mut results = Vec::with_capacity(args.tasks.len());
+    for one in &args.tasks {
+        let added = match new_task(db, user, one).await {
+            Ok(new) => service::create_task(db, user, &new, limits).await,
+            Err(e) => Err(e),
+        };
+        results.push(match added {
+            Ok(task) => AddResult {
+                task: Some(TaskChange::new(&task, ChangeStatus::Created)),
+                error: None,
+            },
+            // A failed statement aborts the caller's transaction: not something to go on after.
+            Err(ToolError::Db(e)) => return Err(ToolError::Db(e)),
+            Err(e) => AddResult {
+                task: None,
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    Ok(AddedTasks { results })
+}
+
+impl ListTasksArgs {
+    /// The listing these arguments ask for, with its defaults.
+    pub fn query(&self) -> Result<TaskQuery, ToolError> {
+        let field = |field: &'static str| move |e: ParseError| ToolError::invalid(field, e);
+        let request = ListRequest {
+            status: self.status,
+            view: self.view,
+            text: self.q.clone(),
+            list: self
+                .list
+                .as_deref()
+                .map(ListName::parse)
+                .transpose()
+                .map_err(field("list"))?,
+            tag: self
+                .tag
+                .as_deref()
+                .map(Tag::parse)
+                .transpose()
+                .map_err(field("tag"))?,
+            priority: self.priority,
+            due_before: None,
+            due_after: None,
+            sort: self.sort,
+            order: self.order,
+            limit: Some(
+                self.limit
+                    .map(PageLimit::new)
+                    .transpose()
+                    .map_err(field("limit"))?
+                    .unwrap_or(LIST_TASKS_PAGE),
+            ),
+            after: self
+                .cursor
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(PageCursor::parse)
+                .transpose()
+                .map_err(field("cursor"))?,
+        };
+        request
+            .into_query()
+            .map_err(|(field, e)| ToolError::invalid(field, e))
+    }
+}
+
+/// Lists one page of tasks, with the cursor of the next and the number of every match.
 pub async fn list_tasks(
     db: &impl Executor,
     user: &UserId,
     args: ListTasksArgs,
 ) -> Result<TaskList, ToolError> {
-    let query = TaskQuery {
-        status: args.status.unwrap_or_default(),
-        limit: PageLimit::new(LIST_TASKS_MAX).expect("in range"),
-        ..TaskQuery::default()
-    };
-    let page = service::list_tasks(db, user, &query).await?;
-    Ok(TaskList { tasks: page.tasks })
+    let query = args.query()?;
+    let page = service::list_tasks(db, user, &query, true).await?;
+    Ok(TaskList {
+        tasks: page.tasks,
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+        total: page.total.unwrap_or_default(),
+    })
+}
+
+/// The user's lists.
+pub async fn list_lists(db: &impl Executor, user: &UserId) -> Result<Lists, ToolError> {
+    Ok(Lists {
+        lists: service::lists(db, user).await?,
+    })
 }
 
 /// Shows one task.
@@ -264,11 +509,23 @@ pub async fn update_task(
             }
             None => None,
         },
+        priority: args.priority.map(Option::unwrap_or_default),
+        list: match &args.list {
+            Some(None) => Some(None),
+            Some(Some(raw)) => Some(list_name(raw)?.non_inbox()),
+            None => None,
+        },
+        tags: match &args.tags {
+            Some(None) => Some(Vec::new()),
+            Some(Some(raw)) => Some(tags(raw)?),
+            None => None,
+        },
     };
     if patch.is_empty() {
         return Err(ToolError::Invalid {
             field: "title",
-            message: "give a new title, description or due date to change".into(),
+            message: "give a new title, description, due date, priority, list or tags to change"
+                .into(),
         });
     }
     let task = service::update_task(db, user, id, &patch, limits).await?;
@@ -281,7 +538,9 @@ pub async fn update_task(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tool {
     AddTask,
+    AddTasks,
     ListTasks,
+    ListLists,
     GetTask,
     CompleteTask,
     ReopenTask,
@@ -349,9 +608,11 @@ const WRITE: Traits = Traits {
 
 impl Tool {
     /// Every tool, in the order they are offered.
-    pub const ALL: [Tool; 7] = [
+    pub const ALL: [Tool; 9] = [
         Tool::AddTask,
+        Tool::AddTasks,
         Tool::ListTasks,
+        Tool::ListLists,
         Tool::GetTask,
         Tool::CompleteTask,
         Tool::ReopenTask,
@@ -363,7 +624,9 @@ impl Tool {
     pub const fn name(self) -> &'static str {
         match self {
             Tool::AddTask => "add_task",
+            Tool::AddTasks => "add_tasks",
             Tool::ListTasks => "list_tasks",
+            Tool::ListLists => "list_lists",
             Tool::GetTask => "get_task",
             Tool::CompleteTask => "complete_task",
             Tool::ReopenTask => "reopen_task",
@@ -406,7 +669,18 @@ impl Tool {
                     ..WRITE
                 },
                 "Adding a task",
-                "Create a new task on the user's todo list. Use when the user wants to add, remember or note something to do."
+                "Create a new task on the user's todo list. Use when the user wants to add, remember or note something to do. Pass the date, priority, list and tags the user gave in their own words; keep them out of the title."
+            ),
+            Tool::AddTasks => spec!(
+                "Add tasks",
+                AddTasksArgs,
+                AddedTasks,
+                Traits {
+                    idempotent: false,
+                    ..WRITE
+                },
+                "Adding tasks",
+                "Create several tasks at once (up to 25), each as for add_task. Each gets its own result: one refused does not stop the others."
             ),
             Tool::ListTasks => spec!(
                 "List tasks",
@@ -414,7 +688,15 @@ impl Tool {
                 TaskList,
                 READ,
                 "Reading your tasks",
-                "List the user's tasks with their ids, titles and whether they are completed. Use to answer questions about the list and to find the id of a task the user names in words."
+                "List the user's tasks (ids, titles, completion, due dates, priority, list, tags), filtered by view (today, overdue, upcoming, no_date), status, search words, list, tag or priority, and sorted. Answers one page with next_cursor and the total number of matches: when next_cursor is not null there are more, so say so or read on. Use to answer questions about the list and to find the id of a task the user names in words."
+            ),
+            Tool::ListLists => spec!(
+                "List lists",
+                ListListsArgs,
+                Lists,
+                READ,
+                "Reading your lists",
+                "List the user's lists (the Inbox first) with how many tasks each has, pending and in all."
             ),
             Tool::GetTask => spec!(
                 "Show task",
@@ -450,7 +732,7 @@ impl Tool {
                 TaskChange,
                 WRITE,
                 "Updating a task",
-                "Change a task's title and/or description. Needs the task's id; use list_tasks first if the user named the task in words."
+                "Change a task's title, description, due date, priority, list or tags; what is not given stays. Needs the task's id; use list_tasks first if the user named the task in words."
             ),
             Tool::DeleteTask => spec!(
                 "Delete task",
@@ -473,7 +755,9 @@ impl Tool {
         let name = self.name();
         match self {
             Tool::AddTask => args::<AddTaskArgs>(name, arguments).map(drop),
+            Tool::AddTasks => args::<AddTasksArgs>(name, arguments).map(drop),
             Tool::ListTasks => args::<ListTasksArgs>(name, arguments).map(drop),
+            Tool::ListLists => args::<ListListsArgs>(name, arguments).map(drop),
             Tool::GetTask | Tool::CompleteTask | Tool::ReopenTask | Tool::DeleteTask => {
                 args::<TaskRefArgs>(name, arguments).map(drop)
             }
@@ -494,8 +778,15 @@ impl Tool {
             Tool::AddTask => {
                 ToolOutput::Change(add_task(db, user, limits, args(name, arguments)?).await?)
             }
+            Tool::AddTasks => {
+                ToolOutput::Added(add_tasks(db, user, limits, args(name, arguments)?).await?)
+            }
             Tool::ListTasks => {
                 ToolOutput::List(list_tasks(db, user, args(name, arguments)?).await?)
+            }
+            Tool::ListLists => {
+                args::<ListListsArgs>(name, arguments)?;
+                ToolOutput::Lists(list_lists(db, user).await?)
             }
             Tool::GetTask => ToolOutput::Task(get_task(db, user, args(name, arguments)?).await?),
             Tool::CompleteTask => {
@@ -522,7 +813,7 @@ pub fn single_statement(name: &str, arguments: &Value) -> bool {
         .get("due")
         .is_some_and(|due| due.as_str().is_some_and(|d| !d.trim().is_empty()));
     match Tool::from_name(name) {
-        Some(Tool::CompleteTask) => false,
+        Some(Tool::CompleteTask | Tool::AddTasks) => false,
         Some(Tool::AddTask | Tool::UpdateTask) => !phrase,
         _ => true,
     }
@@ -538,6 +829,8 @@ pub fn catalog() -> impl Iterator<Item = ToolSpec> {
 #[serde(untagged)]
 pub enum ToolOutput {
     List(TaskList),
+    Added(AddedTasks),
+    Lists(Lists),
     Change(TaskChange),
     Task(Task),
 }
@@ -551,34 +844,46 @@ impl ToolOutput {
     /// A short human-readable rendering: MCP's text content.
     pub fn render(&self) -> String {
         match self {
-            ToolOutput::Change(change) => {
-                let verb = match change.status {
-                    ChangeStatus::Created => "Created",
-                    ChangeStatus::Completed => "Completed",
-                    ChangeStatus::Reopened => "Reopened",
-                    ChangeStatus::Updated => "Updated",
-                    ChangeStatus::Deleted => "Deleted",
-                };
-                let mut text = format!("{verb} task {}: {}", change.task_id, change.title);
-                if let Some(due) = &change.due {
-                    let when = if change.status == ChangeStatus::Completed {
-                        "next due"
-                    } else {
-                        "due"
-                    };
-                    text.push_str(&format!(" ({when} {due})"));
-                }
-                text
+            ToolOutput::Change(change) => change_line(change),
+            ToolOutput::Added(added) => {
+                let lines: Vec<String> = added
+                    .results
+                    .iter()
+                    .enumerate()
+                    .map(|(i, result)| match (&result.task, &result.error) {
+                        (Some(change), _) => change_line(change),
+                        (None, error) => format!(
+                            "Task {} not added: {}",
+                            i + 1,
+                            error.as_deref().unwrap_or("refused")
+                        ),
+                    })
+                    .collect();
+                lines.join("\n")
+            }
+            ToolOutput::Lists(lists) => {
+                let lines: Vec<String> = lists
+                    .lists
+                    .iter()
+                    .map(|l| format!("{} ({} pending of {})", l.name, l.pending, l.total))
+                    .collect();
+                format!("Lists:\n{}", lines.join("\n"))
             }
             ToolOutput::List(list) if list.tasks.is_empty() => "No tasks.".into(),
             ToolOutput::List(list) => {
-                let noun = if list.tasks.len() == 1 {
-                    "task"
-                } else {
-                    "tasks"
-                };
+                let noun = if list.total == 1 { "task" } else { "tasks" };
                 let lines: Vec<String> = list.tasks.iter().map(list_line).collect();
-                format!("{} {noun}:\n{}", list.tasks.len(), lines.join("\n"))
+                let head = if list.next_cursor.is_some() || list.total > list.tasks.len() as i64 {
+                    format!(
+                        "{} {noun}, showing {} (more with the cursor {}):",
+                        list.total,
+                        list.tasks.len(),
+                        list.next_cursor.as_deref().unwrap_or("-")
+                    )
+                } else {
+                    format!("{} {noun}:", list.total)
+                };
+                format!("{head}\n{}", lines.join("\n"))
             }
             ToolOutput::Task(task) => {
                 let state = if task.completed {
@@ -598,20 +903,65 @@ impl ToolOutput {
 
     /// Whether the result reports a change to the user's tasks.
     pub fn changed_tasks(&self) -> bool {
-        matches!(self, ToolOutput::Change(_))
+        match self {
+            ToolOutput::Change(_) => true,
+            ToolOutput::Added(added) => added.results.iter().any(|r| r.task.is_some()),
+            _ => false,
+        }
     }
+}
+
+fn change_line(change: &TaskChange) -> String {
+    let verb = match change.status {
+        ChangeStatus::Created => "Created",
+        ChangeStatus::Completed => "Completed",
+        ChangeStatus::Reopened => "Reopened",
+        ChangeStatus::Updated => "Updated",
+        ChangeStatus::Deleted => "Deleted",
+    };
+    let mut text = format!("{verb} task {}: {}", change.task_id, change.title);
+    let mut notes = Vec::new();
+    if let Some(due) = &change.due {
+        let when = if change.status == ChangeStatus::Completed {
+            "next due"
+        } else {
+            "due"
+        };
+        notes.push(format!("{when} {due}"));
+    }
+    notes.extend(change.priority.map(|p| format!("{p} priority")));
+    notes.extend(change.list.as_ref().map(|l| format!("on {l}")));
+    notes.extend(change.tags.iter().map(|t| format!("#{t}")));
+    if !notes.is_empty() {
+        text.push_str(&format!(" ({})", notes.join(", ")));
+    }
+    text
 }
 
 fn list_line(task: &Task) -> String {
     let mark = if task.completed { 'x' } else { ' ' };
-    match &task.due {
-        Some(due) => format!(
-            "[{mark}] {}. {} (due {})",
+    let mut notes = Vec::new();
+    notes.extend(
+        task.due
+            .as_ref()
+            .map(|due| format!("due {}", due_words(due))),
+    );
+    if task.priority != Priority::None {
+        notes.push(format!("{} priority", task.priority));
+    }
+    if task.list != INBOX {
+        notes.push(format!("on {}", task.list));
+    }
+    notes.extend(task.tags.iter().map(|t| format!("#{t}")));
+    if notes.is_empty() {
+        format!("[{mark}] {}. {}", task.id, task.title)
+    } else {
+        format!(
+            "[{mark}] {}. {} ({})",
             task.id,
             task.title,
-            due_words(due)
-        ),
-        None => format!("[{mark}] {}. {}", task.id, task.title),
+            notes.join(", ")
+        )
     }
 }
 
@@ -740,7 +1090,7 @@ mod tests {
             );
             assert_eq!(
                 spec.read_only,
-                matches!(spec.tool, Tool::ListTasks | Tool::GetTask),
+                matches!(spec.tool, Tool::ListTasks | Tool::ListLists | Tool::GetTask),
                 "{}",
                 spec.name
             );
@@ -760,6 +1110,9 @@ mod tests {
             updated_at: at,
             completed_at: completed.then_some(at),
             due: None,
+            priority: Priority::None,
+            list: INBOX.into(),
+            tags: vec![],
         }
     }
 
@@ -771,6 +1124,9 @@ mod tests {
                 status,
                 title: "Buy milk".into(),
                 due: None,
+                priority: None,
+                list: None,
+                tags: vec![],
             })
         };
         assert_eq!(
@@ -790,10 +1146,30 @@ mod tests {
                 task(1, "Buy milk", false, None),
                 task(2, "Call mom", true, None),
             ],
+            next_cursor: None,
+            total: 2,
         });
         assert_eq!(list.render(), "2 tasks:\n[ ] 1. Buy milk\n[x] 2. Call mom");
+        let mut organised = task(3, "Buy milk", false, None);
+        organised.priority = Priority::High;
+        organised.list = "Shopping".into();
+        organised.tags = vec!["errands".into()];
+        let page = ToolOutput::List(TaskList {
+            tasks: vec![organised],
+            next_cursor: Some("abc".into()),
+            total: 51,
+        });
         assert_eq!(
-            ToolOutput::List(TaskList { tasks: vec![] }).render(),
+            page.render(),
+            "51 tasks, showing 1 (more with the cursor abc):\n\
+             [ ] 3. Buy milk (high priority, on Shopping, #errands)"
+        );
+        assert_eq!(
+            ToolOutput::List(TaskList {
+                tasks: vec![],
+                ..Default::default()
+            })
+            .render(),
             "No tasks."
         );
     }
@@ -809,12 +1185,16 @@ mod tests {
         let outputs = [
             ToolOutput::List(TaskList {
                 tasks: vec![task(1, "a", false, None)],
+                ..Default::default()
             }),
             ToolOutput::Change(TaskChange {
                 task_id: 1,
                 status: ChangeStatus::Updated,
                 title: "a".into(),
                 due: Some("Fri 5 Dec, 17:00 (every Friday)".into()),
+                priority: None,
+                list: None,
+                tags: vec![],
             }),
             ToolOutput::Task(task(2, "b", true, Some("d"))),
         ];

@@ -25,6 +25,7 @@ async fn add(db: &TestDb, who: &str, title: &str) -> i64 {
             title: title.into(),
             description: None,
             due: None,
+            ..Default::default()
         },
     )
     .await
@@ -38,6 +39,7 @@ async fn titles(db: &TestDb, who: &str, status: StatusFilter) -> Vec<(String, bo
         &user(who),
         ListTasksArgs {
             status: Some(status),
+            ..Default::default()
         },
     )
     .await
@@ -349,6 +351,7 @@ async fn add_task_creates_and_trims() {
             title: "  Buy groceries ".into(),
             description: Some("milk, eggs".into()),
             due: None,
+            ..Default::default()
         },
     )
     .await
@@ -379,6 +382,7 @@ async fn add_task_refuses_an_empty_title_and_stores_nothing() {
             title: "   ".into(),
             description: None,
             due: None,
+            ..Default::default()
         },
     )
     .await
@@ -484,6 +488,7 @@ async fn update_task_changes_title_and_description() {
             title: Some("Call mom tonight".into()),
             description: Some(Some("after 7".into())),
             due: None,
+            ..Default::default()
         },
     )
     .await
@@ -497,6 +502,7 @@ async fn update_task_changes_title_and_description() {
         title: None,
         description: Some(Some("".into())),
         due: None,
+        ..Default::default()
     };
     tools::update_task(&*db.conn().await, &alice, &LIMITS, cleared)
         .await
@@ -513,6 +519,7 @@ async fn update_task_changes_title_and_description() {
         title: None,
         description: None,
         due: None,
+        ..Default::default()
     };
     assert!(matches!(
         tools::update_task(&*db.conn().await, &alice, &LIMITS, nothing).await,
@@ -573,6 +580,7 @@ async fn every_tool_treats_another_users_task_as_not_found_and_changes_nothing()
                 title: Some("pwned".into()),
                 description: None,
                 due: None,
+                ..Default::default()
             },
         )
         .await

@@ -67,7 +67,10 @@ async fn a_tool_call_then_text_runs_the_tool_for_the_caller_and_reports_it() {
         system.contains("in the user's time zone, Asia/Tokyo (UTC+09:00)"),
         "{system}"
     );
-    assert_eq!(first["tools"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        first["tools"].as_array().unwrap().len(),
+        smart_todo_shared::tools::Tool::ALL.len()
+    );
     assert!(
         !first["tools"].to_string().contains("user_id"),
         "no tool takes a user id"
@@ -429,7 +432,10 @@ async fn after_ten_list_turns_of_a_hundred_tasks_the_model_gets_under_64_kb() {
             content.starts_with("Earlier list_tasks result"),
             "{content:.200}"
         );
-        assert!(content.contains("#100 Task number 100 of the big list (pending)"));
+        assert!(
+            content.contains("#100 Task number 100 of the big list (pending)"),
+            "{content:.300}"
+        );
     }
     assert_eq!(
         messages.last().unwrap()["content"],

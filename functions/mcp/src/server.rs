@@ -130,9 +130,12 @@ pub fn tool_result(outcome: Result<ToolOutput, CallError>) -> Result<CallToolRes
 /// What the caller reads about a failed tool run; database causes go to the log only.
 fn tool_error_text(err: ToolError) -> String {
     match err {
-        ToolError::NotFound(_) | ToolError::Invalid { .. } | ToolError::Limited { .. } => {
-            err.to_string()
-        }
+        ToolError::NotFound(_)
+        | ToolError::ListNotFound(_)
+        | ToolError::Conflict(_)
+        | ToolError::Invalid { .. }
+        | ToolError::Limited { .. } => err.to_string(),
+        ToolError::Db(DbError::Limit(what)) => format!("{what}; delete some to add more"),
         ToolError::Db(DbError::Unavailable(cause)) => {
             tracing::warn!(error = %format!("{cause:#}"), "database unavailable during a tool call");
             "The task database is unavailable right now; try again in a few seconds.".into()

@@ -222,7 +222,9 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
         names,
         [
             "add_task",
+            "add_tasks",
             "list_tasks",
+            "list_lists",
             "get_task",
             "complete_task",
             "reopen_task",
@@ -243,7 +245,7 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
         assert!(tool["title"].is_string(), "{name}");
         let annotations = &tool["annotations"];
         assert_eq!(annotations["openWorldHint"], false, "{name}");
-        let read_only = matches!(name, "list_tasks" | "get_task");
+        let read_only = matches!(name, "list_tasks" | "list_lists" | "get_task");
         assert_eq!(annotations["readOnlyHint"], read_only, "{name}");
         assert_eq!(
             annotations["destructiveHint"],
@@ -258,7 +260,8 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
             assert_eq!(annotations["idempotentHint"], false, "{name}");
         }
     }
-    let list = &tools[1]["outputSchema"];
+    let list = &tools[2]["outputSchema"];
+    assert!(list["properties"]["total"].is_object(), "{list}");
     assert!(list["properties"]["tasks"].is_object(), "{list}");
     let change = &tools[0]["outputSchema"];
     for field in ["task_id", "status", "title"] {
@@ -401,7 +404,10 @@ async fn list_tasks_filters_by_status_and_renders_a_list() {
     );
 
     let empty = app.call("carol", "list_tasks", json!({})).await;
-    assert_eq!(empty.structured(), &json!({"tasks": []}));
+    assert_eq!(
+        empty.structured(),
+        &json!({"tasks": [], "next_cursor": null, "total": 0})
+    );
     assert_eq!(empty.text(), "No tasks.");
 }
 
@@ -532,7 +538,10 @@ async fn another_users_task_is_not_found_like_a_missing_one_and_stays_unchanged(
         assert_eq!(app.rows().await, before, "{tool} changed alice's task");
     }
     let bobs = app.call("bob", "list_tasks", json!({})).await;
-    assert_eq!(bobs.structured(), &json!({"tasks": []}));
+    assert_eq!(
+        bobs.structured(),
+        &json!({"tasks": [], "next_cursor": null, "total": 0})
+    );
     // Numbers are per user: bob's first task is his number 1 too, and acting on it changes his
     // task, never alice's.
     let bob_id = app.add("bob", "Walk the dog").await;
@@ -734,7 +743,10 @@ async fn a_database_outage_is_a_tool_error_without_internals() {
     };
     let app = App::with(None, state, &McpSettings::parse(None));
     let tools = app.rpc("alice", "tools/list", json!({})).await;
-    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        tools["result"]["tools"].as_array().unwrap().len(),
+        smart_todo_shared::tools::Tool::ALL.len()
+    );
     for (tool, arguments) in [
         ("add_task", json!({"title": "Buy milk"})),
         ("list_tasks", json!({})),

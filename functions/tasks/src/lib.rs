@@ -10,12 +10,16 @@ use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Deserializer, Serialize};
 use smart_todo_shared::domain::{
-    DueChange, NewTask, PageCursor, PageLimit, Profile, StatusFilter, Task, TaskDescription,
-    TaskId, TaskPatch, TaskQuery, TaskTitle, Zone,
+    DueChange, ListRequest, NewTask, PageCursor, PageLimit, ParseError, Profile, StatusFilter,
+    Task, TaskDescription, TaskId, TaskPatch, TaskQuery, TaskTitle, Zone,
 };
 use smart_todo_shared::due::Due;
 use smart_todo_shared::error::{FieldError, Problem};
 use smart_todo_shared::http::{ApiQuery, JsonBody, MAX_BODY_BYTES, require_path_user};
+use smart_todo_shared::organise::{
+    Counts, ListName, ListSummary, Order, Priority, Sort, Tag, View, parse_tags,
+};
+use smart_todo_shared::quick::{QuickAdd, parse_quick_add};
 use smart_todo_shared::{ApiError, AppState, AuthUser, db, service};
 use utoipa::{OpenApi, ToSchema};
 
@@ -34,6 +38,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/me", get(get_me).patch(patch_me))
         .route("/api/due/parse", get(parse_due))
+        .route("/api/parse", get(parse_line))
+        .route("/api/counts", get(get_counts))
+        .route("/api/lists", get(get_lists).post(create_list))
+        .route(
+            "/api/lists/{id}",
+            axum::routing::patch(rename_list).delete(delete_list),
+        )
         .nest("/api", task_routes(post(complete_task)))
         .nest("/api/{user_id}", phase2)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -91,6 +102,17 @@ pub struct CreateTask {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub due: Option<serde_json::Value>,
+    /// `none` (default), `low`, `medium` or `high`.
+    #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
+    pub priority: Option<String>,
+    /// The name of the list to put it on (a new name creates the list); absent, null or `Inbox`:
+    /// the Inbox.
+    #[serde(default)]
+    pub list: Option<String>,
+    /// At most 10 tags, each 1–32 characters without spaces; stored in lower case.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
 }
 
 /// Body of `PATCH /api/tasks/{id}`: any of the fields; `description: null` clears it.
@@ -111,6 +133,18 @@ pub struct PatchTask {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Object>)]
     pub due: Option<Option<serde_json::Value>>,
+    /// The new priority; null means `none`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Priority>)]
+    pub priority: Option<Option<String>>,
+    /// The list to move it to, by name (a new name creates the list); null or `Inbox`: the Inbox.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub list: Option<Option<String>>,
+    /// The whole new set of tags; null or `[]` removes them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Option<Option<Vec<String>>>,
 }
 
 /// Body of `PUT /api/tasks/{id}`: the whole task; an absent description is none, an absent
@@ -127,6 +161,16 @@ pub struct PutTask {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub due: Option<serde_json::Value>,
+    /// As in `POST`; absent or null means `none`.
+    #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
+    pub priority: Option<String>,
+    /// As in `POST`; absent or null means the Inbox.
+    #[serde(default)]
+    pub list: Option<String>,
+    /// As in `POST`; absent or null means none.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
 }
 
 /// Body of `PATCH /api/me`: the settings to change.
@@ -198,6 +242,22 @@ fn description(fields: &mut Fields, raw: Option<&str>) -> Option<TaskDescription
             .take("description", TaskDescription::parse(raw))
             .flatten()
     })
+}
+
+fn priority(fields: &mut Fields, raw: Option<&str>) -> Priority {
+    raw.and_then(|raw| fields.take("priority", Priority::parse(raw)))
+        .unwrap_or_default()
+}
+
+/// The list a task goes on: `None` for the Inbox.
+fn list(fields: &mut Fields, raw: Option<&str>) -> Option<ListName> {
+    raw.and_then(|raw| fields.take("list", ListName::parse(raw)))
+        .and_then(ListName::non_inbox)
+}
+
+fn tags(fields: &mut Fields, raw: Option<&[String]>) -> Vec<Tag> {
+    raw.and_then(|raw| fields.take("tags", parse_tags(raw)))
+        .unwrap_or_default()
 }
 
 /// A `due` as sent, checked for shape; [`DueInput::resolve`] reads it in the user's zone.
@@ -319,11 +379,17 @@ impl CreateTask {
         let title = fields.take("title", TaskTitle::parse(&self.title));
         let description = description(&mut fields, self.description.as_deref());
         let due = due_input(&mut fields, self.due);
+        let priority = priority(&mut fields, self.priority.as_deref());
+        let list = list(&mut fields, self.list.as_deref());
+        let tags = tags(&mut fields, self.tags.as_deref());
         fields.finish(|| {
             let new = NewTask {
                 title: title.expect("checked"),
                 description,
                 due: None,
+                priority,
+                list,
+                tags,
             };
             (new, due.filter(|d| !matches!(d, DueInput::Clear)))
         })
@@ -350,6 +416,9 @@ impl PatchTask {
             .description
             .map(|d| description(&mut fields, d.as_deref()));
         let due = self.due.and_then(|d| due_input(&mut fields, d));
+        let priority = self.priority.map(|p| priority(&mut fields, p.as_deref()));
+        let list = self.list.map(|l| list(&mut fields, l.as_deref()));
+        let tags = self.tags.map(|t| tags(&mut fields, t.as_deref()));
         let (patch, due) = fields.finish(|| {
             let patch = TaskPatch {
                 title: title.flatten(),
@@ -357,13 +426,16 @@ impl PatchTask {
                 completed,
                 due: None,
                 occurrence: None,
+                priority,
+                list,
+                tags,
             };
             (patch, due)
         })?;
         if patch.is_empty() && due.is_none() {
             return Err(ApiError::invalid(
                 "body",
-                "nothing to change: send title, description, completed or due",
+                "nothing to change: send title, description, completed, due, priority, list or tags",
             ));
         }
         Ok((patch, due))
@@ -376,6 +448,9 @@ impl PutTask {
         let title = fields.take("title", TaskTitle::parse(&self.title));
         let description = description(&mut fields, self.description.as_deref());
         let due = due_input(&mut fields, self.due);
+        let priority = priority(&mut fields, self.priority.as_deref());
+        let list = list(&mut fields, self.list.as_deref());
+        let tags = tags(&mut fields, self.tags.as_deref());
         fields.finish(|| {
             let patch = TaskPatch {
                 title,
@@ -383,6 +458,9 @@ impl PutTask {
                 completed: Some(self.completed.unwrap_or(false)),
                 due: None,
                 occurrence: None,
+                priority: Some(priority),
+                list: Some(list),
+                tags: Some(tags),
             };
             // The whole task: no date means no date (and no rule).
             let due = match due {
@@ -404,69 +482,91 @@ impl PutTask {
     }
 }
 
-/// Query of `GET /api/tasks`.
+/// Query of `GET /api/tasks`. Every filter narrows the listing; an empty value is the default.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// `all` (default), `pending` or `completed`.
+    /// `all`, `pending` or `completed`. Default: `pending` with a dated view, else `all`.
     pub status: Option<String>,
-    /// Text to find in title or description, ignoring case.
+    /// `today` (due today or overdue), `overdue`, `upcoming` (the 7 days after today),
+    /// `no_date` or `all` (default), in the user's time zone.
+    pub view: Option<String>,
+    /// Words to find in titles and descriptions: each must start a word ("dent" finds
+    /// "Dentist"); case and accents do not matter. Sorted by relevance unless `sort` says.
     pub q: Option<String>,
+    /// Only tasks on this list, by name (`Inbox` for those on no other list).
+    pub list: Option<String>,
+    /// Only tasks with this tag.
+    pub tag: Option<String>,
+    /// Only tasks of this priority: `none`, `low`, `medium` or `high`.
+    pub priority: Option<String>,
+    /// Only tasks due before this date (`YYYY-MM-DD`, not included).
+    pub due_before: Option<String>,
+    /// Only tasks due after this date (`YYYY-MM-DD`, not included).
+    pub due_after: Option<String>,
+    /// `due`, `priority`, `created`, `updated`, `title` or `relevance` (with `q`). Default:
+    /// `relevance` with `q`, `due` for the dated views, else `created`.
+    pub sort: Option<String>,
+    /// `asc` or `desc`; default: soonest, highest, oldest, latest change, A–Z, best match.
+    pub order: Option<String>,
     /// Page size, 1–100 (default 50).
     pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page of the same listing.
     pub cursor: Option<String>,
+}
+
+/// A query parameter that is absent or empty (as forms send defaults) is not given.
+fn given(raw: &Option<String>) -> Option<&str> {
+    raw.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn query_date(raw: &str) -> Result<chrono::NaiveDate, ParseError> {
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| ParseError("must be a date as YYYY-MM-DD".into()))
 }
 
 impl ListParams {
     fn parse(self) -> Result<TaskQuery, ApiError> {
         let mut fields = Fields::default();
-        let status = match self.status.as_deref() {
-            None | Some("") | Some("all") => StatusFilter::All,
-            Some("pending") => StatusFilter::Pending,
-            Some("completed") => StatusFilter::Completed,
-            Some(_) => {
-                fields.0.push(FieldError::new(
-                    "status",
-                    "must be all, pending or completed",
-                ));
-                StatusFilter::All
-            }
-        };
-        let limit = match self.limit.as_deref() {
-            None => Some(PageLimit::DEFAULT),
-            Some(raw) => fields.take(
+        let status = given(&self.status).and_then(|raw| {
+            let status = match raw {
+                "all" => Ok(StatusFilter::All),
+                "pending" => Ok(StatusFilter::Pending),
+                "completed" => Ok(StatusFilter::Completed),
+                _ => Err(ParseError("must be all, pending or completed".into())),
+            };
+            fields.take("status", status)
+        });
+        let limit = self.limit.as_deref().and_then(|raw| {
+            fields.take(
                 "limit",
                 raw.parse::<i64>()
-                    .map_err(|_| {
-                        smart_todo_shared::domain::ParseError("limit must be a whole number".into())
-                    })
+                    .map_err(|_| ParseError("limit must be a whole number".into()))
                     .and_then(PageLimit::new),
-            ),
-        };
-        let after = match self.cursor.as_deref() {
-            None | Some("") => None,
-            Some(raw) => fields.take("cursor", PageCursor::parse(raw)),
-        };
-        let text = self
-            .q
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty());
-        if text
-            .as_deref()
-            .is_some_and(|q| q.contains('\0') || q.chars().count() > 200)
-        {
-            fields.0.push(FieldError::new(
-                "q",
-                "must be at most 200 characters without NUL",
-            ));
-        }
-        fields.finish(|| TaskQuery {
+            )
+        });
+        let request = ListRequest {
             status,
-            text,
-            limit: limit.unwrap_or_default(),
-            after,
-        })
+            view: given(&self.view).and_then(|raw| fields.take("view", View::parse(raw))),
+            text: self.q.clone(),
+            list: given(&self.list).and_then(|raw| fields.take("list", ListName::parse(raw))),
+            tag: given(&self.tag).and_then(|raw| fields.take("tag", Tag::parse(raw))),
+            priority: given(&self.priority)
+                .and_then(|raw| fields.take("priority", Priority::parse(raw))),
+            due_before: given(&self.due_before)
+                .and_then(|raw| fields.take("due_before", query_date(raw))),
+            due_after: given(&self.due_after)
+                .and_then(|raw| fields.take("due_after", query_date(raw))),
+            sort: given(&self.sort).and_then(|raw| fields.take("sort", Sort::parse(raw))),
+            order: given(&self.order).and_then(|raw| fields.take("order", Order::parse(raw))),
+            limit,
+            after: given(&self.cursor)
+                .and_then(|raw| fields.take("cursor", PageCursor::parse(raw))),
+        };
+        fields.finish(|| ())?;
+        request
+            .into_query()
+            .map_err(|(field, e)| ApiError::invalid(field, e.0))
     }
 }
 
@@ -550,6 +650,137 @@ async fn parse_due(
         .map_err(|e| ApiError::invalid("text", e.0))
 }
 
+/// Query of `GET /api/parse`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ParseLineParams {
+    /// The quick-add line, e.g. `Buy milk tomorrow 5pm #errands !high ~shopping`.
+    pub text: String,
+}
+
+#[utoipa::path(get, path = "/api/parse", tag = "tasks", params(ParseLineParams), security(("bearer" = [])),
+    responses((status = 200, body = QuickAdd), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn parse_line(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(params): ApiQuery<ParseLineParams>,
+) -> Result<Json<QuickAdd>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    let zone = service::user_zone(&client, &user).await?;
+    parse_quick_add(&params.text, chrono::Utc::now(), zone.tz())
+        .map(Json)
+        .map_err(|e| ApiError::invalid("text", e.0))
+}
+
+#[utoipa::path(get, path = "/api/counts", tag = "tasks", security(("bearer" = [])),
+    responses((status = 200, body = Counts), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn get_counts(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<Counts>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    Ok(Json(service::counts(&client, &user).await?))
+}
+
+/// The Inbox and the user's lists.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListsPage {
+    /// The Inbox (id 0) first, then the user's lists by name.
+    pub lists: Vec<ListSummary>,
+}
+
+/// Body of `POST /api/lists` and `PATCH /api/lists/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListBody {
+    /// 1–50 characters after trimming; unique per user, ignoring case; not `Inbox`.
+    pub name: String,
+}
+
+impl ListBody {
+    fn parse(self) -> Result<ListName, ApiError> {
+        ListName::parse(&self.name).map_err(|e| ApiError::invalid("name", e.0))
+    }
+}
+
+/// The `{id}` path segment as a list id; anything that cannot be one is not found.
+struct ListIdPath(i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ListIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::BadRequest("the path is malformed".into()))?;
+        params
+            .get("id")
+            .and_then(|raw| raw.parse::<i64>().ok())
+            .filter(|id| *id >= 0)
+            .map(ListIdPath)
+            .ok_or_else(|| ApiError::NotFound("no such list".into()))
+    }
+}
+
+#[utoipa::path(get, path = "/api/lists", tag = "lists", security(("bearer" = [])),
+    responses((status = 200, body = ListsPage), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn get_lists(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<ListsPage>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    Ok(Json(ListsPage {
+        lists: service::lists(&client, &user).await?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/lists", tag = "lists", request_body = ListBody, security(("bearer" = [])),
+    responses((status = 201, body = ListSummary), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_list(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    JsonBody(body): JsonBody<ListBody>,
+) -> Result<Response, ApiError> {
+    let name = body.parse()?;
+    let client = db::client(&state.pool).await?;
+    let list = service::create_list(&client, &user, &name, &state.limits).await?;
+    Ok((StatusCode::CREATED, Json(list)).into_response())
+}
+
+#[utoipa::path(patch, path = "/api/lists/{id}", tag = "lists", params(("id" = i64, Path)), request_body = ListBody,
+    security(("bearer" = [])),
+    responses((status = 200, body = ListSummary), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn rename_list(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ListIdPath(id): ListIdPath,
+    JsonBody(body): JsonBody<ListBody>,
+) -> Result<Json<ListSummary>, ApiError> {
+    let name = body.parse()?;
+    let client = db::client(&state.pool).await?;
+    Ok(Json(
+        service::rename_list(&client, &user, id, &name, &state.limits).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/lists/{id}", tag = "lists", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted; its tasks are in the Inbox now"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn delete_list(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ListIdPath(id): ListIdPath,
+) -> Result<StatusCode, ApiError> {
+    let client = db::client(&state.pool).await?;
+    service::delete_list(&client, &user, id, &state.limits).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn openapi_json() -> Json<serde_json::Value> {
     Json(openapi())
 }
@@ -564,7 +795,7 @@ async fn list_tasks(
 ) -> Result<Json<TaskListPage>, ApiError> {
     let query = params.parse()?;
     let client = db::client(&state.pool).await?;
-    let page = service::list_tasks(&client, &user, &query).await?;
+    let page = service::list_tasks(&client, &user, &query, false).await?;
     Ok(Json(TaskListPage {
         tasks: page.tasks,
         next_cursor: page.next_cursor.map(|c| c.to_string()),

@@ -12,6 +12,12 @@ use utoipa::{Modify, OpenApi};
         super::get_me,
         super::patch_me,
         super::parse_due,
+        super::parse_line,
+        super::get_counts,
+        super::get_lists,
+        super::create_list,
+        super::rename_list,
+        super::delete_list,
         super::list_tasks,
         super::create_task,
         super::get_task,
@@ -58,6 +64,15 @@ const DUE_PHRASES: [&str; 12] = [
     "every monday",
 ];
 
+/// Quick-add lines the document lists: each parses at any time in any zone.
+const QUICK_LINES: [&str; 5] = [
+    "Buy milk",
+    "Buy milk tomorrow 5pm #errands !high",
+    "Call mom ~Family",
+    "Pay rent every month on the 1st !1",
+    "Read a book #fun !low",
+];
+
 /// Recurrence rules the document lists.
 const DUE_RULES: [&str; 4] = [
     "FREQ=DAILY",
@@ -77,7 +92,11 @@ pub(crate) fn contract(doc: utoipa::openapi::OpenApi) -> Value {
     let problem = json!({"description": "an RFC 9457 problem", "content": {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
     if let Some(paths) = doc["paths"].as_object_mut() {
-        for operations in paths.values_mut().filter_map(Value::as_object_mut) {
+        for (path, operations) in paths.iter_mut() {
+            let path_is_quick_add = path == "/api/parse";
+            let Some(operations) = operations.as_object_mut() else {
+                continue;
+            };
             for operation in operations.values_mut().filter_map(Value::as_object_mut) {
                 let authenticated = operation.contains_key("security");
                 let has_body = operation.contains_key("requestBody");
@@ -102,7 +121,7 @@ pub(crate) fn contract(doc: utoipa::openapi::OpenApi) -> Value {
                     .into_iter()
                     .flatten()
                 {
-                    constrain_parameter(parameter);
+                    constrain_parameter(parameter, path_is_quick_add);
                 }
             }
         }
@@ -148,6 +167,31 @@ pub(crate) fn contract(doc: utoipa::openapi::OpenApi) -> Value {
     for name in ["CreateTask", "PutTask", "PatchTask"] {
         schemas[name]["properties"]["due"] = due.clone();
     }
+    // Priority, list and tags, as the server reads them.
+    let priority = json!({"type": "string", "enum": ["none", "low", "medium", "high"]});
+    let list = json!({"type": "string", "minLength": 1, "maxLength": 50,
+        "pattern": format!("^[^{CONTROL}]*[^\\s{CONTROL}][^{CONTROL}]*$"),
+        "description": "A list's name, 1–50 characters after trimming; `Inbox` for the Inbox."});
+    let tags = json!({"type": "array", "maxItems": 10, "items": {"type": "string",
+        "pattern": format!("^#?[^\\s,#{CONTROL}]{{1,32}}$")},
+        "description": "At most 10 tags, each 1–32 characters without spaces, commas or '#' \
+            (one leading '#' is dropped); stored in lower case."});
+    for name in ["CreateTask", "PutTask"] {
+        schemas[name]["properties"]["priority"] =
+            json!({"oneOf": [{"type": "null"}, priority.clone()]});
+        schemas[name]["properties"]["list"] = json!({"oneOf": [{"type": "null"}, list.clone()]});
+        schemas[name]["properties"]["tags"] = json!({"oneOf": [{"type": "null"}, tags.clone()]});
+    }
+    let patch = &mut schemas["PatchTask"];
+    patch["properties"]["priority"] = json!({"oneOf": [{"type": "null"}, priority.clone()]});
+    patch["properties"]["list"] = json!({"oneOf": [{"type": "null"}, list.clone()]});
+    patch["properties"]["tags"] = json!({"oneOf": [{"type": "null"}, tags.clone()]});
+    let mut own = list.clone();
+    own["description"] =
+        json!("1–50 characters after trimming, unique per user ignoring case; not `Inbox` (409).");
+    schemas["ListBody"]["properties"]["name"] = own;
+    schemas["Task"]["properties"]["tags"] = tags;
+    schemas["Task"]["properties"]["list"] = list;
     let me = &mut schemas["PatchMe"];
     me["minProperties"] = json!(1);
     me["properties"]["timezone"] = json!({"type": "string", "enum": zones,
@@ -156,14 +200,33 @@ pub(crate) fn contract(doc: utoipa::openapi::OpenApi) -> Value {
 }
 
 /// The limits of a query or path parameter, as the server parses it.
-fn constrain_parameter(parameter: &mut Value) {
+fn constrain_parameter(parameter: &mut Value, path_is_quick_add: bool) {
     let schema = match parameter["name"].as_str() {
         Some("id") => json!({"type": "integer", "format": "int64", "minimum": 1}),
         // An empty value means the default, as forms send it.
         Some("status") => json!({"type": "string", "enum": ["", "all", "pending", "completed"]}),
         Some("limit") => json!({"type": "integer", "minimum": 1, "maximum": 100}),
-        Some("cursor") => json!({"type": "string", "pattern": "^(t[1-9][0-9]{0,17})?$"}),
+        // Cursors are opaque: only the next_cursor of a listing continues it, so the document
+        // can list no value but the empty one (the first page).
+        Some("cursor") => json!({"type": "string", "enum": [""]}),
+        Some("view") => json!({"type": "string",
+            "enum": ["", "all", "today", "overdue", "upcoming", "no_date"]}),
+        // `relevance` needs `q`, so the document leaves it out (it is the default with `q`).
+        Some("sort") => json!({"type": "string",
+            "enum": ["", "due", "priority", "created", "updated", "title"]}),
+        Some("order") => json!({"type": "string", "enum": ["", "asc", "desc"]}),
+        Some("priority") => {
+            json!({"type": "string", "enum": ["", "none", "low", "medium", "high"]})
+        }
+        Some("list") => json!({"type": "string", "maxLength": 50,
+            "pattern": format!("^([^{CONTROL}]*[^\\s{CONTROL}][^{CONTROL}]*)?$")}),
+        Some("tag") => {
+            json!({"type": "string", "pattern": format!("^(#?[^\\s,#{CONTROL}]{{1,32}})?$")})
+        }
+        Some("due_before" | "due_after") => json!({"type": "string",
+            "pattern": "^((19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?$"}),
         Some("q") => json!({"type": "string", "maxLength": 200, "pattern": "^[^\\u0000]*$"}),
+        Some("text") if path_is_quick_add => json!({"type": "string", "enum": QUICK_LINES}),
         Some("text") => json!({"type": "string", "enum": DUE_PHRASES}),
         Some("occurrence") => json!({"type": "string",
             "pattern": "^((19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?$"}),

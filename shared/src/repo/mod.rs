@@ -6,11 +6,13 @@
 mod conversations;
 #[macro_use]
 mod tasks;
+mod lists;
 mod turns;
 mod usage;
 mod users;
 
 pub use conversations::*;
+pub use lists::*;
 pub use tasks::*;
 pub use turns::*;
 pub use usage::*;

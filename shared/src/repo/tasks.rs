@@ -1,7 +1,7 @@
 //! Task statements.
 
 use tokio_postgres::Row;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
 use tracing::instrument;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -9,21 +9,67 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use crate::config::Limits;
 use crate::db::{DbError, Executor};
 use crate::domain::{
-    DueChange, NewTask, PageCursor, StatusFilter, Task, TaskId, TaskPage, TaskPatch, TaskQuery,
-    UserId, Zone,
+    DueChange, NewTask, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId, Zone,
 };
 use crate::due::{Due, Recurrence};
+use crate::organise::{Counts, CursorKey, INBOX, Order, PageCursor, Priority, Sort, View};
 
 /// The columns every task statement returns, in the order `task_from_row` reads them.
+/// Each is followed by the name of the task's list: [`list_of!`], or [`list_after!`] in a statement
+/// that may create the list.
 macro_rules! task_columns {
     () => {
         "id, title, description, completed, created_at, updated_at, completed_at, \
-         due_date, due_time, due_tz, due_rule"
+         due_date, due_time, due_tz, due_rule, priority, tags"
     };
 }
 
-/// How many columns `task_columns!()` has.
-const TASK_COLUMNS: usize = 11;
+/// The name of the list of the row of `tasks` aliased `$t` (NULL: the Inbox).
+macro_rules! list_of {
+    ($t:literal) => {
+        concat!(
+            "(SELECT name FROM lists l WHERE l.user_id = ",
+            $t,
+            ".user_id AND l.id = ",
+            $t,
+            ".list_id)"
+        )
+    };
+}
+
+/// [`list_of!`] in a statement whose `lst` CTE may have just created the list, which the
+/// statement's own reads cannot see yet.
+macro_rules! list_after {
+    () => {
+        concat!(
+            "coalesce((SELECT name FROM lst WHERE lst.id = tasks.list_id), ",
+            list_of!("tasks"),
+            ")"
+        )
+    };
+}
+
+/// Puts the user (`$user`) on the list named `$name` (NULL: none, or the Inbox) when `$when`
+/// holds, creating it if the user has no list of that name (in any case): the CTE `lst(id, name)`.
+/// An existing list keeps its name as first written.
+macro_rules! list_upsert {
+    ($user:literal, $name:literal, $when:literal) => {
+        concat!(
+            "lst AS (INSERT INTO lists (user_id, name) SELECT ",
+            $user,
+            ", ",
+            $name,
+            " WHERE ",
+            $name,
+            " IS NOT NULL AND ",
+            $when,
+            " ON CONFLICT (user_id, key) DO UPDATE SET name = lists.name RETURNING id, name)"
+        )
+    };
+}
+
+/// How many columns `task_columns!()` and the list name after it make.
+const TASK_COLUMNS: usize = 14;
 
 fn task_from_row(row: &Row) -> Task {
     task_at(row, 0)
@@ -40,6 +86,11 @@ fn task_at(row: &Row, at: usize) -> Task {
         updated_at: row.get(at + 5),
         completed_at: row.get(at + 6),
         due: due_at(row, at + 7),
+        priority: Priority::from_level(row.get(at + 11)),
+        tags: row.get(at + 12),
+        list: row
+            .get::<_, Option<String>>(at + 13)
+            .unwrap_or_else(|| INBOX.to_owned()),
     }
 }
 
@@ -177,6 +228,8 @@ pub async fn insert_task(
 ) -> Result<Written, DbError> {
     let description = task.description.as_ref().map(|d| d.as_str());
     let due = DueColumns::of(task.due.as_ref());
+    let tags: Vec<&str> = task.tags.iter().map(|t| t.as_str()).collect();
+    let list = task.list.as_ref().map(|l| l.as_str());
     let rows = client
         .query_typed(
             concat!(
@@ -206,11 +259,17 @@ pub async fn insert_task(
                 " RETURNING writes <= $4 AS ok, added, last_task_no, ",
                 retry_after!(),
                 "),",
+                " ",
+                list_upsert!("$1", "$13", "(SELECT added FROM allowed)"),
+                ",",
                 " ins AS (INSERT INTO tasks (user_id, id, title, description,",
-                " due_date, due_time, due_tz, due_at, due_rule)",
-                " SELECT $1, allowed.last_task_no, $2, $3, $6, $7, $8, $9, $10",
+                " due_date, due_time, due_tz, due_at, due_rule, priority, tags, list_id)",
+                " SELECT $1, allowed.last_task_no, $2, $3, $6, $7, $8, $9, $10, $11, $12,",
+                " (SELECT id FROM lst)",
                 " FROM allowed WHERE allowed.added RETURNING ",
                 task_columns!(),
+                ", ",
+                list_after!(),
                 ") SELECT allowed.ok, allowed.retry_after, allowed.added OR NOT allowed.ok, ins.*",
                 " FROM allowed LEFT JOIN ins ON true"
             ),
@@ -225,6 +284,9 @@ pub async fn insert_task(
                 (&due.tz, Type::TEXT),
                 (&due.at, Type::TIMESTAMPTZ),
                 (&due.rule, Type::TEXT),
+                (&task.priority.level(), Type::INT2),
+                (&tags, Type::TEXT_ARRAY),
+                (&list, Type::TEXT),
             ],
         )
         .await?;
@@ -243,6 +305,8 @@ pub async fn get_task(
             concat!(
                 "SELECT ",
                 task_columns!(),
+                ", ",
+                list_of!("tasks"),
                 " FROM tasks WHERE id = $1 AND user_id = $2"
             ),
             &[(&id.get(), Type::INT8), (&user.as_str(), Type::TEXT)],
@@ -251,87 +315,295 @@ pub async fn get_task(
     Ok(first_task(rows))
 }
 
-/// The statement of a task page: `$1` user, `$2` the id to start after, `$3` the row limit, and
-/// `$4` the search text when `text` is set.
-///
-/// One fixed statement per filter shape instead of `($n IS NULL OR …)` branches, so a prepared
-/// statement's generic plan is as good as a custom one. The user is matched as the range
-/// `user_id >= $1 AND user_id <= $1` (the same rows as `=` under the deterministic collation of
-/// `tasks.user_id`) and the page ordered by `user_id, [completed,] id`: with `=` PostgreSQL treats
-/// `user_id` as a constant, the order becomes plain `id`, and when one user holds most of the table
-/// it walks the primary key and filters out every other user's rows on the way (12,500 rows for
-/// one page in the benchmark's layout). With the range, only the user's index provides the order.
-pub fn list_statement(status: StatusFilter, text: bool) -> &'static str {
-    macro_rules! page {
-        ($filter:expr, $order:literal) => {
-            concat!(
-                "SELECT ",
-                task_columns!(),
-                " FROM tasks WHERE user_id >= $1 AND user_id <= $1",
-                $filter,
-                " AND id > $2 ORDER BY ",
-                $order,
-                " LIMIT $3"
-            )
+/// The date it is in the user's (`$1`) zone, read in the statement itself.
+macro_rules! today {
+    () => {
+        "smart_todo_today((SELECT timezone FROM users WHERE user_id = $1))"
+    };
+}
+
+/// A statement assembled for one listing: its text and its typed parameters, `$1` the user.
+/// A listing has too many shapes (filters × sorts) for one fixed statement each; every value is
+/// still a parameter.
+pub struct ListSql {
+    pub text: String,
+    params: Vec<(Box<dyn ToSql + Sync + Send>, Type)>,
+}
+
+impl ListSql {
+    fn new(user: &UserId) -> Self {
+        let mut sql = Self {
+            text: String::new(),
+            params: Vec::new(),
         };
+        sql.bind(user.as_str().to_owned(), Type::TEXT);
+        sql
     }
-    macro_rules! text {
-        () => {
-            " AND strpos(lower(title || ' ' || coalesce(description, '')), lower($4)) > 0"
-        };
+
+    /// Adds a parameter and returns its placeholder.
+    fn bind(&mut self, value: impl ToSql + Sync + Send + 'static, ty: Type) -> String {
+        self.params.push((Box::new(value), ty));
+        format!("${}", self.params.len())
     }
-    match (status, text) {
-        (StatusFilter::All, false) => page!("", "user_id, id"),
-        (StatusFilter::All, true) => page!(text!(), "user_id, id"),
-        (StatusFilter::Pending, false) => {
-            page!(" AND completed = false", "user_id, completed, id")
-        }
-        (StatusFilter::Pending, true) => page!(
-            concat!(" AND completed = false", text!()),
-            "user_id, completed, id"
-        ),
-        (StatusFilter::Completed, false) => {
-            page!(" AND completed = true", "user_id, completed, id")
-        }
-        (StatusFilter::Completed, true) => page!(
-            concat!(" AND completed = true", text!()),
-            "user_id, completed, id"
-        ),
+
+    pub fn params(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+        self.params
+            .iter()
+            .map(|(value, ty)| (value.as_ref() as &(dyn ToSql + Sync), ty.clone()))
+            .collect()
     }
 }
 
-/// A page of `user`'s tasks in id order, filtered by status and text.
+/// `q` as a prefix query on the `search` column: each word of letters and digits must start a
+/// word of the title or description ("dent app" finds "Dentist appointment"). `None` when `q` has
+/// no such word.
+pub fn search_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("{}:*", w.to_lowercase()))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" & "))
+}
+
+/// The conditions of a listing after `t.user_id = $1`, and the search query when there is one
+/// (the relevance sort ranks by it).
+fn conditions(sql: &mut ListSql, query: &TaskQuery) -> (String, Option<String>) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if let Some(done) = query.status.completed() {
+        let p = sql.bind(done, Type::BOOL);
+        let _ = write!(out, " AND t.completed = {p}");
+    }
+    match query.view {
+        View::All => {}
+        View::Today => {
+            let _ = write!(out, " AND t.due_sort < ({} + 1)::timestamp", today!());
+        }
+        View::Overdue => {
+            let _ = write!(
+                out,
+                " AND t.due_sort < ({today} + 1)::timestamp \
+                 AND (t.due_sort < {today}::timestamp OR t.due_at < now())",
+                today = today!()
+            );
+        }
+        View::Upcoming => {
+            let _ = write!(
+                out,
+                " AND t.due_sort >= ({today} + 1)::timestamp \
+                 AND t.due_sort < ({today} + 8)::timestamp",
+                today = today!()
+            );
+        }
+        View::NoDate => {
+            out.push_str(
+                " AND t.due_sort = timestamp '9999-12-31 23:59:59' AND t.due_date IS NULL",
+            );
+        }
+    }
+    let mut tsquery = None;
+    if let Some(text) = &query.text {
+        match search_query(text) {
+            Some(words) => {
+                let p = sql.bind(words, Type::TEXT);
+                let q = format!("to_tsquery('simple', smart_todo_fold({p}))");
+                let _ = write!(out, " AND t.search @@ {q}");
+                tsquery = Some(q);
+            }
+            None => out.push_str(" AND false"),
+        }
+    }
+    match &query.list {
+        None => {}
+        Some(list) if list.is_inbox() => out.push_str(" AND t.list_id IS NULL"),
+        Some(list) => {
+            let p = sql.bind(list.as_str().to_owned(), Type::TEXT);
+            let _ = write!(
+                out,
+                " AND t.list_id = (SELECT id FROM lists WHERE user_id = $1 AND key = lower({p}))"
+            );
+        }
+    }
+    if let Some(tag) = &query.tag {
+        let p = sql.bind(vec![tag.as_str().to_owned()], Type::TEXT_ARRAY);
+        let _ = write!(out, " AND t.tags @> {p}");
+    }
+    if let Some(priority) = query.priority {
+        let p = sql.bind(priority.level(), Type::INT2);
+        let _ = write!(out, " AND t.priority = {p}");
+    }
+    if let Some(before) = query.due_before {
+        let p = sql.bind(before, Type::DATE);
+        let _ = write!(out, " AND t.due_date < {p}");
+    }
+    if let Some(after) = query.due_after {
+        let p = sql.bind(after, Type::DATE);
+        let _ = write!(out, " AND t.due_date > {p}");
+    }
+    (out, tsquery)
+}
+
+/// The expression a sort orders by (after which the task number breaks ties); `None` for the
+/// created sort, which is the number itself.
+fn sort_key(sort: Sort, tsquery: Option<&str>) -> Option<String> {
+    Some(match sort {
+        Sort::Created => return None,
+        Sort::Due => "t.due_sort".into(),
+        Sort::Priority => "t.priority".into(),
+        Sort::Updated => "t.updated_at".into(),
+        Sort::Title => "lower(t.title)".into(),
+        // The edge refuses the relevance sort without `q`; `q` without words matches nothing.
+        Sort::Relevance => format!("ts_rank(t.search, {})", tsquery.unwrap_or("''::tsquery")),
+    })
+}
+
+/// The statement of one page of a listing: each row the task columns, the list name, the sort
+/// key (`sort_key`, but for the created sort) and, `with_total`, how many tasks match on every
+/// page (`total`, a subquery run once).
+pub fn list_sql(user: &UserId, query: &TaskQuery, with_total: bool) -> ListSql {
+    let mut sql = ListSql::new(user);
+    let (conds, tsquery) = conditions(&mut sql, query);
+    let key = sort_key(query.sort, tsquery.as_deref());
+    let (cmp, dir) = match query.order {
+        Order::Asc => (">", "ASC"),
+        Order::Desc => ("<", "DESC"),
+    };
+    let mut text = format!("SELECT {}, {}", task_columns!(), list_of!("t"));
+    if let Some(expr) = &key {
+        text.push_str(&format!(", {expr} AS sort_key"));
+    }
+    if with_total {
+        text.push_str(&format!(
+            ", (SELECT count(*) FROM tasks t WHERE t.user_id = $1{conds}) AS total"
+        ));
+    }
+    text.push_str(&format!(" FROM tasks t WHERE t.user_id = $1{conds}"));
+    if let Some(after) = &query.after {
+        let id = sql.bind(after.last_id, Type::INT8);
+        match (&key, &after.key) {
+            (Some(expr), Some(last)) => {
+                let k = match last.clone() {
+                    CursorKey::Due(at) => sql.bind(at, Type::TIMESTAMP),
+                    CursorKey::Updated(at) => sql.bind(at, Type::TIMESTAMPTZ),
+                    CursorKey::Level(level) => sql.bind(level, Type::INT2),
+                    CursorKey::Title(title) => sql.bind(title, Type::TEXT),
+                    CursorKey::Rank(bits) => sql.bind(f32::from_bits(bits), Type::FLOAT4),
+                };
+                text.push_str(&format!(" AND ({expr}, t.id) {cmp} ({k}, {id})"));
+            }
+            _ => text.push_str(&format!(" AND t.id {cmp} {id}")),
+        }
+    }
+    match &key {
+        Some(expr) => text.push_str(&format!(" ORDER BY {expr} {dir}, t.id {dir}")),
+        None => text.push_str(&format!(" ORDER BY t.id {dir}")),
+    }
+    // One row more than the page, to know whether another page follows.
+    let fetch = sql.bind(query.limit.get() + 1, Type::INT8);
+    text.push_str(&format!(" LIMIT {fetch}"));
+    sql.text = text;
+    sql
+}
+
+/// The key the cursor after this row carries, read from the listing's `sort_key` column.
+fn key_of(row: &Row, sort: Sort) -> Option<CursorKey> {
+    let at = TASK_COLUMNS;
+    Some(match sort {
+        Sort::Created => return None,
+        Sort::Due => CursorKey::Due(row.get(at)),
+        Sort::Updated => CursorKey::Updated(row.get(at)),
+        Sort::Priority => CursorKey::Level(row.get(at)),
+        Sort::Title => CursorKey::Title(row.get(at)),
+        Sort::Relevance => CursorKey::Rank(row.get::<_, f32>(at).to_bits()),
+    })
+}
+
+/// A page of `user`'s tasks, filtered, sorted and continued after `query.after`, in one
+/// statement; `with_total`, also how many match on every page.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn list_tasks(
     client: &impl Executor,
     user: &UserId,
     query: &TaskQuery,
+    with_total: bool,
 ) -> Result<TaskPage, DbError> {
-    let after = query.after.map_or(0, |cursor| cursor.last_id().get());
-    // One row more than the page, to know whether another page follows.
-    let fetch = query.limit.get() + 1;
-    let user_id = user.as_str();
-    let text = query.text.as_deref();
-    let statement = list_statement(query.status, text.is_some());
-    let mut params: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = vec![
-        (&user_id, Type::TEXT),
-        (&after, Type::INT8),
-        (&fetch, Type::INT8),
-    ];
-    if let Some(text) = &text {
-        params.push((text, Type::TEXT));
-    }
-    let rows = client.query_typed(statement, &params).await?;
-    let mut tasks: Vec<Task> = rows.iter().map(task_from_row).collect();
-    let next_cursor = if tasks.len() as i64 > query.limit.get() {
-        tasks.truncate(query.limit.get() as usize);
-        tasks
-            .last()
-            .map(|t| PageCursor::after(TaskId::new(t.id).expect("stored ids are positive")))
-    } else {
-        None
+    let sql = list_sql(user, query, with_total);
+    let rows = client.query_unprepared(&sql.text, &sql.params()).await?;
+    let total = match rows.first() {
+        _ if !with_total => None,
+        Some(row) => Some(row.get::<_, i64>(row.len() - 1)),
+        // An empty page has no row to carry the total: only past the end of a listing (or of an
+        // empty one) does it take a second statement.
+        None if query.after.is_none() => Some(0),
+        None => {
+            let first = TaskQuery {
+                after: None,
+                limit: crate::domain::PageLimit::new(1).expect("in range"),
+                ..query.clone()
+            };
+            let sql = list_sql(user, &first, true);
+            let rows = client.query_unprepared(&sql.text, &sql.params()).await?;
+            Some(
+                rows.first()
+                    .map_or(0, |row| row.get::<_, i64>(row.len() - 1)),
+            )
+        }
     };
-    Ok(TaskPage { tasks, next_cursor })
+    let limit = query.limit.get() as usize;
+    let next_cursor = (rows.len() > limit).then(|| {
+        let last = &rows[limit - 1];
+        PageCursor {
+            sort: query.sort,
+            order: query.order,
+            filters: query.fingerprint(),
+            key: key_of(last, query.sort),
+            last_id: last.get(0),
+        }
+    });
+    let tasks = rows.iter().take(limit).map(task_from_row).collect();
+    Ok(TaskPage {
+        tasks,
+        next_cursor,
+        total,
+    })
+}
+
+/// Pending-task counts of each view and the totals, for the sidebar.
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn count_tasks(client: &impl Executor, user: &UserId) -> Result<Counts, DbError> {
+    let rows = client
+        .query_typed(
+            concat!(
+                "WITH z AS (SELECT ",
+                today!(),
+                " AS today)",
+                " SELECT",
+                " count(*) FILTER (WHERE NOT completed AND due_sort < (z.today + 1)::timestamp),",
+                " count(*) FILTER (WHERE NOT completed AND due_sort < (z.today + 1)::timestamp",
+                "   AND (due_sort < z.today::timestamp OR due_at < now())),",
+                " count(*) FILTER (WHERE NOT completed AND due_sort >= (z.today + 1)::timestamp",
+                "   AND due_sort < (z.today + 8)::timestamp),",
+                " count(*) FILTER (WHERE NOT completed AND due_date IS NULL),",
+                " count(*) FILTER (WHERE NOT completed),",
+                " count(*) FILTER (WHERE completed)",
+                " FROM z LEFT JOIN tasks ON tasks.user_id = $1"
+            ),
+            &[(&user.as_str(), Type::TEXT)],
+        )
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| DbError::Query(anyhow::anyhow!("a count returned no row")))?;
+    Ok(Counts {
+        today: row.get(0),
+        overdue: row.get(1),
+        upcoming: row.get(2),
+        no_date: row.get(3),
+        pending: row.get(4),
+        completed: row.get(5),
+    })
 }
 
 /// Applies a partial change within the writes-per-minute limit. Completing sets `completed_at`
@@ -355,10 +627,27 @@ pub async fn update_task(
         Some(DueChange::Clear) => (true, DueColumns::of(None), false),
         Some(DueChange::Set { due, keep_rule }) => (true, DueColumns::of(Some(due)), *keep_rule),
     };
+    let priority = patch.priority.map(Priority::level);
+    let tags: Option<Vec<&str>> = patch
+        .tags
+        .as_ref()
+        .map(|tags| tags.iter().map(|t| t.as_str()).collect());
+    let set_list = patch.list.is_some();
+    let list = patch
+        .list
+        .as_ref()
+        .and_then(|l| l.as_ref().map(|l| l.as_str()));
     let rows = client
         .query_typed(
             concat!(
                 write_quota!("$2", "$7"),
+                // $17: move the task to the list named $18 (NULL: the Inbox).
+                ", ",
+                list_upsert!(
+                    "$2",
+                    "$18",
+                    "$17 AND (SELECT ok FROM allowed) AND EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND user_id = $2)"
+                ),
                 // $8: set the due to $9–$13; $14: keep the task's rule when it has one.
                 ", changed AS (UPDATE tasks SET",
                 " title = coalesce($3, title),",
@@ -381,9 +670,14 @@ pub async fn update_task(
                 " due_rule = ",
                 rule_after!(),
                 ",",
+                // $15 NULL: the priority stays; $16 NULL: the tags stay.
+                " priority = coalesce($15, priority), tags = coalesce($16, tags),",
+                " list_id = CASE WHEN $17 THEN (SELECT id FROM lst) ELSE list_id END,",
                 " updated_at = now()",
                 " WHERE id = $1 AND user_id = $2 AND (SELECT ok FROM allowed) RETURNING ",
                 task_columns!(),
+                ", ",
+                list_after!(),
                 ", $6 IS TRUE AND due_rule IS NOT NULL AND NOT completed",
                 ") SELECT allowed.ok, allowed.retry_after, true, changed.*",
                 " FROM allowed LEFT JOIN changed ON true"
@@ -403,6 +697,10 @@ pub async fn update_task(
                 (&due.at, Type::TIMESTAMPTZ),
                 (&due.rule, Type::TEXT),
                 (&keep_rule, Type::BOOL),
+                (&priority, Type::INT2),
+                (&tags, Type::TEXT_ARRAY),
+                (&set_list, Type::BOOL),
+                (&list, Type::TEXT),
             ],
         )
         .await?;
@@ -429,6 +727,8 @@ pub async fn toggle_task(
                 "   ELSE now() END, updated_at = now()",
                 " WHERE id = $1 AND user_id = $2 AND (SELECT ok FROM allowed) RETURNING ",
                 task_columns!(),
+                ", ",
+                list_of!("tasks"),
                 ", due_rule IS NOT NULL",
                 ") SELECT allowed.ok, allowed.retry_after, true, changed.*",
                 " FROM allowed LEFT JOIN changed ON true"
@@ -458,6 +758,8 @@ pub async fn delete_task(
                 ", gone AS (DELETE FROM tasks WHERE id = $1 AND user_id = $2",
                 " AND (SELECT ok FROM allowed) RETURNING ",
                 task_columns!(),
+                ", ",
+                list_of!("tasks"),
                 ") SELECT allowed.ok, allowed.retry_after, true, gone.*",
                 " FROM allowed LEFT JOIN gone ON true"
             ),
@@ -490,7 +792,9 @@ pub async fn advance_recurring(
                 " last_completed_at = now(), updated_at = now()",
                 " WHERE id = $1 AND user_id = $2 AND due_date = $6 AND due_rule IS NOT NULL",
                 " RETURNING ",
-                task_columns!()
+                task_columns!(),
+                ", ",
+                list_of!("tasks")
             ),
             &[
                 (&id.get(), Type::INT8),

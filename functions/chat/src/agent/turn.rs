@@ -718,10 +718,16 @@ pub fn compact_earlier_results(mut history: Vec<Message>, current: TurnId) -> Ve
 pub fn compact_result(content: &str) -> Option<String> {
     let value: Value = serde_json::from_str(content).ok()?;
     let tasks = value.get("tasks")?.as_array()?;
-    let mut out = format!(
-        "Earlier list_tasks result, compacted to id, title and state ({} tasks):",
-        tasks.len()
-    );
+    let shown = tasks.len() as i64;
+    let total = value.get("total").and_then(Value::as_i64).unwrap_or(shown);
+    let mut out = if total > shown {
+        format!(
+            "Earlier list_tasks result, compacted to id, title and state ({shown} of {total} \
+             matching tasks):"
+        )
+    } else {
+        format!("Earlier list_tasks result, compacted to id, title and state ({shown} tasks):")
+    };
     for task in tasks {
         let id = task.get("id").and_then(Value::as_i64)?;
         let title = task.get("title").and_then(Value::as_str)?;
