@@ -78,6 +78,20 @@ impl TestDb {
         rows.iter().map(|row| row.get(0)).collect()
     }
 
+    /// Every list row as JSON text, by owner and id: with [`TestDb::task_rows`], proof that a
+    /// refused request created no list either.
+    pub async fn list_rows(&self) -> Vec<String> {
+        let client = self.raw_client().await;
+        let rows = client
+            .query(
+                "SELECT row_to_json(l)::text FROM lists l ORDER BY user_id, id",
+                &[],
+            )
+            .await
+            .expect("lists");
+        rows.iter().map(|row| row.get(0)).collect()
+    }
+
     /// A pooled connection of this database's pool.
     pub async fn conn(&self) -> crate::db::Client {
         crate::db::client(&self.pool)

@@ -911,9 +911,12 @@ async fn phase2_routes_with_another_users_id_are_403_and_change_nothing() {
 
 type CrudRequest = (&'static str, Method, String, Option<Value>, StatusCode);
 
-/// One request of each CRUD kind: on `created`, and a delete of `doomed`.
-fn crud_requests(created: &Value, doomed: &Value) -> Vec<CrudRequest> {
+/// One request of each CRUD kind: on `created`, and a delete of `doomed`. Pass `pass` 0, 1, …
+/// on one database: each pass makes three lists (ids `3 * pass + 1` to `+ 3`) and renames and
+/// deletes its first.
+fn crud_requests(created: &Value, doomed: &Value, pass: i64) -> Vec<CrudRequest> {
     let uri = format!("/api/tasks/{}", created["id"]);
+    let list_uri = format!("/api/lists/{}", 3 * pass + 1);
     vec![
         (
             "create",
@@ -966,6 +969,65 @@ fn crud_requests(created: &Value, doomed: &Value) -> Vec<CrudRequest> {
             StatusCode::NO_CONTENT,
         ),
         (
+            "create on a new list, with tags and a priority",
+            Method::POST,
+            "/api/tasks".into(),
+            Some(
+                json!({"title": "groceries", "list": format!("Groceries {pass}"), "tags": ["a"],
+                "priority": "high"}),
+            ),
+            StatusCode::CREATED,
+        ),
+        (
+            "move to a new list",
+            Method::PATCH,
+            uri.clone(),
+            Some(json!({"list": format!("Errands {pass}"), "tags": ["b"], "priority": "low"})),
+            StatusCode::OK,
+        ),
+        (
+            "a view with a search, filters and a sort",
+            Method::GET,
+            "/api/tasks?view=today&q=groc&tag=a&priority=high&list=groceries&sort=due".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "lists",
+            Method::GET,
+            "/api/lists".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "counts",
+            Method::GET,
+            "/api/counts".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "create a list",
+            Method::POST,
+            "/api/lists".into(),
+            Some(json!({"name": format!("Later {pass}")})),
+            StatusCode::CREATED,
+        ),
+        (
+            "rename a list",
+            Method::PATCH,
+            list_uri.clone(),
+            Some(json!({"name": format!("Food {pass}")})),
+            StatusCode::OK,
+        ),
+        (
+            "delete a list",
+            Method::DELETE,
+            list_uri,
+            None,
+            StatusCode::NO_CONTENT,
+        ),
+        (
             "not found",
             Method::GET,
             "/api/tasks/999999".into(),
@@ -983,7 +1045,7 @@ async fn each_crud_request_runs_exactly_one_sql_statement() {
     // Open the pool's connections first: connecting is not a request's statement.
     let warm = app.create("alice", "warm up").await;
     let created = app.create("alice", "count me").await;
-    let requests = crud_requests(&created, &warm);
+    let requests = crud_requests(&created, &warm, 0);
     for (name, method, uri, body, status) in requests {
         let before = statements_run(&client).await;
         let reply = app.call(method, &uri, Some("alice"), body).await;
@@ -1013,10 +1075,10 @@ async fn each_crud_request_is_one_round_trip_with_or_without_prepared_statements
         let app = App::with_pool(db, pool, Default::default());
         // Open the connection first: connecting is not a request's work.
         app.create("alice", "warm up").await;
-        for pass in ["first", "second"] {
+        for (n, pass) in ["first", "second"].into_iter().enumerate() {
             let created = app.create("alice", "count me").await;
             let doomed = app.create("alice", "delete me").await;
-            for (name, method, uri, body, status) in crud_requests(&created, &doomed) {
+            for (name, method, uri, body, status) in crud_requests(&created, &doomed, n as i64) {
                 let before = trips.count();
                 let reply = app.call(method, &uri, Some("alice"), body).await;
                 assert_eq!(
@@ -1834,4 +1896,774 @@ async fn a_completion_sent_twice_moves_a_recurring_task_once() {
         )
         .await;
     assert_eq!(put.body["due"], Value::Null);
+}
+
+// ---- Priorities, lists, tags, views, search and sorts ------------------------------------------
+
+impl App {
+    /// `POST /api/tasks` with this body as `user`; asserts it was created.
+    async fn create_with(&self, user: &str, body: Value) -> Value {
+        let reply = self
+            .call(Method::POST, "/api/tasks", Some(user), Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    /// `GET uri` as `user`; asserts 200.
+    async fn get(&self, user: &str, uri: &str) -> Value {
+        let reply = self.call(Method::GET, uri, Some(user), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
+        reply.body
+    }
+
+    /// The titles of a listing's page.
+    async fn titles(&self, user: &str, uri: &str) -> Vec<String> {
+        titles_of(&self.get(user, uri).await)
+    }
+}
+
+fn titles_of(page: &Value) -> Vec<String> {
+    page["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn priority_list_and_tags_are_stored_shown_and_cleared() {
+    let app = App::new().await;
+    let milk = app
+        .create_with(
+            "alice",
+            json!({"title": "Buy milk", "priority": "HIGH", "list": " Shopping ",
+                   "tags": ["#Errands", "home", "errands"]}),
+        )
+        .await;
+    assert_eq!(milk["priority"], "high");
+    assert_eq!(milk["list"], "Shopping");
+    assert_eq!(milk["tags"], json!(["errands", "home"]));
+    // The same name in another case is the same list, spelled as first written.
+    let eggs = app
+        .create_with("alice", json!({"title": "Buy eggs", "list": "shopping"}))
+        .await;
+    assert_eq!(eggs["list"], "Shopping");
+    assert_eq!(eggs["priority"], "none");
+    assert_eq!(eggs["tags"], json!([]));
+    let plain = app.create("alice", "Plain").await;
+    assert_eq!(plain["list"], "Inbox");
+    let lists = app.get("alice", "/api/lists").await;
+    assert_eq!(
+        lists["lists"],
+        json!([{"id": 0, "name": "Inbox", "pending": 1, "total": 1},
+               {"id": lists["lists"][1]["id"], "name": "Shopping", "pending": 2, "total": 2}])
+    );
+
+    let uri = format!("/api/tasks/{}", milk["id"]);
+    // Absent fields stay; a new list name creates the list.
+    let moved = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"list": "Work", "tags": ["urgent"]})),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(
+        (
+            &moved.body["list"],
+            &moved.body["tags"],
+            &moved.body["priority"]
+        ),
+        (&json!("Work"), &json!(["urgent"]), &json!("high"))
+    );
+    assert_eq!(app.get("alice", &uri).await["list"], "Work");
+    // null clears each: no priority, the Inbox, no tags.
+    let cleared = app
+        .call(
+            Method::PATCH,
+            &uri,
+            Some("alice"),
+            Some(json!({"priority": null, "list": null, "tags": null})),
+        )
+        .await;
+    assert_eq!(
+        (
+            &cleared.body["list"],
+            &cleared.body["tags"],
+            &cleared.body["priority"]
+        ),
+        (&json!("Inbox"), &json!([]), &json!("none"))
+    );
+    // "Inbox" names the Inbox; PUT without the fields resets them.
+    let eggs_uri = format!("/api/tasks/{}", eggs["id"]);
+    let reply = app
+        .call(
+            Method::PATCH,
+            &eggs_uri,
+            Some("alice"),
+            Some(json!({"list": "inbox", "priority": "low"})),
+        )
+        .await;
+    assert_eq!(
+        (&reply.body["list"], &reply.body["priority"]),
+        (&json!("Inbox"), &json!("low"))
+    );
+    let reply = app
+        .call(
+            Method::PUT,
+            &eggs_uri,
+            Some("alice"),
+            Some(json!({"title": "Buy eggs"})),
+        )
+        .await;
+    assert_eq!(reply.body["priority"], "none");
+    // The lists stay (empty) until deleted.
+    let names: Vec<&str> = app.get("alice", "/api/lists").await["lists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .leak()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(names, ["Inbox", "Shopping", "Work"]);
+}
+
+#[tokio::test]
+async fn bad_priorities_tags_and_list_names_are_422s_that_change_nothing() {
+    let app = App::new().await;
+    let task = app.create("alice", "keep").await;
+    let uri = format!("/api/tasks/{}", task["id"]);
+    let before = (app.db.task_rows().await, app.db.list_rows().await);
+    let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+    let bad = [
+        (json!({"priority": "urgent"}), "priority"),
+        (json!({"priority": 3}), "priority"),
+        (json!({"tags": eleven}), "tags"),
+        (json!({"tags": ["two words"]}), "tags"),
+        (json!({"tags": ["x".repeat(33)]}), "tags"),
+        (json!({"tags": ["#"]}), "tags"),
+        (json!({"tags": ["a,b"]}), "tags"),
+        (json!({"tags": "errands"}), "tags"),
+        (json!({"list": "  "}), "list"),
+        (json!({"list": "l".repeat(51)}), "list"),
+        (json!({"list": "new\nlist"}), "list"),
+        // A good new list with a bad field beside it: the list is not created either.
+        (
+            json!({"list": "Brand new", "priority": "urgent"}),
+            "priority",
+        ),
+    ];
+    for (fields, field) in bad {
+        let mut create = json!({"title": "new"});
+        let mut put = json!({"title": "new"});
+        for (k, v) in fields.as_object().unwrap() {
+            create[k] = v.clone();
+            put[k] = v.clone();
+        }
+        for (method, path, body) in [
+            (Method::POST, "/api/tasks".to_owned(), create),
+            (Method::PATCH, uri.clone(), fields.clone()),
+            (Method::PUT, uri.clone(), put),
+        ] {
+            let reply = app
+                .call(method.clone(), &path, Some("alice"), Some(body))
+                .await;
+            let what = format!("{method} {fields}");
+            reply.assert_problem(422, &what);
+            let named = reply.body.to_string();
+            assert!(named.contains(field), "{what} names {field}: {named}");
+        }
+    }
+    assert_eq!((app.db.task_rows().await, app.db.list_rows().await), before);
+}
+
+#[tokio::test]
+async fn a_rate_limited_write_creates_no_list() {
+    let app = App::with_limits(smart_todo_shared::config::Limits {
+        writes_per_minute: 1,
+        ..Default::default()
+    })
+    .await;
+    smart_todo_shared::test_support::inside_one_minute().await;
+    app.create("alice", "first").await;
+    let before = (app.db.task_rows().await, app.db.list_rows().await);
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some("alice"),
+            Some(json!({"title": "second", "list": "Never"})),
+        )
+        .await;
+    reply.assert_problem(429, "over the write limit");
+    let reply = app
+        .call(
+            Method::PATCH,
+            "/api/tasks/1",
+            Some("alice"),
+            Some(json!({"list": "Never either"})),
+        )
+        .await;
+    reply.assert_problem(429, "over the write limit");
+    assert_eq!((app.db.task_rows().await, app.db.list_rows().await), before);
+}
+
+#[tokio::test]
+async fn lists_are_created_renamed_and_deleted_and_their_tasks_move_to_the_inbox() {
+    let app = App::new().await;
+    assert_eq!(
+        app.get("alice", "/api/lists").await,
+        json!({"lists": [{"id": 0, "name": "Inbox", "pending": 0, "total": 0}]})
+    );
+    let post = |name: Value| {
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                "/api/lists",
+                Some("alice"),
+                Some(json!({"name": name})),
+            )
+            .await
+        }
+    };
+    let work = post(json!("Work")).await;
+    assert_eq!(work.status, StatusCode::CREATED, "{}", work.body);
+    assert_eq!(work.body["name"], "Work");
+    let work_id = work.body["id"].as_i64().unwrap();
+    assert!(work_id > 0);
+    post(json!("Home")).await;
+    let before = app.db.list_rows().await;
+    post(json!("work"))
+        .await
+        .assert_problem(409, "a name taken in another case");
+    post(json!("INBOX"))
+        .await
+        .assert_problem(409, "the Inbox's name");
+    post(json!(" ")).await.assert_problem(422, "a blank name");
+    post(json!("x".repeat(51)))
+        .await
+        .assert_problem(422, "a long name");
+    assert_eq!(app.db.list_rows().await, before);
+
+    let a = app
+        .create_with("alice", json!({"title": "a", "list": "Work"}))
+        .await;
+    let b = app
+        .create_with("alice", json!({"title": "b", "list": "work"}))
+        .await;
+    app.call(
+        Method::POST,
+        &format!("/api/tasks/{}/complete", b["id"]),
+        Some("alice"),
+        None,
+    )
+    .await;
+    let lists = app.get("alice", "/api/lists").await;
+    assert_eq!(
+        lists["lists"][2],
+        json!({"id": work_id, "name": "Work", "pending": 1, "total": 2})
+    );
+    assert_eq!(
+        app.titles("alice", "/api/tasks?list=WORK").await,
+        ["a", "b"]
+    );
+
+    let list_uri = format!("/api/lists/{work_id}");
+    let renamed = app
+        .call(
+            Method::PATCH,
+            &list_uri,
+            Some("alice"),
+            Some(json!({"name": "Office"})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    assert_eq!(
+        renamed.body,
+        json!({"id": work_id, "name": "Office", "pending": 1, "total": 2})
+    );
+    assert_eq!(
+        app.get("alice", &format!("/api/tasks/{}", a["id"])).await["list"],
+        "Office"
+    );
+    // Renaming in another case only is fine; to another list's name or the Inbox's is not.
+    let recased = app
+        .call(
+            Method::PATCH,
+            &list_uri,
+            Some("alice"),
+            Some(json!({"name": "OFFICE"})),
+        )
+        .await;
+    assert_eq!(recased.body["name"], "OFFICE");
+    let before = app.db.list_rows().await;
+    app.call(
+        Method::PATCH,
+        &list_uri,
+        Some("alice"),
+        Some(json!({"name": "home"})),
+    )
+    .await
+    .assert_problem(409, "another list's name");
+    app.call(
+        Method::PATCH,
+        &list_uri,
+        Some("alice"),
+        Some(json!({"name": "Inbox"})),
+    )
+    .await
+    .assert_problem(409, "the Inbox's name");
+    app.call(
+        Method::PATCH,
+        "/api/lists/0",
+        Some("alice"),
+        Some(json!({"name": "Mine"})),
+    )
+    .await
+    .assert_problem(409, "renaming the Inbox");
+    app.call(Method::DELETE, "/api/lists/0", Some("alice"), None)
+        .await
+        .assert_problem(409, "deleting the Inbox");
+    // Another user's list is not found, and stays.
+    for (method, body) in [
+        (Method::PATCH, Some(json!({"name": "Mine"}))),
+        (Method::DELETE, None),
+    ] {
+        app.call(method.clone(), &list_uri, Some("bob"), body)
+            .await
+            .assert_problem(404, &format!("bob {method}s alice's list"));
+    }
+    assert_eq!(app.db.list_rows().await, before);
+    assert_eq!(
+        app.get("bob", "/api/lists").await["lists"],
+        json!([{"id": 0, "name": "Inbox", "pending": 0, "total": 0}])
+    );
+    assert!(app.titles("bob", "/api/tasks?list=office").await.is_empty());
+
+    let gone = app
+        .call(Method::DELETE, &list_uri, Some("alice"), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    for task in [&a, &b] {
+        assert_eq!(
+            app.get("alice", &format!("/api/tasks/{}", task["id"]))
+                .await["list"],
+            "Inbox"
+        );
+    }
+    assert_eq!(app.get("alice", "/api/lists").await["lists"][0]["total"], 2);
+    app.call(Method::DELETE, &list_uri, Some("alice"), None)
+        .await
+        .assert_problem(404, "deleted twice");
+    // Bob may have a list of the same name.
+    let bobs = app
+        .call(
+            Method::POST,
+            "/api/lists",
+            Some("bob"),
+            Some(json!({"name": "Home"})),
+        )
+        .await;
+    assert_eq!(bobs.status, StatusCode::CREATED);
+}
+
+/// The date `days` from today in `zone`, as `YYYY-MM-DD`.
+fn local_day(zone: smart_todo_shared::domain::Zone, days: i64) -> String {
+    (chrono::Utc::now().with_timezone(&zone.tz()).date_naive() + chrono::Duration::days(days))
+        .to_string()
+}
+
+#[tokio::test]
+async fn views_and_counts_read_dates_in_the_users_time_zone() {
+    let app = App::new().await;
+    // UTC+14: most of the day, its date is not UTC's.
+    let zone = smart_todo_shared::domain::Zone::parse("Pacific/Kiritimati").unwrap();
+    let reply = app
+        .call(
+            Method::PATCH,
+            "/api/me",
+            Some("alice"),
+            Some(json!({"timezone": zone.name()})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let due = |title: &str, days: i64, time: Option<&str>| json!({"title": title, "due": {"date": local_day(zone, days), "time": time}});
+    for body in [
+        due("yesterday", -1, None),
+        due("today", 0, None),
+        due("today at midnight", 0, Some("00:00")),
+        due("tomorrow", 1, None),
+        due("in a week", 7, None),
+        due("in eight days", 8, None),
+        json!({"title": "undated"}),
+    ] {
+        app.create_with("alice", body).await;
+    }
+    let done = app.create_with("alice", due("done today", 0, None)).await;
+    app.call(
+        Method::POST,
+        &format!("/api/tasks/{}/complete", done["id"]),
+        Some("alice"),
+        None,
+    )
+    .await;
+    // Bob's tasks never show in alice's views.
+    let utc_today = local_day(smart_todo_shared::domain::Zone::UTC, 0);
+    app.create_with(
+        "bob",
+        json!({"title": "bob today", "due": {"date": utc_today}}),
+    )
+    .await;
+
+    let view = |name: &str| format!("/api/tasks?view={name}");
+    assert_eq!(
+        app.titles("alice", &view("today")).await,
+        ["yesterday", "today", "today at midnight"],
+        "today includes overdue, by due date and time (all-day first), then number"
+    );
+    assert_eq!(
+        app.titles("alice", &view("overdue")).await,
+        ["yesterday", "today at midnight"],
+        "a timed task whose time has passed is overdue; an all-day one today is not"
+    );
+    assert_eq!(
+        app.titles("alice", &view("upcoming")).await,
+        ["tomorrow", "in a week"]
+    );
+    assert_eq!(app.titles("alice", &view("no_date")).await, ["undated"]);
+    assert_eq!(app.titles("alice", &view("all")).await.len(), 8);
+    assert_eq!(
+        app.titles("alice", "/api/tasks?view=today&status=completed")
+            .await,
+        ["done today"]
+    );
+    assert_eq!(
+        app.titles(
+            "alice",
+            &format!("/api/tasks?due_after={}", local_day(zone, 0))
+        )
+        .await,
+        ["tomorrow", "in a week", "in eight days"]
+    );
+    assert_eq!(
+        app.titles(
+            "alice",
+            &format!("/api/tasks?due_before={}&sort=due", local_day(zone, 1))
+        )
+        .await,
+        ["yesterday", "today", "today at midnight", "done today"]
+    );
+    assert_eq!(
+        app.get("alice", "/api/counts").await,
+        json!({"today": 3, "overdue": 2, "upcoming": 2, "no_date": 1, "pending": 7, "completed": 1})
+    );
+    assert_eq!(app.titles("bob", &view("today")).await, ["bob today"]);
+    assert_eq!(app.get("bob", "/api/counts").await["today"], 1);
+    // A zone PostgreSQL does not know (the binary's tz database may be newer) reads as UTC.
+    let client = app.db.raw_client().await;
+    client
+        .execute(
+            "UPDATE users SET timezone = 'Mars/Olympus_Mons' WHERE user_id = 'alice'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.get("alice", "/api/counts").await["pending"], 7);
+}
+
+#[tokio::test]
+async fn search_matches_word_starts_ignoring_case_and_accents_and_ranks_titles_first() {
+    let app = App::new().await;
+    for (title, description) in [
+        ("Buy groceries", Some("crème fraîche, eggs")),
+        ("Crème brûlée for Zoë", None),
+        ("Call the dentist", Some("appointment at 9")),
+        ("Dentist appointment", None),
+        ("Ordinary", Some("nothing to see")),
+    ] {
+        app.create_with("alice", json!({"title": title, "description": description}))
+            .await;
+    }
+    let search = |q: &str| format!("/api/tasks?q={}", urlencoding(q));
+    assert_eq!(
+        app.titles("alice", &search("creme")).await,
+        ["Crème brûlée for Zoë", "Buy groceries"],
+        "a title match ranks above a description match"
+    );
+    assert_eq!(
+        app.titles("alice", &search("CRÈME")).await,
+        app.titles("alice", &search("creme")).await
+    );
+    assert_eq!(
+        app.titles("alice", &search("brul")).await,
+        ["Crème brûlée for Zoë"]
+    );
+    assert_eq!(
+        app.titles("alice", &search("zoe")).await,
+        ["Crème brûlée for Zoë"]
+    );
+    assert_eq!(
+        app.titles("alice", &search("fraiche")).await,
+        ["Buy groceries"]
+    );
+    assert_eq!(
+        app.titles("alice", &search("dent app")).await,
+        ["Dentist appointment", "Call the dentist"],
+        "every word must match; both in the title ranks first"
+    );
+    assert!(app.titles("alice", &search("xyz")).await.is_empty());
+    assert!(app.titles("alice", &search("!!")).await.is_empty());
+    assert!(
+        app.titles("alice", &search("rocer")).await.is_empty(),
+        "word starts only"
+    );
+    assert_eq!(
+        app.titles("alice", &format!("{}&sort=title", search("dent")))
+            .await,
+        ["Call the dentist", "Dentist appointment"]
+    );
+    app.create_with("bob", json!({"title": "Bob's crème"}))
+        .await;
+    assert_eq!(app.titles("bob", &search("creme")).await, ["Bob's crème"]);
+    app.call(
+        Method::GET,
+        "/api/tasks?sort=relevance",
+        Some("alice"),
+        None,
+    )
+    .await
+    .assert_problem(422, "relevance without q");
+}
+
+/// Percent-encodes a query value.
+fn urlencoding(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_sort_and_order_pages_through_each_task_once_in_its_order() {
+    let app = App::new().await;
+    let dates = [
+        Some("2026-12-24"),
+        None,
+        Some("2026-12-24"),
+        Some("2027-01-05"),
+        None,
+    ];
+    let times = [Some("09:30"), None, None, Some("18:00"), None];
+    let priorities = ["none", "low", "medium", "high"];
+    let titles = ["banana", "Apple", "cherry", "apple", "Date", "elder", "Fig"];
+    for n in 0..13 {
+        let mut body = json!({"title": format!("{} {}", titles[n % 7], n / 7),
+                              "priority": priorities[n % 4]});
+        if let Some(date) = dates[n % 5] {
+            body["due"] = json!({"date": date, "time": times[n % 5], "timezone": "UTC"});
+        }
+        app.create_with("alice", body).await;
+    }
+    // Change some, in an order unlike their numbers, so `updated` differs from `created`.
+    for id in [7, 2, 11, 5] {
+        app.call(
+            Method::PATCH,
+            &format!("/api/tasks/{id}"),
+            Some("alice"),
+            Some(json!({"description": "changed"})),
+        )
+        .await;
+    }
+    for id in [3, 9] {
+        app.call(
+            Method::POST,
+            &format!("/api/tasks/{id}/complete"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    }
+    let all: Vec<Value> = app.get("alice", "/api/tasks?limit=100").await["tasks"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), 13);
+    let level = |t: &Value| priorities.iter().position(|p| t["priority"] == *p).unwrap();
+    let due_key = |t: &Value| match t["due"]["date"].as_str() {
+        Some(date) => format!("{date} {}", t["due"]["time"].as_str().unwrap_or("00:00")),
+        None => "9999-12-31 23:59:59".into(),
+    };
+    for sort in ["due", "priority", "created", "updated", "title"] {
+        for order in ["asc", "desc"] {
+            for status in ["all", "pending"] {
+                let mut expected: Vec<&Value> = all
+                    .iter()
+                    .filter(|t| status == "all" || t["completed"] == false)
+                    .collect();
+                expected.sort_by(|a, b| {
+                    let key = match sort {
+                        "due" => due_key(a).cmp(&due_key(b)),
+                        "priority" => level(a).cmp(&level(b)),
+                        "created" => std::cmp::Ordering::Equal,
+                        "updated" => a["updated_at"]
+                            .as_str()
+                            .unwrap()
+                            .parse::<chrono::DateTime<chrono::Utc>>()
+                            .unwrap()
+                            .cmp(&b["updated_at"].as_str().unwrap().parse().unwrap()),
+                        _ => a["title"]
+                            .as_str()
+                            .unwrap()
+                            .to_lowercase()
+                            .cmp(&b["title"].as_str().unwrap().to_lowercase()),
+                    };
+                    key.then(a["id"].as_i64().cmp(&b["id"].as_i64()))
+                });
+                if order == "desc" {
+                    expected.reverse();
+                }
+                let expected: Vec<i64> =
+                    expected.iter().map(|t| t["id"].as_i64().unwrap()).collect();
+                let mut seen = Vec::new();
+                let mut cursor = String::new();
+                loop {
+                    let page = app
+                        .get(
+                            "alice",
+                            &format!(
+                                "/api/tasks?sort={sort}&order={order}&status={status}&limit=4&cursor={cursor}"
+                            ),
+                        )
+                        .await;
+                    seen.extend(
+                        page["tasks"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|t| t["id"].as_i64().unwrap()),
+                    );
+                    match page["next_cursor"].as_str() {
+                        Some(next) => cursor = next.to_owned(),
+                        None => break,
+                    }
+                    assert!(seen.len() <= 13, "{sort} {order}: pages never end");
+                }
+                assert_eq!(seen, expected, "sort={sort} order={order} status={status}");
+            }
+        }
+    }
+    // Relevance pages too, and a cursor only continues its own listing.
+    for n in 0..5 {
+        app.create_with("alice", json!({"title": format!("report {n}"), "description": if n % 2 == 0 { "report" } else { "" }}))
+            .await;
+    }
+    let first = app.get("alice", "/api/tasks?q=report&limit=2").await;
+    let mut seen = titles_of(&first);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    for other in [
+        format!("/api/tasks?q=report&limit=2&order=asc&cursor={cursor}"),
+        format!("/api/tasks?q=reports&limit=2&cursor={cursor}"),
+        format!("/api/tasks?sort=title&limit=2&cursor={cursor}"),
+        "/api/tasks?cursor=not-a-cursor".into(),
+    ] {
+        app.call(Method::GET, &other, Some("alice"), None)
+            .await
+            .assert_problem(422, &other);
+    }
+    let mut cursor = Some(cursor);
+    while let Some(c) = cursor {
+        let page = app
+            .get("alice", &format!("/api/tasks?q=report&limit=2&cursor={c}"))
+            .await;
+        seen.extend(titles_of(&page));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen.len(), 5);
+    assert_eq!(
+        &seen[..3]
+            .iter()
+            .filter(|t| ["report 0", "report 2", "report 4"].contains(&t.as_str()))
+            .count(),
+        &3,
+        "matches in title and description rank first: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_listing_parameters_are_422s_naming_the_parameter() {
+    let app = App::new().await;
+    for (query, field) in [
+        ("view=tomorrow", "view"),
+        ("sort=id", "sort"),
+        ("order=up", "order"),
+        ("priority=urgent", "priority"),
+        ("due_before=12/01/2026", "due_before"),
+        ("due_after=2026-13-01", "due_after"),
+        ("tag=two%20words", "tag"),
+        ("list=a%0Ab", "list"),
+        ("cursor=t0", "cursor"),
+        ("q=%00", "q"),
+    ] {
+        let reply = app
+            .call(
+                Method::GET,
+                &format!("/api/tasks?{query}"),
+                Some("alice"),
+                None,
+            )
+            .await;
+        reply.assert_problem(422, query);
+        assert!(
+            reply.body.to_string().contains(field),
+            "{query}: {}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_quick_add_preview_shows_what_it_understood() {
+    let app = App::new().await;
+    let reply = app
+        .get(
+            "alice",
+            &format!(
+                "/api/parse?text={}",
+                urlencoding("Buy milk tomorrow 5pm #errands !high ~Shopping")
+            ),
+        )
+        .await;
+    assert_eq!(reply["title"], "Buy milk");
+    assert_eq!(reply["priority"], "high");
+    assert_eq!(reply["tags"], json!(["errands"]));
+    assert_eq!(reply["list"], "Shopping");
+    assert_eq!(reply["due"]["time"], "17:00");
+    let kinds: Vec<&str> = reply["chips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["due", "tag", "priority", "list"]);
+    let reply = app
+        .call(
+            Method::GET,
+            &format!("/api/parse?text={}", urlencoding("#errands tomorrow")),
+            Some("alice"),
+            None,
+        )
+        .await;
+    reply.assert_problem(422, "nothing left for a title");
 }
