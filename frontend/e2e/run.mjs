@@ -92,6 +92,29 @@ const log = () => page.getByRole("log", { name: "Messages" });
 const tasksPane = () => page.locator("#tasks-pane");
 const taskBox = (name) => tasksPane().getByRole("checkbox", { name });
 const threadsNav = () => page.getByRole("navigation", { name: "Conversations" });
+const nav = () => tasksPane().getByRole("navigation", { name: "Task lists" });
+/** A sidebar item by its label (its accessible name goes on with the counts: "Today, 1 due"). */
+const navItem = (label) => nav().getByRole("button", { name: new RegExp(`^${label}(,|$)`) });
+const quickAdd = () => tasksPane().getByRole("textbox", { name: "New task" });
+const rowOf = (title) => tasksPane().locator("li.task").filter({ has: page.getByRole("checkbox", { name: title, exact: true }) });
+
+/** Waits until the panel lists exactly these titles (in any order). */
+async function waitForTitles(titles, what) {
+  const want = JSON.stringify([...titles].sort());
+  await page
+    .waitForFunction((w) => JSON.stringify([...document.querySelectorAll("#tasks-pane li.task .task-title")].map((e) => e.textContent).sort()) === w, want, { timeout: 5000 })
+    .catch(async () => {
+      throw new Error(`${what}: expected ${want}, got ${JSON.stringify((await tasksPane().locator("li.task .task-title").allInnerTexts()).sort())}`);
+    });
+}
+
+/** How the server writes a date `days` from today (UTC, the browser's zone here): "Fri 4 Dec", the year when not this one. */
+function dayText(days) {
+  const d = new Date(Date.now() + days * 86_400_000);
+  const part = (o) => new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", ...o }).format(d);
+  const year = part({ year: "numeric" }) === new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", year: "numeric" }).format(new Date()) ? "" : ` ${part({ year: "numeric" })}`;
+  return `${part({ weekday: "short" })} ${part({ day: "numeric" })} ${part({ month: "short" })}${year}`;
+}
 
 async function signIn(user) {
   const name = page.getByRole("textbox", { name: "User name" });
@@ -237,15 +260,15 @@ try {
   await step("task panel: complete, filter, reopen", async () => {
     await taskBox("Call the plumber on Monday").check();
     await page.waitForFunction(() => document.querySelector("#tasks-pane .tasks-summary")?.textContent === "0 pending · 2 done");
-    await tasksPane().getByRole("button", { name: "Pending" }).click();
+    await tasksPane().getByRole("button", { name: "Pending", exact: true }).click();
     await tasksPane().getByText("Nothing pending. Nice!").waitFor();
-    await tasksPane().getByRole("button", { name: "Completed" }).click();
+    await tasksPane().getByRole("button", { name: "Completed", exact: true }).click();
     await taskBox("Call the plumber on Monday").waitFor();
     await taskBox(/buy groceries/i).waitFor();
     // Reopened, it leaves the Completed view (so click, not uncheck: the box disappears).
     await taskBox("Call the plumber on Monday").click();
     await taskBox("Call the plumber on Monday").waitFor({ state: "detached" });
-    await tasksPane().getByRole("button", { name: "All" }).click();
+    await tasksPane().getByRole("button", { name: "All", exact: true }).click();
     await page.waitForFunction(() => document.querySelector("#tasks-pane .tasks-summary")?.textContent === "1 pending · 1 done");
   });
 
@@ -256,7 +279,7 @@ try {
     await taskBox("Temporary task").waitFor();
     await tasksPane().getByRole("button", { name: "Delete “Temporary task”" }).click();
     await taskBox("Temporary task").waitFor({ state: "detached" });
-    expect(await page.evaluate(() => document.activeElement?.textContent === "Tasks"), "focus did not move to the Tasks heading");
+    expect(await page.evaluate(() => document.activeElement?.textContent === "All tasks"), "focus did not move to the panel's heading");
     await page.reload();
     await taskBox("Call the plumber on Monday").waitFor();
     await expectEqual(tasksPane().locator("li.task").count(), 2, "tasks after reload");
@@ -349,6 +372,141 @@ try {
     await tasksPane().getByText(/Completed “Water the plants”; next due/).waitFor();
   });
 
+  await step("quick add: “Buy milk tomorrow 5pm #errands !high” shows its chips before Enter, then on the task", async () => {
+    await quickAdd().click();
+    await quickAdd().pressSequentially("Buy milk tomorrow 5pm #errands !high", { delay: 10 });
+    const chips = tasksPane().getByRole("list", { name: "Will be added with" });
+    const due = chips.locator('[data-kind="due"]');
+    await due.waitFor();
+    const dueText = `${dayText(1)}, 17:00`;
+    await expectEqual(due.textContent(), `Due: ${dueText}`, "the due chip of the quick-add line");
+    await chips.locator('[data-kind="tag"]', { hasText: "errands" }).waitFor();
+    await chips.locator('[data-kind="priority"]', { hasText: "High priority" }).waitFor();
+    await chips.locator('[data-kind="title"]', { hasText: "Buy milk" }).waitFor();
+    await expectEqual(taskBox("Buy milk").count(), 0, "tasks added before Enter");
+    await shot("tasks-quick-add-desktop-light");
+    await quickAdd().press("Enter");
+    await taskBox("Buy milk").waitFor();
+    const row = rowOf("Buy milk");
+    await expectEqual(row.locator(".due-chip").innerText(), dueText, "the new task's due chip");
+    await row.getByRole("img", { name: "High priority" }).waitFor();
+    await row.getByRole("button", { name: "Show tasks tagged errands" }).waitFor();
+    await chips.waitFor({ state: "detached" });
+    await expectEqual(quickAdd().inputValue(), "", "the add field after Enter");
+  });
+
+  await step("sidebar: Today and Upcoming show what is due today and in the next 7 days", async () => {
+    for (const [line, title] of [
+      ["Pay the rent today", "Pay the rent"],
+      ["See the dentist in 3 days", "See the dentist"],
+    ]) {
+      await quickAdd().fill(line);
+      await tasksPane().getByRole("list", { name: "Will be added with" }).locator('[data-kind="due"]').waitFor();
+      await quickAdd().press("Enter");
+      await taskBox(title).waitFor();
+    }
+    await expectEqual(rowOf("See the dentist").locator(".due-chip").innerText(), dayText(3), "the due chip of “in 3 days”");
+    await nav().getByRole("button", { name: "Today, 1 due", exact: true }).waitFor();
+    await nav().getByRole("button", { name: "Upcoming, 3 due", exact: true }).waitFor();
+    await expectEqual(navItem("Today").getAttribute("aria-current"), null, "Today selected before it was clicked");
+    await navItem("Today").click();
+    await tasksPane().getByRole("heading", { name: "Today" }).waitFor();
+    // Buy milk is tomorrow and the plants moved to tomorrow when they were watered.
+    await waitForTitles(["Pay the rent"], "Today");
+    await expectEqual(navItem("Today").getAttribute("aria-current"), "page", "Today marked current");
+    await shot("tasks-today-desktop-light");
+    await navItem("Upcoming").click();
+    await tasksPane().getByRole("heading", { name: "Upcoming" }).waitFor();
+    await waitForTitles(["Buy milk", "See the dentist", "Water the plants"], "Upcoming");
+  });
+
+  await step("sidebar: a new list; a task added while it is shown goes on it", async () => {
+    await nav().getByRole("button", { name: "New list" }).click();
+    const name = nav().getByRole("textbox", { name: "New list name" });
+    await name.fill("Home");
+    await name.press("Enter");
+    await navItem("Home").click();
+    await tasksPane().getByRole("heading", { name: "Home" }).waitFor();
+    await tasksPane().getByText("No tasks on this list yet. Add one here.").waitFor();
+    await quickAdd().fill("Fix the tap");
+    await quickAdd().press("Enter");
+    await taskBox("Fix the tap").waitFor();
+    await nav().getByRole("button", { name: "Home, 1 pending" }).waitFor();
+    await navItem("All tasks").click();
+    await tasksPane().getByRole("heading", { name: "All tasks" }).waitFor();
+    await expectEqual(rowOf("Fix the tap").locator(".task-list-name").textContent(), "List: Home", "the list shown on the row");
+  });
+
+  await step("edit dialog: one save changes priority, time, repeat, list and tags; a tag filters; search finds", async () => {
+    await tasksPane().getByRole("button", { name: "Edit “See the dentist”" }).click();
+    const dialog = page.getByRole("dialog", { name: "Edit task" });
+    await dialog.waitFor();
+    expect(await dialog.getByRole("textbox", { name: "Title" }).evaluate((e) => e === document.activeElement), "the title is not focused in the dialog");
+    await dialog.getByLabel("Priority").selectOption("medium");
+    await dialog.getByLabel("Time").fill("09:30");
+    await dialog.getByLabel("Repeat").selectOption({ label: "Every week" });
+    await dialog.getByLabel("List").selectOption("Home");
+    await dialog.getByRole("textbox", { name: "Tags" }).fill("health");
+    await dialog.getByRole("textbox", { name: "Tags" }).press("Enter");
+    await dialog.getByRole("button", { name: "Remove tag health" }).waitFor();
+    // Tab stays inside the dialog.
+    await dialog.getByRole("button", { name: "Save" }).focus();
+    await page.keyboard.press("Tab");
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement)), "Tab left the dialog");
+    await shot("tasks-edit-dialog-desktop-light");
+    const patch = page.waitForRequest((r) => r.method() === "PATCH" && /\/api\/tasks\/\d+$/.test(r.url()));
+    await dialog.getByRole("button", { name: "Save" }).click();
+    const body = (await patch).postDataJSON();
+    await expectEqual(Object.keys(body).sort(), ["due", "list", "priority", "tags"], "fields of the PATCH");
+    await expectEqual([body.due.time, body.due.recurrence, body.priority, body.list, body.tags], ["09:30", { rule: "FREQ=WEEKLY" }, "medium", "Home", ["health"]], "the PATCH");
+    await dialog.waitFor({ state: "detached" });
+    const row = rowOf("See the dentist");
+    await row.locator(".due-chip", { hasText: "09:30" }).waitFor();
+    expect(/↻/.test(await row.locator(".due-chip").innerText()), "the chip does not show the repeat");
+    await row.getByRole("img", { name: "Medium priority" }).waitFor();
+    await expectEqual(row.locator(".task-list-name").textContent(), "List: Home", "the row's list");
+    await row.getByRole("button", { name: "Show tasks tagged health" }).click();
+    await tasksPane().getByRole("heading", { name: "#health" }).waitFor();
+    await waitForTitles(["See the dentist"], "#health");
+
+    const search = tasksPane().getByRole("searchbox", { name: "Search tasks" });
+    await search.fill("plumb");
+    await tasksPane().getByRole("heading", { name: "Results for “plumb”" }).waitFor();
+    await waitForTitles(["Call the plumber on Monday"], "search results");
+    await tasksPane().getByRole("button", { name: "Clear search" }).click();
+    await tasksPane().getByRole("heading", { name: "#health" }).waitFor();
+    await tasksPane().getByRole("button", { name: "Show all tasks" }).click();
+    await tasksPane().getByRole("heading", { name: "All tasks" }).waitFor();
+    await taskBox("Buy milk").waitFor();
+  });
+
+  await step("an overdue task is red in its row and counted in red beside Today", async () => {
+    await tasksPane().getByRole("button", { name: "Edit “Fix the tap”" }).click();
+    const dialog = page.getByRole("dialog", { name: "Edit task" });
+    await dialog.getByLabel("Due date").fill("2020-01-06");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const chip = rowOf("Fix the tap").locator(".due-chip");
+    await expectEqual(chip.getAttribute("data-overdue"), "true", "the overdue chip's marker");
+    await expectEqual(chip.textContent(), "Overdue: Mon 6 Jan 2020", "the overdue chip");
+    const today = nav().getByRole("button", { name: "Today, 1 overdue, 2 due", exact: true });
+    await today.waitFor();
+    const red = await today.locator(".nav-overdue").evaluate((e) => getComputedStyle(e).color);
+    const danger = await page.evaluate(() => {
+      const probe = document.createElement("span");
+      probe.style.color = "var(--danger)";
+      document.body.append(probe);
+      const c = getComputedStyle(probe).color;
+      probe.remove();
+      return c;
+    });
+    await expectEqual(red, danger, "the colour of the overdue count");
+    await today.click();
+    await waitForTitles(["Fix the tap", "Pay the rent"], "Today with an overdue task");
+    await navItem("All tasks").click();
+    await tasksPane().getByRole("heading", { name: "All tasks" }).waitFor();
+  });
+
   await step("chat: a new conversation, then back to the first one from the list", async () => {
     await page.getByRole("button", { name: "New chat" }).first().click();
     await page.getByText("What needs doing?").waitFor();
@@ -370,6 +528,21 @@ try {
       throw new Error(`body background in dark mode: ${await page.evaluate(() => getComputedStyle(document.body).backgroundColor)}`);
     });
     await shot("desktop-dark");
+    await navItem("Today").click();
+    await tasksPane().getByRole("heading", { name: "Today" }).waitFor();
+    await waitForTitles(["Fix the tap", "Pay the rent"], "Today");
+    await quickAdd().fill("Call mum every sunday at 6pm #family !low");
+    await tasksPane().getByRole("list", { name: "Will be added with" }).locator('[data-kind="due"]').waitFor();
+    await shot("tasks-today-desktop-dark");
+    await quickAdd().fill("");
+    await tasksPane().getByRole("button", { name: "Edit “Pay the rent”" }).click();
+    await page.getByRole("dialog", { name: "Edit task" }).waitFor();
+    await shot("tasks-edit-dialog-desktop-dark");
+    await page.keyboard.press("Escape");
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    expect(await tasksPane().getByRole("button", { name: "Edit “Pay the rent”" }).evaluate((e) => e === document.activeElement), "focus did not return to Edit");
+    await navItem("All tasks").click();
+    await tasksPane().getByRole("heading", { name: "All tasks" }).waitFor();
     await page.emulateMedia({ colorScheme: "light" });
   });
 
@@ -398,7 +571,32 @@ try {
     expect(await log().isHidden(), "the chat is visible on the tasks tab");
     await noHorizontalOverflow("phone tasks");
     await shot("phone-light-tasks");
+    // The task sidebar is a drawer behind the menu button; Escape closes it and focus goes back.
+    const lists = tasksPane().getByRole("button", { name: "Task lists" });
+    expect(await nav().isHidden(), "the task sidebar is open on a phone before it was asked for");
+    await lists.click();
+    await navItem("Today").waitFor({ state: "visible" });
+    await expectEqual(lists.getAttribute("aria-expanded"), "true", "task sidebar toggle state");
+    await noHorizontalOverflow("phone task sidebar");
+    await shot("phone-light-task-lists");
+    await page.keyboard.press("Escape");
+    await navItem("Today").waitFor({ state: "hidden" });
+    expect(await lists.evaluate((e) => e === document.activeElement), "focus did not return to the task sidebar toggle");
+    await lists.click();
+    await navItem("Upcoming").click();
+    await tasksPane().getByRole("heading", { name: "Upcoming" }).waitFor();
+    await navItem("Upcoming").waitFor({ state: "hidden" });
     await page.emulateMedia({ colorScheme: "dark" });
+    await shot("phone-dark-upcoming");
+    await tasksPane().getByRole("button", { name: "Edit “See the dentist”" }).click();
+    await page.getByRole("dialog", { name: "Edit task" }).waitFor();
+    await noHorizontalOverflow("phone edit dialog");
+    await shot("phone-dark-edit-dialog");
+    await page.keyboard.press("Escape");
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    await lists.click();
+    await navItem("All tasks").click();
+    await taskBox(/buy groceries/i).waitFor();
     await shot("phone-dark-tasks");
     await tabs.getByRole("button", { name: "Chat" }).click();
     const toggle = page.getByRole("button", { name: "Conversations" });

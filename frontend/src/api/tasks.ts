@@ -1,4 +1,4 @@
-/** Client of the REST task API (`/api/tasks`). */
+/** Client of the REST task API (`/api/tasks`, `/api/lists`, `/api/counts`, `/api/parse`). */
 import { requestJson } from "./http";
 
 /** When a task is due, as the server renders it (`text`: "Fri 5 Dec, 17:00"). */
@@ -11,6 +11,11 @@ export type Due = {
   text: string;
 };
 
+export type Priority = "none" | "low" | "medium" | "high";
+
+/** The list every user has; it holds every task not on another list. */
+export const INBOX = "Inbox";
+
 export type Task = {
   id: number;
   title: string;
@@ -20,6 +25,11 @@ export type Task = {
   updated_at: string;
   completed_at: string | null;
   due: Due | null;
+  priority: Priority;
+  /** The list's name ("Inbox" when on no other list). */
+  list: string;
+  /** Lower case, at most 10. */
+  tags: string[];
 };
 
 /** Whether a pending task's due has passed: its instant, or (all day) a date before today. */
@@ -31,32 +41,86 @@ export function isOverdue(task: Task, now: Date = new Date()): boolean {
 }
 
 export type TaskFilter = "all" | "pending" | "completed";
+export type TaskView = "today" | "overdue" | "upcoming" | "no_date" | "all";
+export type TaskSort = "due" | "priority" | "created" | "updated" | "title" | "relevance";
+
+/** Query of `GET /api/tasks`; absent fields are left to the server's defaults. */
+export type TaskQuery = {
+  view?: TaskView;
+  status?: TaskFilter;
+  q?: string;
+  list?: string;
+  tag?: string;
+  priority?: Priority;
+  due_before?: string;
+  due_after?: string;
+  sort?: TaskSort;
+  order?: "asc" | "desc";
+  limit?: number;
+  cursor?: string | null;
+};
 
 export type TaskPage = { tasks: Task[]; next_cursor: string | null };
 
-export type TaskPatch = Partial<{ title: string; description: string | null; completed: boolean }>;
+/** A due date as a phrase ("every monday at 9"), an object like the one the server shows, or null. */
+export type DueInput = string | (Pick<Due, "date"> & Partial<Pick<Due, "time" | "timezone">> & { recurrence?: { rule: string } | null }) | null;
+
+export type NewTask = {
+  title: string;
+  description?: string | null;
+  due?: DueInput;
+  priority?: Priority;
+  list?: string;
+  tags?: string[];
+};
+
+export type TaskPatch = Partial<{
+  title: string;
+  description: string | null;
+  completed: boolean;
+  due: DueInput;
+  priority: Priority | null;
+  list: string | null;
+  tags: string[] | null;
+}>;
+
+export type TaskList = { id: number; name: string; pending: number; total: number };
+
+export type Counts = { today: number; overdue: number; upcoming: number; no_date: number; pending: number; completed: number };
+
+/** What the quick-add line means (`GET /api/parse`). */
+export type QuickParse = {
+  title: string;
+  due: Due | null;
+  /** From `!high`, `!2`, `!none`…; null when the line names none. */
+  priority: Priority | null;
+  tags: string[];
+  list: string | null;
+  chips: { kind: "due" | "priority" | "tag" | "list"; text: string; label: string }[];
+};
 
 export class TasksApi {
   private readonly fetchFn: typeof fetch;
+  private readonly api: string;
   private readonly base: string;
 
   constructor(fetchFn: typeof fetch, apiBase = "") {
     this.fetchFn = fetchFn;
+    this.api = `${apiBase}/api`;
     this.base = `${apiBase}/api/tasks`;
   }
 
-  list(params: { status?: TaskFilter; q?: string; limit?: number; cursor?: string | null } = {}, signal?: AbortSignal) {
+  list(params: TaskQuery = {}, signal?: AbortSignal) {
     const qs = new URLSearchParams();
-    qs.set("status", params.status ?? "all");
-    if (params.q) qs.set("q", params.q);
-    if (params.limit) qs.set("limit", String(params.limit));
-    if (params.cursor) qs.set("cursor", params.cursor);
+    for (const [k, v] of Object.entries(params)) {
+      if (v !== undefined && v !== null && v !== "") qs.set(k, String(v));
+    }
     return requestJson<TaskPage>(this.fetchFn, `${this.base}?${qs}`, { signal });
   }
 
-  create(title: string, description?: string | null) {
-    const body: { title: string; description?: string } = { title };
-    if (description) body.description = description;
+  create(task: NewTask) {
+    const body: Record<string, unknown> = { title: task.title };
+    for (const [k, v] of Object.entries(task)) if (k !== "title" && v !== undefined && v !== null && v !== "") body[k] = v;
     return requestJson<Task>(this.fetchFn, this.base, { method: "POST", body });
   }
 
@@ -76,5 +140,32 @@ export class TasksApi {
 
   remove(id: number) {
     return requestJson<void>(this.fetchFn, `${this.base}/${id}`, { method: "DELETE" });
+  }
+
+  /** The quick-add preview of a line ("Buy milk tomorrow 5pm #errands !high"); a 422 when it is not usable. */
+  parse(text: string, signal?: AbortSignal) {
+    return requestJson<QuickParse>(this.fetchFn, `${this.api}/parse?${new URLSearchParams({ text })}`, { signal });
+  }
+
+  counts(signal?: AbortSignal) {
+    return requestJson<Counts>(this.fetchFn, `${this.api}/counts`, { signal });
+  }
+
+  /** The Inbox (id 0) first, then the user's lists by name. */
+  async lists(signal?: AbortSignal) {
+    return (await requestJson<{ lists: TaskList[] }>(this.fetchFn, `${this.api}/lists`, { signal })).lists;
+  }
+
+  createList(name: string) {
+    return requestJson<TaskList>(this.fetchFn, `${this.api}/lists`, { method: "POST", body: { name } });
+  }
+
+  renameList(id: number, name: string) {
+    return requestJson<TaskList>(this.fetchFn, `${this.api}/lists/${id}`, { method: "PATCH", body: { name } });
+  }
+
+  /** Its tasks move to the Inbox. */
+  deleteList(id: number) {
+    return requestJson<void>(this.fetchFn, `${this.api}/lists/${id}`, { method: "DELETE" });
   }
 }

@@ -14,7 +14,7 @@ function setup(refreshKey = 0) {
   return { ...utils, api, ue: userEvent.setup(), rerenderWith: (k: number) => utils.rerender(<TaskPanel api={api} refreshKey={k} />) };
 }
 
-const list = () => screen.getByRole("list", { name: "Tasks" });
+const list = () => screen.getByRole("list", { name: "All tasks" });
 const row = (title: string) => screen.getByRole("checkbox", { name: title }).closest("li")!;
 
 beforeEach(() => {
@@ -38,7 +38,7 @@ describe("TaskPanel", () => {
     expect(screen.getByRole("button", { name: "Pending" })).toHaveAttribute("aria-pressed", "true");
     await waitFor(() => expect(screen.queryByText("File taxes")).toBeNull());
     expect(within(list()).getByText("Buy milk")).toBeInTheDocument();
-    expect(backend.calls.at(-1)!.url).toBe("/api/tasks?status=pending&limit=100");
+    expect(backend.calls.filter((c) => c.url.startsWith("/api/tasks")).at(-1)!.url).toBe("/api/tasks?status=pending&limit=100");
 
     await ue.click(screen.getByRole("button", { name: "Completed" }));
     await waitFor(() => expect(screen.queryByText("Buy milk")).toBeNull());
@@ -61,7 +61,7 @@ describe("TaskPanel", () => {
     expect(upcoming.closest(".due-chip")).not.toHaveAttribute("data-overdue");
 
     await ue.click(screen.getByRole("checkbox", { name: "Water the plants" }));
-    expect(await screen.findByText("Completed “Water the plants”; next due Fri 2 Jan.")).toBeInTheDocument();
+    expect(await screen.findByText("Completed “Water the plants”; next due Fri 2 Jan 2099.")).toBeInTheDocument();
     expect(screen.getByRole("checkbox", { name: "Water the plants" })).not.toBeChecked();
     expect(backend.calls.some((c) => c.url === `/api/tasks/${plants.id}/complete?occurrence=2099-01-01`)).toBe(true);
     expect(within(row("Water the plants")).getByText(/Fri 2 Jan/)).toBeInTheDocument();
@@ -135,7 +135,9 @@ describe("TaskPanel", () => {
     await ue.clear(title);
     await ue.type(title, "   ");
     await ue.click(screen.getByRole("button", { name: "Save" }));
-    expect(screen.getByRole("alert")).toHaveTextContent("The title cannot be empty.");
+    expect(screen.getByRole("textbox", { name: "Title" })).toHaveAccessibleDescription("The title cannot be empty.");
+    expect(screen.getByRole("textbox", { name: "Title" })).toHaveFocus();
+    expect(backend.calls.some((c) => c.method === "PATCH")).toBe(false);
   });
 
   it("deletes a task and moves focus to the panel heading", async () => {
@@ -145,7 +147,7 @@ describe("TaskPanel", () => {
     await ue.click(await screen.findByRole("button", { name: "Delete “Buy milk”" }));
     await waitFor(() => expect(screen.queryByText("Buy milk")).toBeNull());
     expect(backend.tasks.map((t) => t.title)).toEqual(["Walk the dog"]);
-    expect(screen.getByRole("heading", { name: "Tasks" })).toHaveFocus();
+    expect(screen.getByRole("heading", { name: "All tasks" })).toHaveFocus();
     expect(screen.getByRole("status")).toHaveTextContent("Deleted “Buy milk”.");
   });
 
@@ -155,5 +157,82 @@ describe("TaskPanel", () => {
     backend.addTask("alice", "Added by the assistant");
     rerenderWith(1);
     expect(await screen.findByRole("checkbox", { name: "Added by the assistant" })).toBeInTheDocument();
+  });
+
+  it("searches as the user types (accents and word starts match), with a header and a way back", async () => {
+    backend.addTask("alice", "Buy milk", "semi-skimmed");
+    backend.addTask("alice", "Café with Ana");
+    backend.addTask("alice", "Call the plumber", "about the milky water", true);
+    backend.addTask("bob", "Bob's milk");
+    const { ue } = setup();
+    await screen.findByRole("checkbox", { name: "Buy milk" });
+    const box = screen.getByRole("searchbox", { name: "Search tasks" });
+    await ue.type(box, "mil");
+    expect(await screen.findByRole("heading", { name: "Results for “mil”" })).toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByRole("checkbox", { name: "Café with Ana" })).toBeNull());
+    const results = screen.getByRole("list", { name: "Results for “mil”" });
+    expect(within(results).getAllByRole("checkbox").map((c) => c.closest("li")!.querySelector(".task-title")!.textContent)).toEqual([
+      "Buy milk",
+      "Call the plumber",
+    ]);
+    // Debounced: one search for the word, not one per key.
+    const searches = backend.calls.filter((c) => c.url.includes("q="));
+    expect(searches.map((c) => c.url)).toEqual(["/api/tasks?q=mil&status=all&limit=100"]);
+    expect(screen.queryByRole("textbox", { name: "New task" })).toBeNull();
+
+    await ue.clear(box);
+    await ue.type(box, "cafe");
+    await screen.findByRole("heading", { name: "Results for “cafe”" });
+    await waitFor(() => expect(screen.getAllByRole("checkbox")).toHaveLength(1));
+    expect(screen.getByRole("checkbox", { name: "Café with Ana" })).toBeInTheDocument();
+
+    await ue.type(box, "teria");
+    expect(await screen.findByText("No tasks match “cafeteria”.")).toBeInTheDocument();
+
+    await ue.click(screen.getByRole("button", { name: "Clear search" }));
+    expect(await screen.findByRole("heading", { name: "All tasks" })).toBeInTheDocument();
+    expect(box).toHaveValue("");
+    expect(box).toHaveFocus();
+    await waitFor(() => expect(screen.getAllByRole("checkbox")).toHaveLength(3));
+
+    // Escape in the field clears it too.
+    await ue.type(box, "plumb");
+    await screen.findByRole("heading", { name: "Results for “plumb”" });
+    await ue.keyboard("{Escape}");
+    expect(await screen.findByRole("heading", { name: "All tasks" })).toBeInTheDocument();
+  });
+
+  it("a tag on a row filters by it, and the tag view has a way back", async () => {
+    backend.addTask("alice", "Buy milk", null, false, { tags: ["errands", "shop"] });
+    backend.addTask("alice", "Post the parcel", null, false, { tags: ["errands"] });
+    backend.addTask("alice", "Read a book");
+    const { ue } = setup();
+    await screen.findByRole("checkbox", { name: "Buy milk" });
+    await ue.click(within(row("Buy milk")).getByRole("button", { name: "Show tasks tagged errands" }));
+    const heading = await screen.findByRole("heading", { name: "#errands" });
+    await waitFor(() => expect(heading).toHaveFocus());
+    await waitFor(() => expect(screen.queryByRole("checkbox", { name: "Read a book" })).toBeNull());
+    expect(screen.getAllByRole("checkbox")).toHaveLength(2);
+    expect(backend.calls.filter((c) => c.url.startsWith("/api/tasks?")).at(-1)!.url).toBe("/api/tasks?tag=errands&status=all&limit=100");
+    expect(screen.getByText(/Tasks tagged/)).toHaveTextContent("Tasks tagged #errands");
+    await ue.click(screen.getByRole("button", { name: "Show all tasks" }));
+    expect(await screen.findByRole("heading", { name: "All tasks" })).toBeInTheDocument();
+    await waitFor(() => expect(screen.getAllByRole("checkbox")).toHaveLength(3));
+  });
+
+  it("shows each row's priority flag, tags and list", async () => {
+    backend.addTask("alice", "Ship it", null, false, { priority: "high", list: "Work" });
+    backend.addTask("alice", "Tidy desk", null, false, { priority: "medium" });
+    backend.addTask("alice", "Maybe later", null, false, { priority: "low", tags: ["someday"] });
+    backend.addTask("alice", "Plain");
+    setup();
+    await screen.findByRole("checkbox", { name: "Ship it" });
+    expect(within(row("Ship it")).getByRole("img", { name: "High priority" })).toHaveAttribute("data-priority", "high");
+    expect(within(row("Tidy desk")).getByRole("img", { name: "Medium priority" })).toBeInTheDocument();
+    expect(within(row("Maybe later")).getByRole("img", { name: "Low priority" })).toBeInTheDocument();
+    expect(within(row("Plain")).queryByRole("img")).toBeNull();
+    expect(within(row("Ship it")).getByText("Work")).toBeInTheDocument();
+    expect(within(row("Plain")).getByText("Inbox")).toBeInTheDocument();
+    expect(within(row("Maybe later")).getByRole("button", { name: "Show tasks tagged someday" })).toBeInTheDocument();
   });
 });

@@ -1,8 +1,17 @@
-/** The task panel: filter, add, complete / reopen, edit and delete through the REST API. */
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+/**
+ * The task panel: the sidebar (Today, Upcoming, Inbox, lists, All tasks), search, quick add, and the
+ * tasks of the current selection (complete / reopen, edit in a dialog, delete) through the REST API.
+ */
+import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { ApiError } from "../api/http";
-import { isOverdue, type Task, type TaskFilter, type TasksApi } from "../api/tasks";
-import { PencilIcon, PlusIcon, TrashIcon } from "../ui/icons";
+import { type Counts, type Task, type TaskFilter, type TaskList, type TaskPatch, type TasksApi } from "../api/tasks";
+import { CloseIcon, MenuIcon, SearchIcon } from "../ui/icons";
+import { useDebounced } from "../ui/useDebounced";
+import { EditDialog } from "./EditDialog";
+import { QuickAdd } from "./QuickAdd";
+import { ALL, isDateView, sameSelection, selectionList, selectionQuery, selectionTitle, type Selection } from "./selection";
+import { TaskNav } from "./TaskNav";
+import { TaskRow } from "./TaskRow";
 
 const FILTERS: { value: TaskFilter; label: string }[] = [
   { value: "all", label: "All" },
@@ -11,6 +20,8 @@ const FILTERS: { value: TaskFilter; label: string }[] = [
 ];
 
 const PAGE = 100;
+/** How long the search field must stay unchanged before it searches. */
+export const SEARCH_DELAY_MS = 250;
 
 type Props = {
   api: TasksApi;
@@ -26,85 +37,118 @@ function isAbort(e: unknown) {
   return e instanceof DOMException && e.name === "AbortError";
 }
 
-function matches(filter: TaskFilter, t: Task) {
-  return filter === "all" || (filter === "completed") === t.completed;
+function emptyText(sel: Selection, filter: TaskFilter, q: string): string {
+  if (q) return `No tasks match “${q}”.`;
+  if (sel.kind === "today") return "Nothing due today. Enjoy the day!";
+  if (sel.kind === "upcoming") return "Nothing due in the next 7 days.";
+  if (filter === "pending") return "Nothing pending. Nice!";
+  if (filter === "completed") return "No completed tasks yet.";
+  if (sel.kind === "list") return "No tasks on this list yet. Add one here.";
+  if (sel.kind === "tag") return `No tasks tagged #${sel.tag}.`;
+  return "No tasks yet. Add one here or ask the assistant.";
 }
 
 export function TaskPanel({ api, refreshKey }: Props) {
+  const [selection, setSelection] = useState<Selection>(ALL);
   const [filter, setFilter] = useState<TaskFilter>("all");
+  const [search, setSearch] = useState("");
   const [tasks, setTasks] = useState<Task[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState("");
-  const [title, setTitle] = useState("");
-  const [description, setDescription] = useState("");
-  const [showDetails, setShowDetails] = useState(false);
-  const [adding, setAdding] = useState(false);
-  const [addError, setAddError] = useState<string | null>(null);
+  /** Shown after adding a task that the current view does not show (so it does not seem lost). */
+  const [notice, setNotice] = useState<string | null>(null);
+  const [counts, setCounts] = useState<Counts | null>(null);
+  const [lists, setLists] = useState<TaskList[]>([]);
+  const [navOpen, setNavOpen] = useState(false);
+  const [editing, setEditing] = useState<Task | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
-  const titleRef = useRef<HTMLInputElement>(null);
+  const navRef = useRef<HTMLElement>(null);
+  const navToggle = useRef<HTMLButtonElement>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const editOpener = useRef<HTMLElement | null>(null);
   const loadRef = useRef<AbortController | null>(null);
   const id = useId();
+  const q = useDebounced(search.trim(), SEARCH_DELAY_MS);
+  const searching = q !== "";
+  const effectiveStatus: TaskFilter = searching ? "all" : isDateView(selection) ? "pending" : filter;
 
   const load = useCallback(
-    async (f: TaskFilter, cursor: string | null = null) => {
+    async (cursor: string | null = null) => {
       if (!cursor) loadRef.current?.abort();
       const ac = new AbortController();
       if (!cursor) loadRef.current = ac;
+      const query = searching ? { q, status: "all" as const } : selectionQuery(selection, filter);
       try {
-        const page = await api.list({ status: f, limit: PAGE, cursor }, ac.signal);
+        const page = await api.list({ ...query, limit: PAGE, cursor }, ac.signal);
         setTasks((prev) => (cursor ? [...prev, ...page.tasks.filter((t) => !prev.some((p) => p.id === t.id))] : page.tasks));
         setNext(page.next_cursor);
         setError(null);
+        return page.tasks;
       } catch (e) {
         if (!isAbort(e)) setError(`Could not load tasks: ${messageOf(e)}`);
+        return null;
       } finally {
         setLoaded(true);
       }
     },
-    [api],
+    [api, searching, q, selection, filter],
   );
 
+  /** The sidebar's numbers and lists. Without them the sidebar shows no counts; nothing else changes. */
+  const loadMeta = useCallback(async () => {
+    const [c, l] = await Promise.allSettled([api.counts(), api.lists()]);
+    if (c.status === "fulfilled") setCounts(c.value);
+    if (l.status === "fulfilled") setLists(l.value);
+  }, [api]);
+
   useEffect(() => {
-    void load(filter);
-  }, [load, filter, refreshKey]);
+    void load();
+  }, [load, refreshKey]);
+
+  useEffect(() => {
+    void loadMeta();
+  }, [loadMeta, refreshKey]);
 
   useEffect(() => () => loadRef.current?.abort(), []);
 
-  const replace = (t: Task) =>
-    setTasks((prev) => (matches(filter, t) ? prev.map((p) => (p.id === t.id ? t : p)) : prev.filter((p) => p.id !== t.id)));
+  // The drawer (narrow screens): focus moves into it when it opens.
+  useEffect(() => {
+    if (!navOpen) return;
+    const raf = requestAnimationFrame(() => {
+      const nav = navRef.current;
+      (nav?.querySelector<HTMLButtonElement>('[aria-current="page"]') ?? nav?.querySelector<HTMLButtonElement>("button"))?.focus();
+    });
+    return () => cancelAnimationFrame(raf);
+  }, [navOpen]);
 
-  const add = async (e: FormEvent) => {
-    e.preventDefault();
-    const t = title.trim();
-    if (!t) {
-      setAddError("Enter a title for the task.");
-      titleRef.current?.focus();
-      return;
-    }
-    setAdding(true);
-    setAddError(null);
-    try {
-      const task = await api.create(t, description.trim() || null);
-      setTitle("");
-      setDescription("");
-      setShowDetails(false);
-      setStatus(`Added “${task.title}”.`);
-      await load(filter);
-      titleRef.current?.focus();
-    } catch (err) {
-      setAddError(messageOf(err));
-    } finally {
-      setAdding(false);
-    }
+  const closeNav = () => {
+    setNavOpen(false);
+    navToggle.current?.focus();
+  };
+
+  /** After a change: the task's new state in place (or gone from this view), then the server's view of it. */
+  const changed = (t: Task | null, gone?: Task) => {
+    if (t) setTasks((prev) => (effectiveStatus === "all" || (effectiveStatus === "completed") === t.completed ? prev.map((p) => (p.id === t.id ? t : p)) : prev.filter((p) => p.id !== t.id)));
+    if (gone) setTasks((prev) => prev.filter((p) => p.id !== gone.id));
+    void load();
+    void loadMeta();
+  };
+
+  const select = (s: Selection) => {
+    setSelection(s);
+    setNotice(null);
+    setSearch("");
+    setNavOpen(false);
+    requestAnimationFrame(() => headingRef.current?.focus());
   };
 
   const toggle = async (t: Task) => {
     try {
       const recurring = !t.completed && t.due?.recurrence;
       const updated = t.completed ? await api.reopen(t.id) : await api.complete(t.id, recurring ? t.due?.date : undefined);
-      replace(updated);
+      changed(updated);
       setStatus(
         recurring && updated.due
           ? `Completed “${updated.title}”; next due ${updated.due.text}.`
@@ -118,16 +162,17 @@ export function TaskPanel({ api, refreshKey }: Props) {
     }
   };
 
-  const save = async (t: Task, patch: { title: string; description: string | null }) => {
+  const save = async (t: Task, patch: TaskPatch) => {
     const updated = await api.update(t.id, patch);
-    replace(updated);
+    closeEditor();
+    changed(updated);
     setStatus(`Saved “${updated.title}”.`);
   };
 
   const remove = async (t: Task) => {
     try {
       await api.remove(t.id);
-      setTasks((prev) => prev.filter((p) => p.id !== t.id));
+      changed(null, t);
       setStatus(`Deleted “${t.title}”.`);
       setError(null);
       headingRef.current?.focus();
@@ -136,253 +181,198 @@ export function TaskPanel({ api, refreshKey }: Props) {
     }
   };
 
+  const openEditor = (t: Task, opener: HTMLElement) => {
+    editOpener.current = opener;
+    setEditing(t);
+  };
+
+  const closeEditor = () => {
+    setEditing(null);
+    const opener = editOpener.current;
+    requestAnimationFrame(() => (opener?.isConnected ? opener : headingRef.current)?.focus());
+  };
+
+  const createList = async (name: string) => {
+    const l = await api.createList(name);
+    await loadMeta();
+    setStatus(`Added the list “${l.name}”.`);
+  };
+
+  const renameList = async (l: TaskList, name: string) => {
+    const renamed = await api.renameList(l.id, name);
+    if (sameSelection(selection, { kind: "list", name: l.name })) setSelection({ kind: "list", name: renamed.name });
+    await loadMeta();
+    setStatus(`Renamed the list to “${renamed.name}”.`);
+  };
+
+  const deleteList = async (l: TaskList) => {
+    await api.deleteList(l.id);
+    if (sameSelection(selection, { kind: "list", name: l.name })) setSelection({ kind: "list", name: "Inbox" });
+    else void load();
+    await loadMeta();
+    setStatus(`Deleted the list “${l.name}”; its tasks are in the Inbox.`);
+    headingRef.current?.focus();
+  };
+
+  const clearSearch = () => {
+    setSearch("");
+    searchRef.current?.focus();
+  };
+
   const pending = tasks.filter((t) => !t.completed).length;
   const done = tasks.length - pending;
-  const summary =
-    filter === "all"
+  const more = next ? "+" : "";
+  const summary = searching
+    ? `${tasks.length}${more} found`
+    : effectiveStatus === "all"
       ? `${pending} pending · ${done} done`
-      : `${tasks.length} ${filter}${next ? "+" : ""}`;
-  const emptyText =
-    filter === "all" ? "No tasks yet. Add one here or ask the assistant." : filter === "pending" ? "Nothing pending. Nice!" : "No completed tasks yet.";
+      : `${tasks.length}${more} ${effectiveStatus}`;
+  const title = searching ? `Results for “${q}”` : selectionTitle(selection);
+  const showList = (t: Task) => searching || selection.kind !== "list" || selection.name.toLowerCase() !== t.list.toLowerCase();
+  const navId = `${id}-nav`;
 
   return (
-    <div className="tasks">
-      <div className="tasks-head">
-        <h2 ref={headingRef} tabIndex={-1} id={`${id}-h`}>
-          Tasks
-        </h2>
-        {loaded && <span className="tasks-summary">{summary}</span>}
-      </div>
+    <div className="tasks" data-nav-open={navOpen || undefined}>
+      <TaskNav
+        id={navId}
+        ref={navRef}
+        selection={searching ? null : selection}
+        counts={counts}
+        lists={lists}
+        onSelect={select}
+        onCreateList={createList}
+        onRenameList={renameList}
+        onDeleteList={deleteList}
+        onKeyDown={(e) => {
+          if (e.key === "Escape" && navOpen) {
+            e.preventDefault();
+            closeNav();
+          }
+        }}
+      />
+      {navOpen && <div className="scrim" onClick={closeNav} aria-hidden="true" />}
 
-      <div className="filters" role="group" aria-label="Show tasks">
-        {FILTERS.map((f) => (
-          <button key={f.value} type="button" className="filter" aria-pressed={filter === f.value} onClick={() => setFilter(f.value)}>
-            {f.label}
+      <div className="tasks-main">
+        <div className="tasks-head">
+          <button
+            type="button"
+            ref={navToggle}
+            className="icon-btn nav-toggle"
+            aria-expanded={navOpen}
+            aria-controls={navId}
+            onClick={() => setNavOpen((o) => !o)}
+            aria-label="Task lists"
+            title="Task lists"
+          >
+            <MenuIcon />
           </button>
-        ))}
-      </div>
-
-      <form className="add-task" onSubmit={add} noValidate>
-        <label htmlFor={`${id}-title`} className="visually-hidden">
-          New task
-        </label>
-        <div className="add-row">
-          <input
-            id={`${id}-title`}
-            ref={titleRef}
-            value={title}
-            maxLength={200}
-            placeholder="Add a task…"
-            onChange={(e) => setTitle(e.target.value)}
-            aria-invalid={addError ? true : undefined}
-            aria-describedby={addError ? `${id}-adderr` : undefined}
-          />
-          <button type="submit" className="btn btn-primary" disabled={adding}>
-            <PlusIcon /> Add
-          </button>
+          <h2 ref={headingRef} tabIndex={-1} id={`${id}-h`}>
+            {title}
+          </h2>
+          {loaded && <span className="tasks-summary">{summary}</span>}
         </div>
-        {showDetails ? (
-          <>
-            <label htmlFor={`${id}-desc`} className="visually-hidden">
-              Description
-            </label>
-            <textarea
-              id={`${id}-desc`}
-              value={description}
-              maxLength={2000}
-              rows={2}
-              placeholder="Details (optional)"
-              onChange={(e) => setDescription(e.target.value)}
-            />
-          </>
-        ) : (
-          <button type="button" className="link-btn" onClick={() => setShowDetails(true)}>
-            Add details
-          </button>
-        )}
-        {addError && (
-          <p id={`${id}-adderr`} className="inline-error" role="alert">
-            {addError}
-          </p>
-        )}
-      </form>
 
-      {error && (
-        <p className="inline-error" role="alert">
-          {error}
-        </p>
-      )}
-      <p className="visually-hidden" role="status">
-        {status}
-      </p>
+        <div className="search" role="search">
+          <SearchIcon />
+          <label htmlFor={`${id}-q`} className="visually-hidden">
+            Search tasks
+          </label>
+          <input
+            id={`${id}-q`}
+            ref={searchRef}
+            type="search"
+            value={search}
+            placeholder="Search tasks"
+            autoComplete="off"
+            onChange={(e) => setSearch(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape" && search) {
+                e.preventDefault();
+                clearSearch();
+              }
+            }}
+          />
+        </div>
 
-      {loaded && tasks.length === 0 && !error ? (
-        <p className="tasks-empty muted">{emptyText}</p>
-      ) : (
-        <ul className="task-list" aria-labelledby={`${id}-h`}>
-          {tasks.map((t) => (
-            <TaskRow key={t.id} task={t} onToggle={() => toggle(t)} onSave={(p) => save(t, p)} onDelete={() => remove(t)} />
-          ))}
-        </ul>
-      )}
-      {next && (
-        <button type="button" className="btn btn-block" onClick={() => load(filter, next)}>
-          Load more
-        </button>
-      )}
-    </div>
-  );
-}
-
-type RowProps = {
-  task: Task;
-  onToggle: () => Promise<void>;
-  onSave: (patch: { title: string; description: string | null }) => Promise<void>;
-  onDelete: () => Promise<void>;
-};
-
-function TaskRow({ task, onToggle, onSave, onDelete }: RowProps) {
-  const [editing, setEditing] = useState(false);
-  const [title, setTitle] = useState(task.title);
-  const [description, setDescription] = useState(task.description ?? "");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  /** The state the user just asked for, shown until the server answers (then the task's own state). */
-  const [optimistic, setOptimistic] = useState<boolean | null>(null);
-  const editBtn = useRef<HTMLButtonElement>(null);
-  const titleRef = useRef<HTMLInputElement>(null);
-  const id = useId();
-
-  useEffect(() => {
-    if (editing) titleRef.current?.focus();
-  }, [editing]);
-
-  const startEdit = () => {
-    setTitle(task.title);
-    setDescription(task.description ?? "");
-    setError(null);
-    setEditing(true);
-  };
-
-  const stopEdit = () => {
-    setEditing(false);
-    setError(null);
-    requestAnimationFrame(() => editBtn.current?.focus());
-  };
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!title.trim()) {
-      setError("The title cannot be empty.");
-      titleRef.current?.focus();
-      return;
-    }
-    setBusy(true);
-    try {
-      await onSave({ title: title.trim(), description: description.trim() || null });
-      stopEdit();
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const onKey = (e: KeyboardEvent) => {
-    if (e.key === "Escape") {
-      e.preventDefault();
-      stopEdit();
-    }
-  };
-
-  if (editing) {
-    return (
-      <li className="task editing" data-task-id={task.id}>
-        <form onSubmit={submit} onKeyDown={onKey} className="task-edit" aria-label={`Edit “${task.title}”`}>
-          <label htmlFor={`${id}-t`}>Title</label>
-          <input id={`${id}-t`} ref={titleRef} value={title} maxLength={200} onChange={(e) => setTitle(e.target.value)} />
-          <label htmlFor={`${id}-d`}>Description</label>
-          <textarea id={`${id}-d`} value={description} maxLength={2000} rows={3} onChange={(e) => setDescription(e.target.value)} />
-          {error && (
-            <p className="inline-error" role="alert">
-              {error}
-            </p>
-          )}
-          <div className="task-edit-actions">
-            <button type="button" className="btn btn-small" onClick={stopEdit}>
-              Cancel
-            </button>
-            <button type="submit" className="btn btn-small btn-primary" disabled={busy}>
-              Save
+        {searching ? (
+          <div className="scope-bar">
+            <span>
+              Searching all tasks for <strong>“{q}”</strong>
+            </span>
+            <button type="button" className="btn btn-small" onClick={clearSearch}>
+              <CloseIcon /> Clear search
             </button>
           </div>
-        </form>
-      </li>
-    );
-  }
+        ) : (
+          <>
+            {selection.kind === "tag" && (
+              <div className="scope-bar">
+                <span>
+                  Tasks tagged <strong>#{selection.tag}</strong>
+                </span>
+                <button type="button" className="btn btn-small" onClick={() => select(ALL)}>
+                  <CloseIcon /> Show all tasks
+                </button>
+              </div>
+            )}
+            {!isDateView(selection) && (
+              <div className="filters" role="group" aria-label="Show tasks">
+                {FILTERS.map((f) => (
+                  <button key={f.value} type="button" className="filter" aria-pressed={filter === f.value} onClick={() => setFilter(f.value)}>
+                    {f.label}
+                  </button>
+                ))}
+              </div>
+            )}
+            <QuickAdd
+              api={api}
+              defaultList={selectionList(selection)}
+              defaultDue={selection.kind === "today" ? "today" : null}
+              onAdded={async (task) => {
+                setStatus(`Added “${task.title}”.`);
+                const [shown] = await Promise.all([load(), loadMeta()]);
+                const where = task.due ? `${task.list}, due ${task.due.text}` : task.list;
+                setNotice(shown && !shown.some((t) => t.id === task.id) ? `Added “${task.title}” (${where}); it is not shown here.` : null);
+              }}
+            />
+          </>
+        )}
 
-  return (
-    <li className={`task${(optimistic ?? task.completed) ? " done" : ""}`} data-task-id={task.id}>
-      <input
-        type="checkbox"
-        id={`${id}-c`}
-        className="task-check"
-        checked={optimistic ?? task.completed}
-        aria-busy={busy || undefined}
-        onChange={async () => {
-          if (busy) return;
-          setBusy(true);
-          setOptimistic(!task.completed);
-          await onToggle();
-          setOptimistic(null);
-          setBusy(false);
-        }}
-        aria-describedby={task.description ? `${id}-desc` : undefined}
-      />
-      <div className="task-body">
-        <label htmlFor={`${id}-c`} className="task-title">
-          {task.title}
-        </label>
-        {task.description && (
-          <p id={`${id}-desc`} className="task-desc">
-            {task.description}
+        {error && (
+          <p className="inline-error" role="alert">
+            {error}
           </p>
         )}
-        <span className="task-meta">
-          {task.due && !task.completed && (
-            <span className="due-chip" data-overdue={isOverdue(task) || undefined} title={task.due.recurrence?.text}>
-              {isOverdue(task) && <span className="visually-hidden">Overdue: </span>}
-              {task.due.text}
-              {task.due.recurrence && (
-                <span className="due-repeat" aria-label={`, ${task.due.recurrence.text}`}>
-                  {" ↻"}
-                </span>
-              )}
-            </span>
-          )}
-          #{task.id}
-          {task.completed && task.completed_at ? ` · done ${new Date(task.completed_at).toLocaleDateString(undefined, { month: "short", day: "numeric" })}` : ""}
-        </span>
+        {notice && <p className="notice">{notice}</p>}
+        <p className="visually-hidden" role="status">
+          {status}
+        </p>
+
+        {loaded && tasks.length === 0 && !error ? (
+          <p className="tasks-empty muted">{emptyText(selection, effectiveStatus, q)}</p>
+        ) : (
+          <ul className="task-list" aria-labelledby={`${id}-h`}>
+            {tasks.map((t) => (
+              <TaskRow
+                key={t.id}
+                task={t}
+                showList={showList(t)}
+                onToggle={() => toggle(t)}
+                onEdit={(opener) => openEditor(t, opener)}
+                onDelete={() => remove(t)}
+                onTag={(tag) => select({ kind: "tag", tag })}
+              />
+            ))}
+          </ul>
+        )}
+        {next && (
+          <button type="button" className="btn btn-block" onClick={() => load(next)}>
+            Load more
+          </button>
+        )}
       </div>
-      <div className="task-actions">
-        <button type="button" ref={editBtn} className="icon-btn" onClick={startEdit} aria-label={`Edit “${task.title}”`} title="Edit">
-          <PencilIcon />
-        </button>
-        <button
-          type="button"
-          className="icon-btn danger"
-          onClick={async () => {
-            setBusy(true);
-            await onDelete();
-            setBusy(false);
-          }}
-          disabled={busy}
-          aria-label={`Delete “${task.title}”`}
-          title="Delete"
-        >
-          <TrashIcon />
-        </button>
-      </div>
-    </li>
+
+      {editing && <EditDialog task={editing} lists={lists} onSave={(patch) => save(editing, patch)} onClose={closeEditor} />}
+    </div>
   );
 }

@@ -10,9 +10,23 @@
  * ran are not run again) and answers a running one with a busy `error`; a key reused for another request
  * is a 422; `threads.retry_after_item` only for the newest user message (409 otherwise); the turn goes on
  * when the client's connection drops; `threads.get_by_id` reports `metadata.turn_status`.
+ *
+ * REST, as the server answers (checked against its OpenAPI document in fakeBackend.openapi.test.ts):
+ * tasks with priority, list (by name; "Inbox" when on no other list) and tags; `GET /api/tasks` with
+ * view (today includes overdue, upcoming is the 7 days after today, in the user's zone; `now` is the
+ * fake's clock), status, q (word prefixes, accents ignored), list, tag, priority, due_before/after,
+ * sort, order, limit and cursor; lists (the Inbox is id 0; names unique ignoring case; deleting one
+ * moves its tasks to the Inbox); `/api/counts`; and `/api/parse` and `/api/due/parse` with a small
+ * subset of the server's date parser (test/fakeDue.ts).
  */
-import type { Task } from "../api/tasks";
+import { INBOX, type Due, type Priority, type Task } from "../api/tasks";
 import { SseParser } from "../chat/sse";
+import { addDays, localDate, makeDue, nextAfter, parseDuePhrase, parseDueWords, parseRule } from "./fakeDue";
+
+/** A task as stored: whose it is; `list` is the list's name. */
+type Stored = Task & { user: string };
+type FieldError = { field: string; message: string };
+const PRIORITIES = ["none", "low", "medium", "high"];
 
 type Item = Record<string, unknown> & { id: string; thread_id: string; type: string; created_at: string };
 type TurnStatus = "running" | "done" | "failed";
@@ -56,6 +70,15 @@ function problem(status: number, title: string, detail: string, errors?: { field
   return json(status, { type, title, status, detail, ...(errors ? { errors } : {}) }, "application/problem+json");
 }
 
+function invalid(errors: FieldError[]) {
+  return problem(422, "Invalid request", errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors);
+}
+
+/** Lower case without accents, as the server's search compares words. */
+function fold(s: string) {
+  return s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
 /** Whether the runtime's tz database knows this IANA name (as the server's does). */
 function isZone(name: string): boolean {
   try {
@@ -85,7 +108,13 @@ const NOT_NEWEST =
 
 export class FakeBackend {
   calls: Call[] = [];
-  tasks: (Task & { user: string })[] = [];
+  tasks: Stored[] = [];
+  /** Every user's lists but the Inbox (id 0); ids are global, as the server's. */
+  lists: { id: number; user: string; name: string }[] = [];
+  private nextListId = 1;
+  /** The fake's clock (views, due dates, timestamps); a test may pin it. */
+  now: () => Date = () => new Date();
+  private lastStamp = 0;
   threads: ThreadRec[] = [];
   /** Each user's newest task number: numbers are per user and never reused, as on the server. */
   private lastTaskNo = new Map<string, number>();
@@ -120,6 +149,14 @@ export class FakeBackend {
     const user = userOf(headers);
     if (!user) return problem(401, "Unauthorized", "missing bearer token");
     if (u.pathname.startsWith("/api/tasks")) return this.rest(u, method, body, user);
+    if (u.pathname.startsWith("/api/lists")) return this.listsRoute(u, method, body, user);
+    if (u.pathname === "/api/counts" && method === "GET") return this.counts(user);
+    if (u.pathname === "/api/parse" && method === "GET") return this.quickParse(u.searchParams.get("text") ?? "", user);
+    if (u.pathname === "/api/due/parse" && method === "GET") {
+      const text = u.searchParams.get("text") ?? "";
+      const due = parseDuePhrase(text, this.now(), this.zoneOf(user));
+      return due ? json(200, due) : invalid([{ field: "text", message: `'${text}' is not a date I understand` }]);
+    }
     if (u.pathname === "/api/me") return this.me(method, body, user);
     if (u.pathname === "/chatkit") return this.chatkit(body, user, headers.get("Idempotency-Key"), init?.signal ?? undefined);
     return problem(404, "Not Found", "no such route");
@@ -127,22 +164,65 @@ export class FakeBackend {
 
   // ------------------------------------------------------------------ REST
 
-  addTask(user: string, title: string, description: string | null = null, completed = false): Task {
+  /** A task as the server stores it: `list` is the list's name ("Inbox" when on no other list). */
+  addTask(
+    user: string,
+    title: string,
+    description: string | null = null,
+    completed = false,
+    extra: Partial<Pick<Task, "due" | "priority" | "tags" | "list">> = {},
+  ): Task {
     const id = (this.lastTaskNo.get(user) ?? 0) + 1;
     this.lastTaskNo.set(user, id);
-    const t = {
+    const at = this.stamp();
+    const t: Stored = {
       id,
       user,
       title,
       description,
       completed,
-      created_at: now(),
-      updated_at: now(),
-      completed_at: completed ? now() : null,
-      due: null as Task["due"],
+      created_at: at,
+      updated_at: at,
+      completed_at: completed ? at : null,
+      due: extra.due ?? null,
+      priority: extra.priority ?? "none",
+      list: INBOX,
+      tags: extra.tags ?? [],
     };
+    if (extra.list) t.list = this.listFor(user, extra.list).name;
     this.tasks.push(t);
     return strip(t);
+  }
+
+  /** The user's list of that name (any case), created when new; the Inbox for "Inbox". */
+  addList(user: string, name: string): { id: number; name: string } {
+    return this.listFor(user, name);
+  }
+
+  private listFor(user: string, name: string): { id: number; name: string } {
+    if (name.trim().toLowerCase() === INBOX.toLowerCase()) return { id: 0, name: INBOX };
+    const found = this.lists.find((l) => l.user === user && l.name.toLowerCase() === name.trim().toLowerCase());
+    if (found) return found;
+    const list = { id: this.nextListId++, user, name: name.trim() };
+    this.lists.push(list);
+    return list;
+  }
+
+  /** The fake's clock: `now` (a test may pin it), in ms steps so that timestamps order as they were made. */
+  private stamp() {
+    const t = Math.max(this.now().getTime(), this.lastStamp + 1);
+    this.lastStamp = t;
+    return new Date(t).toISOString();
+  }
+
+  private zoneOf(user: string) {
+    return this.timezones.get(user) ?? "UTC";
+  }
+
+  /** A Due for `user` as the server builds one: `in` days from today (0 = today), at `time`, repeating by `rule`. */
+  due(user: string, days: number, time: string | null = null, rule: string | null = null): Due {
+    const zone = this.zoneOf(user);
+    return makeDue(addDays(localDate(this.now(), zone), days), time, zone, rule, this.now());
   }
 
   private me(method: string, body: Record<string, unknown> | undefined, user: string): Response {
@@ -156,54 +236,209 @@ export class FakeBackend {
     } else if (method !== "GET") {
       return problem(405, "Method Not Allowed", "GET or PATCH");
     }
-    return json(200, { user_id: user, timezone: this.timezones.get(user) ?? "UTC" });
+    return json(200, { user_id: user, timezone: this.zoneOf(user) });
+  }
+
+  /** Which view a pending task is in, in the user's zone: today includes overdue; upcoming is the 7 days after today. */
+  private inView(view: string, t: Stored, user: string): boolean {
+    if (view === "all") return true;
+    if (view === "no_date") return !t.due;
+    if (!t.due) return false;
+    const today = localDate(this.now(), this.zoneOf(user));
+    if (view === "today") return t.due.date <= today;
+    if (view === "overdue") return t.due.at ? new Date(t.due.at) < this.now() : t.due.date < today;
+    return t.due.date > today && t.due.date <= addDays(today, 7);
+  }
+
+  private listTasks(u: URL, user: string): Response {
+    const p = u.searchParams;
+    const errors: FieldError[] = [];
+    const pick = (field: string, allowed: string[], fallback: string) => {
+      const v = (p.get(field) ?? fallback).toLowerCase();
+      if (!allowed.includes(v)) errors.push({ field, message: `must be ${allowed.join(", ")}` });
+      return v;
+    };
+    const view = pick("view", ["today", "overdue", "upcoming", "no_date", "all"], "all");
+    const status = pick("status", ["all", "pending", "completed"], view === "all" ? "all" : "pending");
+    const q = (p.get("q") ?? "").trim();
+    const sort = pick("sort", ["due", "priority", "created", "updated", "title", "relevance"], q ? "relevance" : ["today", "overdue", "upcoming"].includes(view) ? "due" : "created");
+    const priority = p.get("priority") === null ? null : pick("priority", PRIORITIES, "none");
+    const limit = Number(p.get("limit") ?? "50");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) errors.push({ field: "limit", message: "must be 1 to 100" });
+    const dated = (field: string) => {
+      const v = p.get(field);
+      if (v !== null && !/^\d{4}-\d{2}-\d{2}$/.test(v)) errors.push({ field, message: "must be a date YYYY-MM-DD" });
+      return v;
+    };
+    const before = dated("due_before");
+    const after = dated("due_after");
+    if (sort === "relevance" && !q) errors.push({ field: "sort", message: "relevance needs q" });
+    const defaultOrder = ["priority", "updated", "relevance"].includes(sort) ? "desc" : "asc";
+    const order = pick("order", ["asc", "desc"], defaultOrder);
+    if (errors.length) return problem(422, "Invalid request", errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors);
+
+    const words = q ? fold(q).split(/[^\p{L}\p{N}]+/u).filter(Boolean) : [];
+    const score = (t: Stored) => {
+      const title = fold(t.title).split(/[^\p{L}\p{N}]+/u);
+      const desc = fold(t.description ?? "").split(/[^\p{L}\p{N}]+/u);
+      let s = 0;
+      for (const w of words) {
+        const inTitle = title.some((x) => x.startsWith(w));
+        const inDesc = desc.some((x) => x.startsWith(w));
+        if (!inTitle && !inDesc) return -1;
+        s += (inTitle ? 2 : 0) + (inDesc ? 1 : 0);
+      }
+      return s;
+    };
+    const list = p.get("list");
+    const tag = p.get("tag")?.replace(/^#/, "").toLowerCase();
+    let rows = this.tasks.filter(
+      (t) =>
+        t.user === user &&
+        (status === "all" || (status === "completed") === t.completed) &&
+        this.inView(view, t, user) &&
+        (list === null || t.list.toLowerCase() === list.trim().toLowerCase()) &&
+        (!tag || t.tags.includes(tag)) &&
+        (priority === null || t.priority === priority) &&
+        (before === null || (!!t.due && t.due.date < before)) &&
+        (after === null || (!!t.due && t.due.date > after)) &&
+        (!words.length || score(t) >= 0),
+    );
+    const key = (t: Stored): (string | number)[] => {
+      switch (sort) {
+        case "due":
+          return t.due ? [0, t.due.at ?? `${t.due.date}T99`] : [1, ""];
+        case "priority":
+          return [PRIORITIES.indexOf(t.priority)];
+        case "updated":
+          return [t.updated_at];
+        case "title":
+          return [t.title.toLowerCase()];
+        case "relevance":
+          return [score(t)];
+        default:
+          return [t.id];
+      }
+    };
+    const cmp = (a: (string | number)[], b: (string | number)[]) => {
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+      return 0;
+    };
+    rows = rows.slice().sort((a, b) => {
+      // Tasks without a date stay last whatever the order.
+      if (sort === "due" && !!a.due !== !!b.due) return a.due ? -1 : 1;
+      return (order === "desc" ? -1 : 1) * cmp(key(a), key(b)) || a.id - b.id;
+    });
+    const offset = Number(p.get("cursor") ?? "0") || 0;
+    const page = rows.slice(offset, offset + limit);
+    const more = rows.length > offset + limit;
+    return json(200, { tasks: page.map(strip), next_cursor: more ? String(offset + limit) : null });
+  }
+
+  /** Reads the organising fields of a POST or PATCH body onto `draft`; field errors go to `errors`. */
+  private applyFields(draft: Stored, body: Record<string, unknown>, user: string, patch: boolean, errors: FieldError[]) {
+    const known = ["title", "description", "completed", "due", "priority", "list", "tags"];
+    for (const k of Object.keys(body)) if (!known.includes(k)) errors.push({ field: k, message: "unknown field" });
+    if ("title" in body || !patch) {
+      const title = typeof body.title === "string" ? body.title.trim() : "";
+      if (!title) errors.push({ field: "title", message: "Title must not be empty." });
+      else if (title.length > 200) errors.push({ field: "title", message: "Title has at most 200 characters." });
+      else draft.title = title;
+    }
+    if ("description" in body) draft.description = typeof body.description === "string" && body.description.trim() ? body.description : null;
+    if ("completed" in body) {
+      draft.completed = !!body.completed;
+      draft.completed_at = draft.completed ? (draft.completed_at ?? this.stamp()) : null;
+    }
+    if ("priority" in body) {
+      const v = body.priority ?? "none";
+      if (typeof v === "string" && PRIORITIES.includes(v.toLowerCase())) draft.priority = v.toLowerCase() as Priority;
+      else errors.push({ field: "priority", message: "must be none, low, medium or high" });
+    }
+    if ("tags" in body) {
+      const v = body.tags ?? [];
+      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) errors.push({ field: "tags", message: "must be an array of strings" });
+      else {
+        const tags: string[] = [];
+        for (const raw of v as string[]) {
+          const tag = raw.trim().replace(/^#/, "").toLowerCase();
+          if (!tag) errors.push({ field: "tags", message: "a tag is empty" });
+          else if (tag.length > 32) errors.push({ field: "tags", message: `the tag '${tag}' has ${tag.length} characters; at most 32 are allowed` });
+          else if (/[\s,#]/.test(tag)) errors.push({ field: "tags", message: `the tag '${tag}' contains a space, comma, '#' or control character` });
+          else if (!tags.includes(tag)) tags.push(tag);
+        }
+        if (tags.length > 10) errors.push({ field: "tags", message: `${tags.length} tags given; a task has at most 10` });
+        draft.tags = tags;
+      }
+    }
+    if ("list" in body) {
+      const v = body.list ?? INBOX;
+      if (typeof v !== "string" || !v.trim() || v.trim().length > 50) errors.push({ field: "list", message: "the list name must be 1 to 50 characters" });
+      else draft.list = v; // resolved (and created) once the body is valid
+    }
+    if ("due" in body) {
+      const v = body.due;
+      const zone = this.zoneOf(user);
+      const keep = patch ? (draft.due?.recurrence?.rule ?? null) : null;
+      if (v === null || (typeof v === "string" && !v.trim())) draft.due = null;
+      else if (typeof v === "string") {
+        const due = parseDuePhrase(v, this.now(), zone);
+        if (!due) errors.push({ field: "due", message: `'${v}' is not a date I understand; try 'tomorrow 5pm' or 'every monday at 9'` });
+        else draft.due = due.recurrence || !keep ? due : makeDue(due.date, due.time, due.timezone, keep, this.now());
+      } else if (typeof v === "object" && !Array.isArray(v)) {
+        const o = v as { date?: unknown; time?: unknown; timezone?: unknown; recurrence?: { rule?: unknown } | null };
+        const rule = o.recurrence === undefined ? keep : o.recurrence === null ? null : String(o.recurrence.rule ?? "");
+        if (typeof o.date !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(o.date)) errors.push({ field: "due", message: "date must be YYYY-MM-DD" });
+        else if (o.time != null && (typeof o.time !== "string" || !/^([01]\d|2[0-3]):[0-5]\d$/.test(o.time))) errors.push({ field: "due", message: "time must be HH:MM" });
+        else if (rule !== null && !parseRule(rule)) errors.push({ field: "due", message: `the recurrence rule '${rule}' is not supported` });
+        else draft.due = makeDue(o.date, (o.time as string | null | undefined) ?? null, typeof o.timezone === "string" ? o.timezone : zone, rule, this.now());
+      } else errors.push({ field: "due", message: "must be a phrase, an object or null" });
+    }
   }
 
   private rest(u: URL, method: string, body: Record<string, unknown> | undefined, user: string): Response {
     const parts = u.pathname.split("/").filter(Boolean); // api, tasks, {id}, {action}
     const mine = this.tasks.filter((t) => t.user === user);
     if (parts.length === 2) {
-      if (method === "GET") {
-        const status = u.searchParams.get("status") ?? "all";
-        const list = mine.filter((t) => status === "all" || (status === "completed") === t.completed);
-        return json(200, { tasks: list.map(strip), next_cursor: null });
-      }
+      if (method === "GET") return this.listTasks(u, user);
       if (method === "POST") {
-        const title = String(body?.title ?? "").trim();
-        if (!title) return problem(422, "Invalid request", "title", [{ field: "title", message: "Title must not be empty." }]);
-        return json(201, this.addTask(user, title, (body?.description as string) ?? null));
+        const draft = this.blank(user);
+        const errors: FieldError[] = [];
+        this.applyFields(draft, body ?? {}, user, false, errors);
+        if (errors.length) return invalid(errors);
+        const task = this.addTask(user, draft.title, draft.description, false, { due: draft.due, priority: draft.priority, tags: draft.tags, list: draft.list });
+        return json(201, task);
       }
+      return problem(405, "Method Not Allowed", "GET or POST");
     }
     const task = mine.find((t) => t.id === Number(parts[2]));
     if (!task) return problem(404, "Not Found", "No task with that id.");
     if (parts[3] === "complete" && task.due?.recurrence) {
       // As the server: a recurring task stays pending and moves on, once per occurrence sent.
-      // The fake knows daily and weekly rules only (what the UI tests use).
       const occurrence = u.searchParams.get("occurrence");
       if (!occurrence || occurrence === task.due.date) {
-        const step = task.due.recurrence.rule.startsWith("FREQ=WEEKLY") ? 7 : 1;
-        const next = new Date(`${task.due.date}T00:00:00Z`);
-        next.setUTCDate(next.getUTCDate() + step);
-        const date = next.toISOString().slice(0, 10);
-        const text = next.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" }).replace(",", "");
-        task.due = { ...task.due, date, at: null, time: null, text };
+        const today = localDate(this.now(), task.due.timezone);
+        let date = nextAfter(task.due.recurrence.rule, task.due.date);
+        while (date <= today) date = nextAfter(task.due.recurrence.rule, date);
+        task.due = makeDue(date, task.due.time, task.due.timezone, task.due.recurrence.rule, this.now());
+        task.updated_at = this.stamp();
       }
       return json(200, strip(task));
     }
     if (parts[3] === "complete" || parts[3] === "reopen") {
       task.completed = parts[3] === "complete";
-      task.completed_at = task.completed ? (task.completed_at ?? now()) : null;
+      task.completed_at = task.completed ? (task.completed_at ?? this.stamp()) : null;
+      task.updated_at = this.stamp();
       return json(200, strip(task));
     }
+    if (method === "GET") return json(200, strip(task));
     if (method === "PATCH") {
-      if (body && "title" in body) {
-        const title = String(body.title ?? "").trim();
-        if (!title) return problem(422, "Invalid request", "title", [{ field: "title", message: "Title must not be empty." }]);
-        task.title = title;
-      }
-      if (body && "description" in body) task.description = (body.description as string | null) ?? null;
-      if (body && "completed" in body) task.completed = !!body.completed;
-      task.updated_at = now();
+      if (!body || Object.keys(body).length === 0) return invalid([{ field: "body", message: "nothing to change" }]);
+      const draft: Stored = { ...task, tags: [...task.tags] };
+      const errors: FieldError[] = [];
+      this.applyFields(draft, body, user, true, errors);
+      if (errors.length) return invalid(errors);
+      Object.assign(task, draft, { list: this.listFor(user, draft.list).name, updated_at: this.stamp() });
       return json(200, strip(task));
     }
     if (method === "DELETE") {
@@ -211,6 +446,119 @@ export class FakeBackend {
       return new Response(null, { status: 204 });
     }
     return problem(405, "Method Not Allowed", "");
+  }
+
+  private blank(user: string): Stored {
+    return { id: 0, user, title: "", description: null, completed: false, created_at: "", updated_at: "", completed_at: null, due: null, priority: "none", list: INBOX, tags: [] };
+  }
+
+  private listsRoute(u: URL, method: string, body: Record<string, unknown> | undefined, user: string): Response {
+    const parts = u.pathname.split("/").filter(Boolean); // api, lists, {id}
+    const json1 = (l: { id: number; name: string }) => {
+      const on = this.tasks.filter((t) => t.user === user && t.list.toLowerCase() === l.name.toLowerCase());
+      return { id: l.id, name: l.name, pending: on.filter((t) => !t.completed).length, total: on.length };
+    };
+    const nameOf = (): string | FieldError[] => {
+      const v = body?.name;
+      if (typeof v !== "string" || !v.trim()) return [{ field: "name", message: "the list name is empty" }];
+      if (v.trim().length > 50) return [{ field: "name", message: "the list name has at most 50 characters" }];
+      return v.trim();
+    };
+    const conflict = (name: string) =>
+      name.toLowerCase() === INBOX.toLowerCase()
+        ? `every user has the list '${INBOX}'; choose another name`
+        : `you have a list named '${this.lists.find((l) => l.user === user && l.name.toLowerCase() === name.toLowerCase())?.name ?? name}' already`;
+    const taken = (name: string, except?: number) =>
+      name.toLowerCase() === INBOX.toLowerCase() || this.lists.some((l) => l.user === user && l.id !== except && l.name.toLowerCase() === name.toLowerCase());
+    const mine = this.lists.filter((l) => l.user === user);
+    if (parts.length === 2) {
+      if (method === "GET") {
+        const sorted = mine.slice().sort((a, b) => a.name.localeCompare(b.name, "en", { sensitivity: "base" }));
+        return json(200, { lists: [{ id: 0, name: INBOX }, ...sorted].map(json1) });
+      }
+      if (method === "POST") {
+        const name = nameOf();
+        if (typeof name !== "string") return invalid(name);
+        if (taken(name)) return problem(409, "Conflict", conflict(name));
+        return json(201, json1(this.listFor(user, name)));
+      }
+      return problem(405, "Method Not Allowed", "GET or POST");
+    }
+    const id = Number(parts[2]);
+    if (id === 0 && method === "PATCH") return problem(409, "Conflict", "the Inbox cannot be renamed");
+    if (id === 0 && method === "DELETE") return problem(409, "Conflict", "the Inbox cannot be deleted; its tasks are the ones on no other list");
+    const list = mine.find((l) => l.id === id);
+    if (!list) return problem(404, "Not Found", "No list with that id.");
+    if (method === "PATCH") {
+      const name = nameOf();
+      if (typeof name !== "string") return invalid(name);
+      if (taken(name, id)) return problem(409, "Conflict", conflict(name));
+      for (const t of this.tasks) if (t.user === user && t.list === list.name) t.list = name;
+      list.name = name;
+      return json(200, json1(list));
+    }
+    if (method === "DELETE") {
+      for (const t of this.tasks) if (t.user === user && t.list === list.name) t.list = INBOX;
+      this.lists = this.lists.filter((l) => l !== list);
+      return new Response(null, { status: 204 });
+    }
+    return problem(405, "Method Not Allowed", "PATCH or DELETE");
+  }
+
+  private counts(user: string): Response {
+    const pending = this.tasks.filter((t) => t.user === user && !t.completed);
+    const n = (view: string) => pending.filter((t) => this.inView(view, t, user)).length;
+    return json(200, {
+      today: n("today"),
+      overdue: n("overdue"),
+      upcoming: n("upcoming"),
+      no_date: n("no_date"),
+      pending: pending.length,
+      completed: this.tasks.filter((t) => t.user === user && t.completed).length,
+    });
+  }
+
+  /** `GET /api/parse`: the quick-add syntax (#tag, !high or !1–!3, ~list or ~"two words", a trailing date phrase). */
+  private quickParse(text: string, user: string): Response {
+    const zone = this.zoneOf(user);
+    const tokens = text.match(/~"[^"]*"|\S+/g) ?? [];
+    const chips: { kind: string; text: string; label: string }[] = [];
+    const tags: string[] = [];
+    let priority: string | null = null;
+    let list: string | null = null;
+    const rest: string[] = [];
+    const LEVELS: Record<string, string> = { high: "high", medium: "medium", low: "low", "1": "high", "2": "medium", "3": "low" };
+    for (const tok of tokens) {
+      const level = /^!(\w+)$/.exec(tok)?.[1].toLowerCase();
+      if (/^#[^\s#,]+$/.test(tok) && !/^#\d+$/.test(tok)) {
+        const tag = tok.slice(1).toLowerCase();
+        if (!tags.includes(tag)) tags.push(tag);
+        chips.push({ kind: "tag", text: tok, label: tag });
+      } else if (level && LEVELS[level]) {
+        priority = LEVELS[level];
+        chips.push({ kind: "priority", text: tok, label: priority });
+      } else if (/^~("[^"]+"|\S+)$/.test(tok)) {
+        list = this.lists.find((l) => l.user === user && l.name.toLowerCase() === tok.slice(1).replace(/"/g, "").toLowerCase())?.name ?? tok.slice(1).replace(/"/g, "");
+        if (list.toLowerCase() === INBOX.toLowerCase()) list = INBOX;
+        chips.push({ kind: "list", text: tok, label: list });
+      } else rest.push(tok);
+    }
+    let due: Due | null = null;
+    const example = "type what the task is, e.g. 'Buy milk tomorrow 5pm #errands !high'";
+    const whole = rest.length ? parseDueWords(rest.map((w) => w.toLowerCase()), this.now(), zone) : null;
+    if (whole) return invalid([{ field: "text", message: `nothing is left for the title once the date '${rest.join(" ")}' is taken out; ${example}` }]);
+    for (let start = 1; start < rest.length && !due; start++) {
+      const words = rest.slice(start);
+      const found = parseDueWords(words.map((w) => w.toLowerCase()), this.now(), zone);
+      if (found) {
+        due = found;
+        chips.unshift({ kind: "due", text: words.join(" "), label: found.text });
+        rest.length = start;
+      }
+    }
+    const title = rest.join(" ").trim();
+    if (!title) return invalid([{ field: "text", message: `nothing is left for the title once the markers are taken out; ${example}` }]);
+    return json(200, { title, due, priority, tags, list, chips });
   }
 
   // ------------------------------------------------------------------ ChatKit
