@@ -32,9 +32,10 @@ async fn a_tool_call_then_text_runs_the_tool_for_the_caller_and_reports_it() {
     app.db
         .raw_client()
         .await
-        .execute(
-            "INSERT INTO users (user_id, timezone) VALUES ('alice', 'Asia/Tokyo')",
-            &[],
+        .batch_execute(
+            "INSERT INTO users (user_id, timezone) VALUES ('alice', 'Asia/Tokyo'); \
+             INSERT INTO lists (user_id, name) VALUES ('alice', 'Work'), ('alice', 'groceries'), \
+               ('bob', 'Bob''s secret list');",
         )
         .await
         .unwrap();
@@ -67,6 +68,12 @@ async fn a_tool_call_then_text_runs_the_tool_for_the_caller_and_reports_it() {
         system.contains("in the user's time zone, Asia/Tokyo (UTC+09:00)"),
         "{system}"
     );
+    // And their lists, by name, never another user's.
+    assert!(
+        system.contains("The user's lists besides the Inbox: \"groceries\", \"Work\"."),
+        "{system}"
+    );
+    assert!(!system.contains("secret"), "{system}");
     assert_eq!(
         first["tools"].as_array().unwrap().len(),
         smart_todo_shared::tools::Tool::ALL.len()

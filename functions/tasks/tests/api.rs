@@ -2667,3 +2667,18 @@ async fn the_quick_add_preview_shows_what_it_understood() {
         .await;
     reply.assert_problem(422, "nothing left for a title");
 }
+
+#[test]
+fn the_web_apps_copy_of_the_openapi_document_is_the_one_served() {
+    // frontend/src/test/openapi.json is what the web app's fake backend is checked against.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../frontend/src/test/openapi.json"
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(
+        saved == smart_todo_tasks::openapi(),
+        "{path} is stale: save it again from a running server with \
+         `curl -s $SERVE_URL/api/openapi.json | python3 -m json.tool --sort-keys > {path}`"
+    );
+}

@@ -81,3 +81,37 @@ pub async fn set_timezone(
     }
     Ok(ProfileWritten::Profile(profile(user, row.get(2))))
 }
+
+/// Most list names a chat turn's context carries.
+pub const CONTEXT_LISTS: i64 = 50;
+
+/// What a chat turn tells the model about the user besides their words: the zone their dates are
+/// read in and the names of their lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserContext {
+    pub zone: Zone,
+    /// The user's own lists by name (not the Inbox), at most [`CONTEXT_LISTS`].
+    pub lists: Vec<String>,
+}
+
+/// The user's [`UserContext`] in one statement; defaults for a user who has never written.
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn get_context(client: &impl Executor, user: &UserId) -> Result<UserContext, DbError> {
+    let rows = client
+        .query_typed(
+            concat!(
+                "SELECT (SELECT timezone FROM users WHERE user_id = $1),",
+                " ARRAY(SELECT name FROM lists WHERE user_id = $1 ORDER BY key LIMIT $2)"
+            ),
+            &[(&user.as_str(), Type::TEXT), (&CONTEXT_LISTS, Type::INT8)],
+        )
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| DbError::Query(anyhow::anyhow!("the context read returned no row")))?;
+    let timezone: Option<&str> = row.get(0);
+    Ok(UserContext {
+        zone: profile(user, timezone.unwrap_or("UTC")).timezone,
+        lists: row.get(1),
+    })
+}

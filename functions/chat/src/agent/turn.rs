@@ -16,11 +16,11 @@ use futures::TryFutureExt;
 use serde_json::{Value, json};
 use smart_todo_shared::config::Limits;
 use smart_todo_shared::db::{self, DbError, DbPool};
-use smart_todo_shared::domain::Zone;
 use smart_todo_shared::domain::{
     ChatText, Conversation, ConversationId, ConversationTitle, IdempotencyKey, Message, MessageId,
     NewMessage, Role, Turn, TurnId, TurnStatus, UserId,
 };
+use smart_todo_shared::repo::UserContext;
 use smart_todo_shared::repo::{self, NewTurn};
 use smart_todo_shared::tools::{self, CallError, Tool, ToolError};
 use smart_todo_shared::{ApiError, AppState};
@@ -162,9 +162,9 @@ pub struct Begun {
     /// The conversation's newest messages, up to this turn's question, when [`begin`] read them
     /// with its decision (saving the turn a round trip); `None` to read them when it runs.
     pub history: Option<Vec<Message>>,
-    /// The user's time zone, when [`begin`] read it with its decision; `None` to read it when
-    /// the turn runs.
-    pub zone: Option<Zone>,
+    /// The user's time zone and lists, when [`begin`] read them with its decision; `None` to
+    /// read them when the turn runs.
+    pub context: Option<UserContext>,
 }
 
 /// A finished turn named again by its idempotency key: what it answered.
@@ -240,12 +240,12 @@ pub async fn begin(
     };
 
     let Some(id) = request.conversation else {
-        let (keyed, quota, conversations, profile) = tokio::try_join!(
+        let (keyed, quota, conversations, context) = tokio::try_join!(
             biased;
             keyed,
             quota,
             repo::count_conversations(&tx, user),
-            repo::get_profile(&tx, user),
+            repo::get_context(&tx, user),
         )?;
         if keyed.is_some() {
             drop(tx);
@@ -279,11 +279,11 @@ pub async fn begin(
             user_message,
             turn,
             Some(history),
-            Some(profile.timezone),
+            Some(context),
         ));
     };
 
-    let (locked, keyed, _, running, quota, last, messages, mut history, profile) = tokio::try_join!(
+    let (locked, keyed, _, running, quota, last, messages, mut history, context) = tokio::try_join!(
         biased;
         repo::lock_conversation(&tx, user, id),
         keyed,
@@ -293,9 +293,8 @@ pub async fn begin(
         repo::last_visible_message(&tx, user, id),
         repo::count_messages(&tx, user, id),
         repo::recent_messages(&tx, user, id, HISTORY_ROWS),
-        repo::get_profile(&tx, user),
+        repo::get_context(&tx, user),
     )?;
-    let zone = profile.timezone;
     let conversation = locked.ok_or(TurnError::NotFound)?;
     if keyed.is_some() {
         drop(tx);
@@ -323,7 +322,7 @@ pub async fn begin(
             last,
             turn,
             Some(history),
-            Some(zone),
+            Some(context),
         ));
     }
     if messages >= limits.messages_per_conversation {
@@ -348,7 +347,7 @@ pub async fn begin(
         user_message,
         turn,
         Some(history),
-        Some(zone),
+        Some(context),
     ))
 }
 
@@ -496,7 +495,7 @@ fn run(
     user_message: Message,
     turn: Turn,
     history: Option<Vec<Message>>,
-    zone: Option<Zone>,
+    context: Option<UserContext>,
 ) -> Start {
     Start::Run(Box::new(Begun {
         conversation,
@@ -506,7 +505,7 @@ fn run(
         turn,
         reply_id: MessageId::generate(),
         history,
-        zone,
+        context,
     }))
 }
 
@@ -594,8 +593,10 @@ async fn append_one(
     Ok((conversation, message))
 }
 
-/// The system prompt: the date and time where the user is, and the rules the assistant follows.
-pub fn system_prompt(resumed: bool, zone: Zone, now: chrono::DateTime<Utc>) -> String {
+/// The system prompt: the date and time where the user is, their lists, and the rules the
+/// assistant follows.
+pub fn system_prompt(resumed: bool, context: &UserContext, now: chrono::DateTime<Utc>) -> String {
+    let zone = context.zone;
     let local = now.with_timezone(&zone.tz());
     let today = local.format("%A, %-d %B %Y, %H:%M");
     let offset = local.format("%:z");
@@ -613,8 +614,24 @@ use the id of the matching task.\n\
 - If several tasks could match, ask which one (list them with their ids) instead of guessing. If none \
 matches, say so.\n\
 - Keep answers short. Show several tasks as a bulleted list with their ids.\n\
-- Never ask for or mention user ids or accounts: the tools already act for the signed-in user."
+- Never ask for or mention user ids or accounts: the tools already act for the signed-in user.\n\
+- Give each task's priority, list and tags as their own arguments (\"urgent\" is priority high, \
+\"#errands\" the tag errands, \"my shopping list\" the list Shopping), never inside the title. \
+A list name the user does not have yet creates that list. To answer about due dates, use {list} \
+with view today, overdue, upcoming or no_date; to find tasks by words, its q. When a {list} result \
+has a next_cursor, it shows one page of total: say so, or read on with the cursor."
     );
+    prompt.push_str(&match context.lists.as_slice() {
+        [] => "\nThe user has no lists besides the Inbox.".to_owned(),
+        names => format!(
+            "\nThe user's lists besides the Inbox: {}.",
+            names
+                .iter()
+                .map(|name| format!("\"{name}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    });
     if resumed {
         prompt.push_str(
             "\n- This reply was interrupted and is being resumed. The tool results already in the \
@@ -1028,14 +1045,14 @@ impl Runner<'_> {
         };
         let history = compact_earlier_results(history, self.turn());
         let mut messages = fit_history(model_messages(&history), self.limits.history_tokens);
-        let zone = match self.begun.zone {
-            Some(zone) => zone,
+        let context = match &self.begun.context {
+            Some(context) => context.clone(),
             None => {
                 let client = db::client(self.pool).await?;
-                repo::get_profile(&client, self.user).await?.timezone
+                repo::get_context(&client, self.user).await?
             }
         };
-        let system = system_prompt(resumed, zone, Utc::now());
+        let system = system_prompt(resumed, &context, Utc::now());
         let catalog: Vec<_> = tools::catalog().collect();
         // Streamed text of a new round starts after a blank line when earlier rounds said something.
         let separate = AtomicBool::new(!text.trim().is_empty());
