@@ -109,6 +109,28 @@ pub struct TaskRefArgs {
     pub task_id: i64,
 }
 
+/// Arguments of `complete_task`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteTaskArgs {
+    /// The task's id: the number shown by list_tasks, e.g. 3.
+    pub task_id: i64,
+    /// Optional, for a recurring task: the due date (YYYY-MM-DD) of the occurrence being
+    /// completed, as list_tasks showed it. The task moves on only while it is still due then, so
+    /// sending the same completion twice moves it once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<String>,
+}
+
+impl From<TaskRefArgs> for CompleteTaskArgs {
+    fn from(args: TaskRefArgs) -> Self {
+        Self {
+            task_id: args.task_id,
+            occurrence: None,
+        }
+    }
+}
+
 /// Arguments of `update_task`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -442,14 +464,26 @@ pub async fn get_task(
     service::get_task(db, user, task_id(args.task_id)?).await
 }
 
-/// Marks a task completed (completing it again changes nothing).
+/// Marks a task completed (completing it again changes nothing); a recurring one moves to its
+/// next occurrence, once per `occurrence` when one is given.
 pub async fn complete_task(
     db: &impl Executor,
     user: &UserId,
     limits: &Limits,
-    args: TaskRefArgs,
+    args: impl Into<CompleteTaskArgs>,
 ) -> Result<TaskChange, ToolError> {
-    let task = service::set_completed(db, user, task_id(args.task_id)?, true, None, limits).await?;
+    let args: CompleteTaskArgs = args.into();
+    let id = task_id(args.task_id)?;
+    let occurrence = match args.occurrence.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| ToolError::Invalid {
+                field: "occurrence",
+                message: "must be a date as YYYY-MM-DD".into(),
+            })?,
+        ),
+    };
+    let task = service::set_completed(db, user, id, true, occurrence, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Completed))
 }
 
@@ -708,15 +742,16 @@ impl Tool {
             ),
             Tool::CompleteTask => spec!(
                 "Complete task",
-                TaskRefArgs,
+                CompleteTaskArgs,
                 TaskChange,
-                // Not idempotent: each call on a recurring task moves it one occurrence on.
+                // Not idempotent: each call on a recurring task without `occurrence` moves it one
+                // occurrence on.
                 Traits {
                     idempotent: false,
                     ..WRITE
                 },
                 "Completing a task",
-                "Mark a task as completed (done). A recurring task stays pending and moves to its next occurrence instead. Needs the task's id; use list_tasks first if the user named the task in words."
+                "Mark a task as completed (done). A recurring task stays pending and moves to its next occurrence instead; pass occurrence (its due date as listed) so that a repeated call moves it only once. Needs the task's id; use list_tasks first if the user named the task in words."
             ),
             Tool::ReopenTask => spec!(
                 "Reopen task",
@@ -758,7 +793,8 @@ impl Tool {
             Tool::AddTasks => args::<AddTasksArgs>(name, arguments).map(drop),
             Tool::ListTasks => args::<ListTasksArgs>(name, arguments).map(drop),
             Tool::ListLists => args::<ListListsArgs>(name, arguments).map(drop),
-            Tool::GetTask | Tool::CompleteTask | Tool::ReopenTask | Tool::DeleteTask => {
+            Tool::CompleteTask => args::<CompleteTaskArgs>(name, arguments).map(drop),
+            Tool::GetTask | Tool::ReopenTask | Tool::DeleteTask => {
                 args::<TaskRefArgs>(name, arguments).map(drop)
             }
             Tool::UpdateTask => args::<UpdateTaskArgs>(name, arguments).map(drop),
@@ -789,9 +825,9 @@ impl Tool {
                 ToolOutput::Lists(list_lists(db, user).await?)
             }
             Tool::GetTask => ToolOutput::Task(get_task(db, user, args(name, arguments)?).await?),
-            Tool::CompleteTask => {
-                ToolOutput::Change(complete_task(db, user, limits, args(name, arguments)?).await?)
-            }
+            Tool::CompleteTask => ToolOutput::Change(
+                complete_task(db, user, limits, args::<CompleteTaskArgs>(name, arguments)?).await?,
+            ),
             Tool::ReopenTask => {
                 ToolOutput::Change(reopen_task(db, user, limits, args(name, arguments)?).await?)
             }

@@ -897,3 +897,68 @@ async fn the_tools_take_due_dates_in_words_and_keep_recurrence() {
         .to_json();
     assert_eq!(cleared["due"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn completing_a_recurring_task_with_its_occurrence_moves_it_once() {
+    let db = TestDb::new().await;
+    let alice = user("alice");
+    let conn = db.conn().await;
+    let created = tools::add_task(
+        &*conn,
+        &alice,
+        &LIMITS,
+        AddTaskArgs {
+            title: "Water the plants".into(),
+            due: Some("every day".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = created.task_id;
+    let seen = tools::get_task(&*conn, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap()
+        .due
+        .unwrap()
+        .date;
+    let complete = |occurrence: Option<String>| {
+        let conn = &conn;
+        let alice = &alice;
+        async move {
+            tools::complete_task(
+                &**conn,
+                alice,
+                &LIMITS,
+                tools::CompleteTaskArgs {
+                    task_id: id,
+                    occurrence,
+                },
+            )
+            .await
+        }
+    };
+    // The same completion sent twice (a retried MCP call) moves the task one day, not two.
+    for _ in 0..2 {
+        complete(Some(seen.to_string())).await.unwrap();
+    }
+    let after = tools::get_task(&*conn, &alice, TaskRefArgs { task_id: id })
+        .await
+        .unwrap();
+    assert_eq!(after.due.unwrap().date, seen + chrono::Duration::days(1));
+    assert!(!after.completed, "a recurring task stays pending");
+    // A bad occurrence is refused by name and changes nothing.
+    let before = db.task_rows().await;
+    let err = complete(Some("tomorrow".into())).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ToolError::Invalid {
+                field: "occurrence",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(db.task_rows().await, before);
+}
