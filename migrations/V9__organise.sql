@@ -73,8 +73,11 @@ ALTER TABLE tasks
     ADD CONSTRAINT tasks_list_fk FOREIGN KEY (user_id, list_id)
         REFERENCES lists (user_id, id) ON DELETE SET NULL (list_id);
 
--- The views and the due sort: a user's pending (or completed) tasks in due order.
-CREATE INDEX tasks_user_due_idx ON tasks (user_id, completed, due_sort, id);
+-- The views and the due sort: a user's pending (or completed) tasks in due order; with `due_at`,
+-- the sidebar's counts read only this index.
+CREATE INDEX tasks_user_due_idx ON tasks (user_id, completed, due_sort, id) INCLUDE (due_at);
+-- The due sort and date ranges over every status.
+CREATE INDEX tasks_user_due_all_idx ON tasks (user_id, due_sort, id);
 -- A list's tasks (and the foreign key's look-up when a list is deleted).
 CREATE INDEX tasks_user_list_idx ON tasks (user_id, list_id, completed, id);
 -- The other sorts of a user's tasks.

@@ -29,7 +29,7 @@ pub struct AddTaskArgs {
     /// "in 3 days", "dec 24", "2026-12-24 09:30", "every monday at 9", "every month on the 1st".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<String>,
-    /// Optional: "none" (default), "low", "medium" or "high" ("urgent" and "important" are high).
+    /// Optional: "none" (default), "low", "medium" or "high" (send "high" for urgent or important).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
     /// Optional: the name of the list to put it on, e.g. "Shopping"; a new name creates the list.
@@ -371,10 +371,17 @@ pub async fn add_tasks(
             Ok(new) => service::create_task(db, user, &new, limits).await,
             Err(e) => Err(e),
         };
-        results.push(match added {
+        let result = match added {
             Ok(task) => AddResult {
                 task: Some(TaskChange::new(&task, ChangeStatus::Created)),
                 error: None,
+            },
+            // A total the schema keeps (the lists) refused this item: the others may still go
+            // (on a connection of its own; in a transaction the refusal aborted it, the next
+            // statement fails, and the caller fails the whole call).
+            Err(ToolError::Db(crate::db::DbError::Limit(what))) => AddResult {
+                task: None,
+                error: Some(format!("{what}; delete some to add more")),
             },
             // A failed statement aborts the caller's transaction: not something to go on after.
             Err(ToolError::Db(e)) => return Err(ToolError::Db(e)),
@@ -382,7 +389,8 @@ pub async fn add_tasks(
                 task: None,
                 error: Some(e.to_string()),
             },
-        });
+        };
+        results.push(result);
     }
     Ok(AddedTasks { results })
 }

@@ -248,7 +248,7 @@ async fn listings_read_an_index_in_their_order() {
     for sort in [Sort::Created, Sort::Priority] {
         cases.push(("pending, sorted", pending(View::All, sort)));
     }
-    for sort in [Sort::Updated, Sort::Title] {
+    for sort in [Sort::Updated, Sort::Title, Sort::Due] {
         cases.push((
             "all, sorted",
             TaskQuery {
@@ -276,6 +276,7 @@ async fn listings_read_an_index_in_their_order() {
         "tasks_pkey",
         "tasks_user_completed_idx",
         "tasks_user_due_idx",
+        "tasks_user_due_all_idx",
         "tasks_user_list_idx",
         "tasks_user_priority_idx",
         "tasks_user_updated_idx",

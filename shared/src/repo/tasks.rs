@@ -358,8 +358,10 @@ impl ListSql {
 /// word of the title or description ("dent app" finds "Dentist appointment"). `None` when `q` has
 /// no such word.
 pub fn search_query(text: &str) -> Option<String> {
+    // A combining accent (U+0300–U+036F, as decomposed text writes "é") belongs to its word; the
+    // statement folds it away.
     let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !c.is_alphanumeric() && !('\u{300}'..='\u{36f}').contains(&c))
         .filter(|w| !w.is_empty())
         .take(16)
         .map(|w| format!("{}:*", w.to_lowercase()))
@@ -440,13 +442,17 @@ fn conditions(sql: &mut ListSql, query: &TaskQuery) -> (String, Option<String>) 
         let p = sql.bind(priority.level(), Type::INT2);
         let _ = write!(out, " AND t.priority = {p}");
     }
+    // Each date bound also as a bound on `due_sort`, which the due indexes can range over.
     if let Some(before) = query.due_before {
         let p = sql.bind(before, Type::DATE);
-        let _ = write!(out, " AND t.due_date < {p}");
+        let _ = write!(out, " AND t.due_date < {p} AND t.due_sort < {p}::timestamp");
     }
     if let Some(after) = query.due_after {
         let p = sql.bind(after, Type::DATE);
-        let _ = write!(out, " AND t.due_date > {p}");
+        let _ = write!(
+            out,
+            " AND t.due_date > {p} AND t.due_sort >= ({p} + 1)::timestamp"
+        );
     }
     (out, tsquery)
 }
@@ -582,19 +588,23 @@ pub async fn count_tasks(client: &impl Executor, user: &UserId) -> Result<Counts
     let rows = client
         .query_typed(
             concat!(
+                // Only the pending tasks are counted, from one index; the completed ones are the
+                // rest of the user's total, which `users.tasks` keeps (see migration V6).
                 "WITH z AS (SELECT ",
                 today!(),
-                " AS today)",
-                " SELECT",
-                " count(*) FILTER (WHERE NOT completed AND due_sort < (z.today + 1)::timestamp),",
-                " count(*) FILTER (WHERE NOT completed AND due_sort < (z.today + 1)::timestamp",
-                "   AND (due_sort < z.today::timestamp OR due_at < now())),",
-                " count(*) FILTER (WHERE NOT completed AND due_sort >= (z.today + 1)::timestamp",
-                "   AND due_sort < (z.today + 8)::timestamp),",
-                " count(*) FILTER (WHERE NOT completed AND due_date IS NULL),",
-                " count(*) FILTER (WHERE NOT completed),",
-                " count(*) FILTER (WHERE completed)",
-                " FROM z LEFT JOIN tasks ON tasks.user_id = $1"
+                " AS today),",
+                " p AS (SELECT",
+                " count(*) FILTER (WHERE due_sort < (z.today + 1)::timestamp) AS today,",
+                " count(*) FILTER (WHERE due_sort < (z.today + 1)::timestamp",
+                "   AND (due_sort < z.today::timestamp OR due_at < now())) AS overdue,",
+                " count(*) FILTER (WHERE due_sort >= (z.today + 1)::timestamp",
+                "   AND due_sort < (z.today + 8)::timestamp) AS upcoming,",
+                " count(*) FILTER (WHERE due_sort = timestamp '9999-12-31 23:59:59') AS no_date,",
+                " count(*) AS pending",
+                " FROM z, tasks WHERE tasks.user_id = $1 AND tasks.completed = false)",
+                " SELECT p.today, p.overdue, p.upcoming, p.no_date, p.pending,",
+                " greatest(coalesce((SELECT tasks FROM users WHERE user_id = $1), 0) - p.pending, 0)::bigint",
+                " FROM p"
             ),
             &[(&user.as_str(), Type::TEXT)],
         )
