@@ -21,9 +21,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT regexp_replace(normalize(lower($1), NFD), '[\u0300-\u036f]', '', 'g') $$;
 
 -- The date it is now in `zone`, or in UTC when PostgreSQL's tz database lacks the name (the API
--- validates zones against the tz database in the binary, which may be newer).
+-- validates zones against the tz database in the binary, which may be newer). PARALLEL UNSAFE:
+-- the exception block is a subtransaction, which a parallel plan may not start.
 CREATE FUNCTION smart_todo_today(zone text) RETURNS date
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 AS $$
 BEGIN
     RETURN (now() AT TIME ZONE coalesce(zone, 'UTC'))::date;

@@ -322,3 +322,36 @@ async fn listings_read_an_index_in_their_order() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_views_and_counts_run_under_a_parallel_plan() {
+    // A parallel plan may not start the subtransaction of smart_todo_today's exception block;
+    // with parallel plans made free, PostgreSQL says so if a statement could get one (100,000
+    // rows did).
+    let db = TestDb::new().await;
+    let client = db.raw_client().await;
+    client
+        .batch_execute(
+            "INSERT INTO tasks (user_id, id, title, due_date, due_tz) \
+               SELECT 'big', g, 'task ' || g, current_date - 10 + g % 20, 'UTC' \
+               FROM generate_series(1, 5000) g; \
+             ANALYZE tasks; \
+             SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; \
+             SET min_parallel_table_scan_size = 0; SET min_parallel_index_scan_size = 0;",
+        )
+        .await
+        .unwrap();
+    let alice = UserId::parse("big").unwrap();
+    for view in [View::Today, View::Overdue, View::Upcoming] {
+        let query = TaskQuery {
+            view,
+            ..TaskQuery::default()
+        };
+        let sql = repo::list_sql(&alice, &query, true);
+        client
+            .query_typed(&sql.text, &sql.params())
+            .await
+            .unwrap_or_else(|e| panic!("{view:?}: {e}"));
+    }
+    repo::count_tasks(&client, &alice).await.unwrap();
+}
