@@ -118,22 +118,30 @@ impl fmt::Display for TaskId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskTitle(String);
 
+/// One line of text named `noun` in messages: trimmed, 1 to `max` characters, no control
+/// characters.
+pub(crate) fn one_line(raw: &str, max: usize, noun: &str) -> Result<String, ParseError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return refuse(format!("the {noun} is empty"));
+    }
+    let chars = trimmed.chars().count();
+    if chars > max {
+        return refuse(format!(
+            "the {noun} has {chars} characters; at most {max} are allowed"
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return refuse(format!(
+            "the {noun} contains control characters (such as NUL or a line break)"
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
 impl TaskTitle {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return refuse("the title is empty");
-        }
-        let chars = trimmed.chars().count();
-        if chars > TITLE_MAX_CHARS {
-            return refuse(format!(
-                "the title has {chars} characters; at most {TITLE_MAX_CHARS} are allowed"
-            ));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return refuse("the title contains control characters (such as NUL or a line break)");
-        }
-        Ok(Self(trimmed.to_owned()))
+        one_line(raw, TITLE_MAX_CHARS, "title").map(Self)
     }
 
     pub fn as_str(&self) -> &str {

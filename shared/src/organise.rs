@@ -149,20 +149,7 @@ pub struct ListName(String);
 
 impl ListName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return refuse("the list name is empty");
-        }
-        let chars = trimmed.chars().count();
-        if chars > LIST_NAME_MAX_CHARS {
-            return refuse(format!(
-                "the list name has {chars} characters; at most {LIST_NAME_MAX_CHARS} are allowed"
-            ));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return refuse("the list name contains control characters");
-        }
-        Ok(Self(trimmed.to_owned()))
+        crate::domain::one_line(raw, LIST_NAME_MAX_CHARS, "list name").map(Self)
     }
 
     pub fn as_str(&self) -> &str {

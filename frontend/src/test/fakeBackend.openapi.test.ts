@@ -1,6 +1,6 @@
 /**
  * The fake's REST API against the backend's OpenAPI document (openapi.json here, saved from a real
- * `smart-todo serve`: `curl -s $SERVE_URL/api/openapi.json | python3 -m json.tool --sort-keys`). For each
+ * `smart-todo serve`: `curl -s $SERVE_URL/api/openapi.json | python3 -m json.tool --sort-keys --indent 2`). For each
  * sample request — the kinds the UI sends — the request must fit the document (query parameters it names,
  * body fields of a schema that allows no others) and the fake's answer must be one the operation
  * documents: its status, its media type, and a body matching the schema (types, required fields, enums,

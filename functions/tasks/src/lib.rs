@@ -71,6 +71,14 @@ pub fn openapi() -> serde_json::Value {
     openapi::contract(openapi::ApiDoc::openapi())
 }
 
+/// The `{id}` segment of the request's path, as written.
+async fn path_id<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, ApiError> {
+    let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::BadRequest("the path is malformed".into()))?;
+    Ok(params.remove("id").unwrap_or_default())
+}
+
 /// The `{id}` path segment as a task id; anything that cannot be a task id is not found.
 struct TaskIdPath(TaskId);
 
@@ -78,11 +86,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TaskIdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::BadRequest("the path is malformed".into()))?;
-        let raw = params.get("id").map(String::as_str).unwrap_or_default();
-        TaskId::parse(raw)
+        TaskId::parse(&path_id(parts, state).await?)
             .map(TaskIdPath)
             .map_err(|e| ApiError::NotFound(format!("no such task: {e}")))
     }
@@ -620,57 +624,61 @@ async fn patch_me(
     ))
 }
 
-/// Query of `GET /api/due/parse`.
+/// Query of the previews, `GET /api/due/parse` and `GET /api/parse`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ParseDueParams {
-    /// The phrase, e.g. `tomorrow 5pm` or `every monday at 9`.
+pub struct ParseParams {
+    /// What to read: a due phrase (`tomorrow 5pm`, `every monday at 9`) or a quick-add line
+    /// (`Buy milk tomorrow 5pm #errands !high ~shopping`).
     pub text: String,
 }
 
-#[utoipa::path(get, path = "/api/due/parse", tag = "tasks", params(ParseDueParams), security(("bearer" = [])),
+/// Reads `text` with `read` in the user's zone: a preview's answer, or a 422 naming `text`.
+async fn read_in_zone<T>(
+    state: &AppState,
+    user: &smart_todo_shared::domain::UserId,
+    text: &str,
+    read: impl FnOnce(&str, Zone) -> Result<T, ParseError>,
+) -> Result<Json<T>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    let zone = service::user_zone(&client, user).await?;
+    read(text, zone)
+        .map(Json)
+        .map_err(|e| ApiError::invalid("text", e.0))
+}
+
+#[utoipa::path(get, path = "/api/due/parse", tag = "tasks", params(ParseParams), security(("bearer" = [])),
     responses((status = 200, body = Due), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn parse_due(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    ApiQuery(params): ApiQuery<ParseDueParams>,
+    ApiQuery(params): ApiQuery<ParseParams>,
 ) -> Result<Json<Due>, ApiError> {
-    let text = params.text;
-    if text.trim().is_empty() {
+    if params.text.trim().is_empty() {
         return Err(ApiError::invalid(
             "text",
             "give a phrase such as 'tomorrow 5pm' or 'every monday at 9'",
         ));
     }
-    let client = db::client(&state.pool).await?;
-    let zone = service::user_zone(&client, &user).await?;
-    smart_todo_shared::due::parse_due(&text, chrono::Utc::now(), zone.tz())
-        .map(Json)
-        .map_err(|e| ApiError::invalid("text", e.0))
+    read_in_zone(&state, &user, &params.text, |text, zone| {
+        smart_todo_shared::due::parse_due(text, chrono::Utc::now(), zone.tz())
+    })
+    .await
 }
 
-/// Query of `GET /api/parse`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ParseLineParams {
-    /// The quick-add line, e.g. `Buy milk tomorrow 5pm #errands !high ~shopping`.
-    pub text: String,
-}
-
-#[utoipa::path(get, path = "/api/parse", tag = "tasks", params(ParseLineParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/parse", tag = "tasks", params(ParseParams), security(("bearer" = [])),
     responses((status = 200, body = QuickAdd), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn parse_line(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    ApiQuery(params): ApiQuery<ParseLineParams>,
+    ApiQuery(params): ApiQuery<ParseParams>,
 ) -> Result<Json<QuickAdd>, ApiError> {
-    let client = db::client(&state.pool).await?;
-    let zone = service::user_zone(&client, &user).await?;
-    parse_quick_add(&params.text, chrono::Utc::now(), zone.tz())
-        .map(Json)
-        .map_err(|e| ApiError::invalid("text", e.0))
+    read_in_zone(&state, &user, &params.text, |text, zone| {
+        parse_quick_add(text, chrono::Utc::now(), zone.tz())
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/counts", tag = "tasks", security(("bearer" = [])),
@@ -711,12 +719,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ListIdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::BadRequest("the path is malformed".into()))?;
-        params
-            .get("id")
-            .and_then(|raw| raw.parse::<i64>().ok())
+        path_id(parts, state)
+            .await?
+            .parse::<i64>()
+            .ok()
             .filter(|id| *id >= 0)
             .map(ListIdPath)
             .ok_or_else(|| ApiError::NotFound("no such list".into()))

@@ -2679,6 +2679,6 @@ fn the_web_apps_copy_of_the_openapi_document_is_the_one_served() {
     assert!(
         saved == smart_todo_tasks::openapi(),
         "{path} is stale: save it again from a running server with \
-         `curl -s $SERVE_URL/api/openapi.json | python3 -m json.tool --sort-keys > {path}`"
+         `curl -s $SERVE_URL/api/openapi.json | python3 -m json.tool --sort-keys --indent 2 > {path}`"
     );
 }
