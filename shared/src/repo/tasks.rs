@@ -315,10 +315,11 @@ pub async fn get_task(
     Ok(first_task(rows))
 }
 
-/// The date it is in the user's (`$1`) zone, read in the statement itself.
+/// The date it is in the user's (`$1`) zone, read in the statement itself: a scalar subquery,
+/// so it is computed once per statement and not once per row it is compared with.
 macro_rules! today {
     () => {
-        "smart_todo_today((SELECT timezone FROM users WHERE user_id = $1))"
+        "(SELECT smart_todo_today((SELECT timezone FROM users WHERE user_id = $1)))"
     };
 }
 
@@ -590,7 +591,7 @@ pub async fn count_tasks(client: &impl Executor, user: &UserId) -> Result<Counts
             concat!(
                 // Only the pending tasks are counted, from one index; the completed ones are the
                 // rest of the user's total, which `users.tasks` keeps (see migration V6).
-                "WITH z AS (SELECT ",
+                "WITH z AS MATERIALIZED (SELECT ",
                 today!(),
                 " AS today),",
                 " p AS (SELECT",
