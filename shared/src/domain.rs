@@ -758,6 +758,13 @@ impl TurnId {
     pub fn generate() -> Self {
         Self(uuid::Uuid::now_v7())
     }
+
+    /// A turn's id as written (a UUID).
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        uuid::Uuid::parse_str(raw.trim())
+            .map(Self)
+            .map_err(|_| ParseError("must be a turn's id (a UUID)".into()))
+    }
 }
 
 impl fmt::Display for TurnId {

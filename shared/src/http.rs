@@ -49,6 +49,39 @@ where
     }
 }
 
+/// A JSON request body that may be left out: an empty body (with or without a content type) is
+/// `T::default()`; a body that is sent is read as [`JsonBody`] reads it.
+#[derive(Debug, Clone)]
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let typed = req.headers().get(CONTENT_TYPE).cloned();
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(MAX_BODY_BYTES)
+            } else {
+                ApiError::BadRequest("the request body could not be read".into())
+            }
+        })?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        if !is_json(typed.as_ref()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with 'Content-Type: application/json', or none".into(),
+            ));
+        }
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
 fn is_json(content_type: Option<&http::HeaderValue>) -> bool {
     let Some(Ok(value)) = content_type.map(|v| v.to_str()) else {
         return false;

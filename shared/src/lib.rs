@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod due;
 pub mod error;
+pub mod history;
 pub mod http;
 pub mod organise;
 pub mod quick;

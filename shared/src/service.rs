@@ -7,6 +7,7 @@ use crate::db::{DbError, Executor};
 use crate::domain::{
     NewTask, ParseError, Profile, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId, Zone,
 };
+use crate::history::{EventPage, Origin, Undone};
 use crate::organise::{Counts, INBOX, ListName, ListSummary};
 use crate::repo::{self, Written};
 
@@ -45,6 +46,9 @@ pub enum TaskError {
     NotFound(i64),
     #[error("list {0} was not found")]
     ListNotFound(i64),
+    /// Something else of the user's that does not exist (a task in the trash, a turn).
+    #[error("{0}")]
+    Missing(String),
     /// The change contradicts what exists (a list name taken, the Inbox renamed).
     #[error("{0}")]
     Conflict(String),
@@ -76,7 +80,9 @@ impl TaskError {
 impl From<TaskError> for crate::ApiError {
     fn from(err: TaskError) -> Self {
         match err {
-            TaskError::NotFound(_) | TaskError::ListNotFound(_) => Self::NotFound(err.to_string()),
+            TaskError::NotFound(_) | TaskError::ListNotFound(_) | TaskError::Missing(_) => {
+                Self::NotFound(err.to_string())
+            }
             TaskError::Conflict(message) => Self::Conflict(message),
             TaskError::Invalid { field, message } => Self::invalid(field, message),
             TaskError::Limited {
@@ -95,11 +101,12 @@ impl From<TaskError> for crate::ApiError {
 pub async fn create_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     task: &NewTask,
     limits: &Limits,
 ) -> Result<Task, TaskError> {
     outcome(
-        repo::insert_task(db, user, task, limits).await?,
+        repo::insert_task(db, user, origin, task, limits).await?,
         None,
         limits,
     )
@@ -198,6 +205,7 @@ pub async fn rename_list(
 pub async fn delete_list(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: i64,
     limits: &Limits,
 ) -> Result<ListSummary, TaskError> {
@@ -206,7 +214,11 @@ pub async fn delete_list(
             "the {INBOX} cannot be deleted; its tasks are the ones on no other list"
         )));
     }
-    list_outcome(repo::delete_list(db, user, id, limits).await?, id, limits)
+    list_outcome(
+        repo::delete_list(db, user, origin, id, limits).await?,
+        id,
+        limits,
+    )
 }
 
 /// Applies a partial change (title, description, completion, due). Completing a recurring task
@@ -214,12 +226,13 @@ pub async fn delete_list(
 pub async fn update_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     patch: &TaskPatch,
     limits: &Limits,
 ) -> Result<Task, TaskError> {
-    let written = repo::update_task(db, user, id, patch, limits).await?;
-    settle(db, user, id, written, patch.occurrence, limits).await
+    let written = repo::update_task(db, user, origin, id, patch, limits).await?;
+    settle(db, user, origin, id, written, patch.occurrence, limits).await
 }
 
 /// The task a write left, after moving a completed recurring task to its next occurrence. Only
@@ -228,6 +241,7 @@ pub async fn update_task(
 async fn settle(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     written: Written,
     occurrence: Option<chrono::NaiveDate>,
@@ -247,7 +261,7 @@ async fn settle(
     let Some(next) = due.next_occurrence(chrono::Utc::now()) else {
         return Ok(task);
     };
-    match repo::advance_recurring(db, user, id, due.date, &next).await? {
+    match repo::advance_recurring(db, user, origin, id, due.date, &next).await? {
         Some(moved) => Ok(moved),
         None => get_task(db, user, id).await,
     }
@@ -264,6 +278,7 @@ pub async fn user_zone(db: &impl Executor, user: &UserId) -> Result<Zone, TaskEr
 pub async fn set_completed(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     completed: bool,
     occurrence: Option<chrono::NaiveDate>,
@@ -274,32 +289,101 @@ pub async fn set_completed(
         occurrence,
         ..TaskPatch::default()
     };
-    update_task(db, user, id, &patch, limits).await
+    update_task(db, user, origin, id, &patch, limits).await
 }
 
 /// Flips completion (the Phase II toggle).
 pub async fn toggle_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     limits: &Limits,
 ) -> Result<Task, TaskError> {
-    let written = repo::toggle_task(db, user, id, limits).await?;
-    settle(db, user, id, written, None, limits).await
+    let written = repo::toggle_task(db, user, origin, id, limits).await?;
+    settle(db, user, origin, id, written, None, limits).await
 }
 
-/// Deletes a task and returns what it was.
+/// Moves a task to the trash (for [`repo::TRASH_DAYS`] days) and returns what it was.
 pub async fn delete_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     limits: &Limits,
 ) -> Result<Task, TaskError> {
     outcome(
-        repo::delete_task(db, user, id, limits).await?,
+        repo::delete_task(db, user, origin, id, limits).await?,
         Some(id),
         limits,
     )
+}
+
+/// Brings a task back from the trash, with its number.
+pub async fn restore_task(
+    db: &impl Executor,
+    user: &UserId,
+    origin: &Origin,
+    id: TaskId,
+    limits: &Limits,
+) -> Result<Task, TaskError> {
+    match repo::restore_task(db, user, origin, id, limits).await? {
+        repo::Written::NotFound => Err(TaskError::Missing(format!(
+            "task {id} is not in the trash (deleted tasks stay there {} days)",
+            repo::TRASH_DAYS
+        ))),
+        written => outcome(written, Some(id), limits),
+    }
+}
+
+/// A page of the trash, most recently deleted first.
+pub async fn trash(
+    db: &impl Executor,
+    user: &UserId,
+    after: Option<repo::TrashCursor>,
+    limit: crate::domain::PageLimit,
+) -> Result<(Vec<Task>, Option<repo::TrashCursor>), TaskError> {
+    Ok(repo::list_trash(db, user, after, limit).await?)
+}
+
+/// A page of the user's history (one task's when `task` is given), newest first, older than the
+/// event `before`.
+pub async fn activity(
+    db: &impl Executor,
+    user: &UserId,
+    task: Option<TaskId>,
+    before: Option<i64>,
+    limit: crate::domain::PageLimit,
+) -> Result<EventPage, TaskError> {
+    let (events, more) = repo::list_events(db, user, task, before, limit).await?;
+    let next_cursor = more
+        .then(|| events.last().map(|e| e.id.to_string()))
+        .flatten();
+    Ok(EventPage {
+        events,
+        next_cursor,
+    })
+}
+
+/// Reverses the user's latest change (every task change of its request or chat turn), or
+/// everything `turn` changed. Undo is a change too: undoing it again redoes what it undid.
+pub async fn undo(
+    db: &impl Executor,
+    user: &UserId,
+    origin: &Origin,
+    turn: Option<crate::domain::TurnId>,
+    limits: &Limits,
+) -> Result<Undone, TaskError> {
+    match repo::undo(db, user, origin, turn, limits).await? {
+        repo::UndoWritten::Undone(undone) => Ok(Undone { undone }),
+        repo::UndoWritten::Refused(reason) => Err(TaskError::Conflict(reason)),
+        repo::UndoWritten::NoSuchTurn => Err(TaskError::Missing(
+            "no task of yours was changed in that turn".into(),
+        )),
+        repo::UndoWritten::RateLimited { retry_after_secs } => {
+            Err(too_many_writes(limits, retry_after_secs))
+        }
+    }
 }
 
 /// The user's settings.

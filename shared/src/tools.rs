@@ -13,6 +13,7 @@ use crate::domain::{
     DueChange, ListRequest, NewTask, PageLimit, ParseError, StatusFilter, Task, TaskDescription,
     TaskId, TaskPatch, TaskQuery, TaskTitle, UserId,
 };
+use crate::history::{EventPage, Origin, Undone};
 use crate::organise::{INBOX, ListName, ListSummary, Order, PageCursor, Priority, Sort, Tag, View};
 use crate::service;
 
@@ -131,6 +132,26 @@ impl From<TaskRefArgs> for CompleteTaskArgs {
     }
 }
 
+/// Arguments of `activity`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityArgs {
+    /// Only the changes of this task (its id, e.g. 3); absent for every task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Changes per page, 1-50 (default 20), newest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// The next_cursor of the previous page, to read older changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// Arguments of `undo_last_change` (none).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UndoArgs {}
+
 /// Arguments of `update_task`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -202,6 +223,7 @@ pub enum ChangeStatus {
     Reopened,
     Updated,
     Deleted,
+    Restored,
 }
 
 /// Result of a tool that changed one task.
@@ -340,11 +362,12 @@ async fn new_task(
 pub async fn add_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     limits: &Limits,
     args: AddTaskArgs,
 ) -> Result<TaskChange, ToolError> {
     let new = new_task(db, user, &args).await?;
-    let task = service::create_task(db, user, &new, limits).await?;
+    let task = service::create_task(db, user, origin, &new, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Created))
 }
 
@@ -353,6 +376,7 @@ pub async fn add_task(
 pub async fn add_tasks(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     limits: &Limits,
     args: AddTasksArgs,
 ) -> Result<AddedTasks, ToolError> {
@@ -368,7 +392,7 @@ pub async fn add_tasks(
     let mut results = Vec::with_capacity(args.tasks.len());
     for one in &args.tasks {
         let added = match new_task(db, user, one).await {
-            Ok(new) => service::create_task(db, user, &new, limits).await,
+            Ok(new) => service::create_task(db, user, origin, &new, limits).await,
             Err(e) => Err(e),
         };
         let result = match added {
@@ -477,6 +501,7 @@ pub async fn get_task(
 pub async fn complete_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     limits: &Limits,
     args: impl Into<CompleteTaskArgs>,
 ) -> Result<TaskChange, ToolError> {
@@ -491,7 +516,7 @@ pub async fn complete_task(
             })?,
         ),
     };
-    let task = service::set_completed(db, user, id, true, occurrence, limits).await?;
+    let task = service::set_completed(db, user, origin, id, true, occurrence, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Completed))
 }
 
@@ -499,11 +524,20 @@ pub async fn complete_task(
 pub async fn reopen_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     limits: &Limits,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    let task =
-        service::set_completed(db, user, task_id(args.task_id)?, false, None, limits).await?;
+    let task = service::set_completed(
+        db,
+        user,
+        origin,
+        task_id(args.task_id)?,
+        false,
+        None,
+        limits,
+    )
+    .await?;
     Ok(TaskChange::new(&task, ChangeStatus::Reopened))
 }
 
@@ -511,17 +545,59 @@ pub async fn reopen_task(
 pub async fn delete_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     limits: &Limits,
     args: TaskRefArgs,
 ) -> Result<TaskChange, ToolError> {
-    let task = service::delete_task(db, user, task_id(args.task_id)?, limits).await?;
+    let task = service::delete_task(db, user, origin, task_id(args.task_id)?, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Deleted))
+}
+
+/// Brings a deleted task back from the trash.
+pub async fn restore_task(
+    db: &impl Executor,
+    user: &UserId,
+    origin: &Origin,
+    limits: &Limits,
+    args: TaskRefArgs,
+) -> Result<TaskChange, ToolError> {
+    let task = service::restore_task(db, user, origin, task_id(args.task_id)?, limits).await?;
+    Ok(TaskChange::new(&task, ChangeStatus::Restored))
+}
+
+/// Changes per page of `activity` when the caller gives no limit, and the most it may ask for.
+const ACTIVITY_PAGE: i64 = 20;
+const ACTIVITY_MAX: i64 = 50;
+
+/// The history of the user's changes, newest first.
+pub async fn activity(
+    db: &impl Executor,
+    user: &UserId,
+    args: ActivityArgs,
+) -> Result<EventPage, ToolError> {
+    let limit = args.limit.unwrap_or(ACTIVITY_PAGE);
+    if !(1..=ACTIVITY_MAX).contains(&limit) {
+        return Err(ToolError::Invalid {
+            field: "limit",
+            message: format!("must be 1 to {ACTIVITY_MAX}"),
+        });
+    }
+    let limit = PageLimit::new(limit).map_err(|e| ToolError::invalid("limit", e))?;
+    let task = args.task_id.map(task_id).transpose()?;
+    let before = match args.cursor.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => {
+            Some(crate::history::parse_cursor(raw).map_err(|e| ToolError::invalid("cursor", e))?)
+        }
+    };
+    service::activity(db, user, task, before, limit).await
 }
 
 /// Changes a task's title and/or description.
 pub async fn update_task(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     limits: &Limits,
     args: UpdateTaskArgs,
 ) -> Result<TaskChange, ToolError> {
@@ -570,7 +646,7 @@ pub async fn update_task(
                 .into(),
         });
     }
-    let task = service::update_task(db, user, id, &patch, limits).await?;
+    let task = service::update_task(db, user, origin, id, &patch, limits).await?;
     Ok(TaskChange::new(&task, ChangeStatus::Updated))
 }
 
@@ -588,6 +664,9 @@ pub enum Tool {
     ReopenTask,
     UpdateTask,
     DeleteTask,
+    RestoreTask,
+    Activity,
+    UndoLastChange,
 }
 
 /// What a tool is: how clients and models are told about it.
@@ -650,7 +729,7 @@ const WRITE: Traits = Traits {
 
 impl Tool {
     /// Every tool, in the order they are offered.
-    pub const ALL: [Tool; 9] = [
+    pub const ALL: [Tool; 12] = [
         Tool::AddTask,
         Tool::AddTasks,
         Tool::ListTasks,
@@ -660,6 +739,9 @@ impl Tool {
         Tool::ReopenTask,
         Tool::UpdateTask,
         Tool::DeleteTask,
+        Tool::RestoreTask,
+        Tool::Activity,
+        Tool::UndoLastChange,
     ];
 
     /// The tool's name as models and MCP clients call it: the one place each name is written.
@@ -674,6 +756,9 @@ impl Tool {
             Tool::ReopenTask => "reopen_task",
             Tool::UpdateTask => "update_task",
             Tool::DeleteTask => "delete_task",
+            Tool::RestoreTask => "restore_task",
+            Tool::Activity => "activity",
+            Tool::UndoLastChange => "undo_last_change",
         }
     }
 
@@ -787,7 +872,34 @@ impl Tool {
                     idempotent: false,
                 },
                 "Deleting a task",
-                "Delete a task permanently. Needs the task's id; if several tasks could match the user's words, ask which one instead of guessing."
+                "Delete a task: it goes to the trash for 30 days, from where restore_task or undo_last_change brings it back. Needs the task's id; if several tasks could match the user's words, ask which one instead of guessing."
+            ),
+            Tool::RestoreTask => spec!(
+                "Restore task",
+                TaskRefArgs,
+                TaskChange,
+                WRITE,
+                "Restoring a task",
+                "Bring a deleted task back from the trash, with its number. Use when the user asks for a deleted task back; undo_last_change does it too right after the delete."
+            ),
+            Tool::Activity => spec!(
+                "Activity",
+                ActivityArgs,
+                EventPage,
+                READ,
+                "Reading your history",
+                "The history of changes to the user's tasks, newest first (of one task with task_id): what was added, changed, completed, reopened, moved, deleted or restored, from where (rest, ui, mcp, chat) and when (at, UTC). Use for questions such as \"what did I change yesterday?\" or \"what happened to task 3?\"."
+            ),
+            Tool::UndoLastChange => spec!(
+                "Undo last change",
+                UndoArgs,
+                Undone,
+                Traits {
+                    idempotent: false,
+                    ..WRITE
+                },
+                "Undoing",
+                "Undo the user's latest change (everything one request or one earlier chat message changed), when the user says \"undo\", \"undo that\" or \"put it back\". Undoing again redoes it. Refused, with the reason, when a later change would be overwritten: say so."
             ),
         }
     }
@@ -802,9 +914,11 @@ impl Tool {
             Tool::ListTasks => args::<ListTasksArgs>(name, arguments).map(drop),
             Tool::ListLists => args::<ListListsArgs>(name, arguments).map(drop),
             Tool::CompleteTask => args::<CompleteTaskArgs>(name, arguments).map(drop),
-            Tool::GetTask | Tool::ReopenTask | Tool::DeleteTask => {
+            Tool::GetTask | Tool::ReopenTask | Tool::DeleteTask | Tool::RestoreTask => {
                 args::<TaskRefArgs>(name, arguments).map(drop)
             }
+            Tool::Activity => args::<ActivityArgs>(name, arguments).map(drop),
+            Tool::UndoLastChange => args::<UndoArgs>(name, arguments).map(drop),
             Tool::UpdateTask => args::<UpdateTaskArgs>(name, arguments).map(drop),
         }
     }
@@ -814,17 +928,18 @@ impl Tool {
         self,
         db: &impl Executor,
         user: &UserId,
+        origin: &Origin,
         limits: &Limits,
         arguments: Value,
     ) -> Result<ToolOutput, CallError> {
         let name = self.name();
         Ok(match self {
-            Tool::AddTask => {
-                ToolOutput::Change(add_task(db, user, limits, args(name, arguments)?).await?)
-            }
-            Tool::AddTasks => {
-                ToolOutput::Added(add_tasks(db, user, limits, args(name, arguments)?).await?)
-            }
+            Tool::AddTask => ToolOutput::Change(
+                add_task(db, user, origin, limits, args(name, arguments)?).await?,
+            ),
+            Tool::AddTasks => ToolOutput::Added(
+                add_tasks(db, user, origin, limits, args(name, arguments)?).await?,
+            ),
             Tool::ListTasks => {
                 ToolOutput::List(list_tasks(db, user, args(name, arguments)?).await?)
             }
@@ -834,16 +949,31 @@ impl Tool {
             }
             Tool::GetTask => ToolOutput::Task(get_task(db, user, args(name, arguments)?).await?),
             Tool::CompleteTask => ToolOutput::Change(
-                complete_task(db, user, limits, args::<CompleteTaskArgs>(name, arguments)?).await?,
+                complete_task(
+                    db,
+                    user,
+                    origin,
+                    limits,
+                    args::<CompleteTaskArgs>(name, arguments)?,
+                )
+                .await?,
             ),
-            Tool::ReopenTask => {
-                ToolOutput::Change(reopen_task(db, user, limits, args(name, arguments)?).await?)
-            }
-            Tool::UpdateTask => {
-                ToolOutput::Change(update_task(db, user, limits, args(name, arguments)?).await?)
-            }
-            Tool::DeleteTask => {
-                ToolOutput::Change(delete_task(db, user, limits, args(name, arguments)?).await?)
+            Tool::ReopenTask => ToolOutput::Change(
+                reopen_task(db, user, origin, limits, args(name, arguments)?).await?,
+            ),
+            Tool::UpdateTask => ToolOutput::Change(
+                update_task(db, user, origin, limits, args(name, arguments)?).await?,
+            ),
+            Tool::DeleteTask => ToolOutput::Change(
+                delete_task(db, user, origin, limits, args(name, arguments)?).await?,
+            ),
+            Tool::RestoreTask => ToolOutput::Change(
+                restore_task(db, user, origin, limits, args(name, arguments)?).await?,
+            ),
+            Tool::Activity => ToolOutput::Events(activity(db, user, args(name, arguments)?).await?),
+            Tool::UndoLastChange => {
+                args::<UndoArgs>(name, arguments)?;
+                ToolOutput::Undone(service::undo(db, user, origin, None, limits).await?)
             }
         })
     }
@@ -857,7 +987,7 @@ pub fn single_statement(name: &str, arguments: &Value) -> bool {
         .get("due")
         .is_some_and(|due| due.as_str().is_some_and(|d| !d.trim().is_empty()));
     match Tool::from_name(name) {
-        Some(Tool::CompleteTask | Tool::AddTasks) => false,
+        Some(Tool::CompleteTask | Tool::AddTasks | Tool::UndoLastChange) => false,
         Some(Tool::AddTask | Tool::UpdateTask) => !phrase,
         _ => true,
     }
@@ -877,6 +1007,8 @@ pub enum ToolOutput {
     Lists(Lists),
     Change(TaskChange),
     Task(Task),
+    Events(EventPage),
+    Undone(Undone),
 }
 
 impl ToolOutput {
@@ -929,6 +1061,37 @@ impl ToolOutput {
                 };
                 format!("{head}\n{}", lines.join("\n"))
             }
+            ToolOutput::Events(page) if page.events.is_empty() => "No changes yet.".into(),
+            ToolOutput::Events(page) => {
+                let lines: Vec<String> = page
+                    .events
+                    .iter()
+                    .map(|e| {
+                        let undone = if e.undone { " (undone)" } else { "" };
+                        format!(
+                            "{} #{} task {} via {}: {}{undone}",
+                            e.at.format("%Y-%m-%d %H:%M UTC"),
+                            e.id,
+                            e.task_id,
+                            e.source.as_str(),
+                            e.summary
+                        )
+                    })
+                    .collect();
+                let more = match &page.next_cursor {
+                    Some(cursor) => format!("\n(older changes with the cursor {cursor})"),
+                    None => String::new(),
+                };
+                format!("{}{more}", lines.join("\n"))
+            }
+            ToolOutput::Undone(undone) => {
+                let lines: Vec<String> = undone
+                    .undone
+                    .iter()
+                    .map(|e| format!("Undid: {}", e.summary))
+                    .collect();
+                lines.join("\n")
+            }
             ToolOutput::Task(task) => {
                 let state = if task.completed {
                     "completed"
@@ -949,6 +1112,7 @@ impl ToolOutput {
     pub fn changed_tasks(&self) -> bool {
         match self {
             ToolOutput::Change(_) => true,
+            ToolOutput::Undone(undone) => !undone.undone.is_empty(),
             ToolOutput::Added(added) => added.results.iter().any(|r| r.task.is_some()),
             _ => false,
         }
@@ -962,6 +1126,7 @@ fn change_line(change: &TaskChange) -> String {
         ChangeStatus::Reopened => "Reopened",
         ChangeStatus::Updated => "Updated",
         ChangeStatus::Deleted => "Deleted",
+        ChangeStatus::Restored => "Restored",
     };
     let mut text = format!("{verb} task {}: {}", change.task_id, change.title);
     let mut notes = Vec::new();
@@ -1037,12 +1202,13 @@ fn args<T: DeserializeOwned>(tool: &'static str, value: Value) -> Result<T, Call
 pub async fn call(
     db: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     limits: &Limits,
     name: &str,
     arguments: Value,
 ) -> Result<ToolOutput, CallError> {
     let tool = Tool::from_name(name).ok_or_else(|| CallError::UnknownTool(name.to_owned()))?;
-    tool.call(db, user, limits, arguments).await
+    tool.call(db, user, origin, limits, arguments).await
 }
 
 #[cfg(test)]
@@ -1134,7 +1300,10 @@ mod tests {
             );
             assert_eq!(
                 spec.read_only,
-                matches!(spec.tool, Tool::ListTasks | Tool::ListLists | Tool::GetTask),
+                matches!(
+                    spec.tool,
+                    Tool::ListTasks | Tool::ListLists | Tool::GetTask | Tool::Activity
+                ),
                 "{}",
                 spec.name
             );

@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 use smart_todo_shared::config::{Limits, PoolSettings, StatementCache};
 use smart_todo_shared::db::{self, DbPool, Executor};
+use smart_todo_shared::history::Origin;
 use smart_todo_shared::test_support::{TestDb, user};
 use smart_todo_shared::tools;
 
@@ -41,7 +42,7 @@ fn pool(config: tokio_postgres::Config, mode: StatementCache, size: usize) -> Db
 
 async fn call(pool: &DbPool, who: &str, tool: &str, arguments: Value) -> Value {
     let conn = db::client(pool).await.expect("a connection");
-    tools::call(&conn, &user(who), &LIMITS, tool, arguments)
+    tools::call(&conn, &user(who), &Origin::MCP, &LIMITS, tool, arguments)
         .await
         .unwrap_or_else(|e| panic!("{tool} for {who}: {e}"))
         .to_json()
@@ -145,6 +146,7 @@ async fn auto_recognises_the_pooler_and_every_call_stays_correct_under_concurren
                     tools::call(
                         &tx,
                         &user(&who),
+                        &Origin::MCP,
                         &LIMITS,
                         "add_task",
                         json!({"title": format!("in a transaction {i}")}),

@@ -1,6 +1,7 @@
 //! The shared crate against a real PostgreSQL: migrations, TLS, and every catalog tool, with a
 //! fresh database per test.
 
+use smart_todo_shared::history::Origin;
 use std::collections::HashMap;
 
 use secrecy::SecretString;
@@ -20,6 +21,7 @@ async fn add(db: &TestDb, who: &str, title: &str) -> i64 {
     tools::add_task(
         &*db.conn().await,
         &user(who),
+        &Origin::MCP,
         &LIMITS,
         AddTaskArgs {
             title: title.into(),
@@ -346,6 +348,7 @@ async fn add_task_creates_and_trims() {
     let change = tools::add_task(
         &*db.conn().await,
         &user("alice"),
+        &Origin::MCP,
         &LIMITS,
         AddTaskArgs {
             title: "  Buy groceries ".into(),
@@ -377,6 +380,7 @@ async fn add_task_refuses_an_empty_title_and_stores_nothing() {
     let err = tools::add_task(
         &*db.conn().await,
         &user("alice"),
+        &Origin::MCP,
         &LIMITS,
         AddTaskArgs {
             title: "   ".into(),
@@ -403,6 +407,7 @@ async fn list_tasks_filters_by_status_and_user() {
     tools::complete_task(
         &*db.conn().await,
         &user("alice"),
+        &Origin::MCP,
         &LIMITS,
         TaskRefArgs { task_id: a },
     )
@@ -434,6 +439,7 @@ async fn complete_is_idempotent_and_reopen_clears_completion() {
     let first = tools::complete_task(
         &*db.conn().await,
         &alice,
+        &Origin::MCP,
         &LIMITS,
         TaskRefArgs { task_id: id },
     )
@@ -447,6 +453,7 @@ async fn complete_is_idempotent_and_reopen_clears_completion() {
     tools::complete_task(
         &*db.conn().await,
         &alice,
+        &Origin::MCP,
         &LIMITS,
         TaskRefArgs { task_id: id },
     )
@@ -462,6 +469,7 @@ async fn complete_is_idempotent_and_reopen_clears_completion() {
     let reopened = tools::reopen_task(
         &*db.conn().await,
         &alice,
+        &Origin::MCP,
         &LIMITS,
         TaskRefArgs { task_id: id },
     )
@@ -482,6 +490,7 @@ async fn update_task_changes_title_and_description() {
     let change = tools::update_task(
         &*db.conn().await,
         &alice,
+        &Origin::MCP,
         &LIMITS,
         UpdateTaskArgs {
             task_id: id,
@@ -504,7 +513,7 @@ async fn update_task_changes_title_and_description() {
         due: None,
         ..Default::default()
     };
-    tools::update_task(&*db.conn().await, &alice, &LIMITS, cleared)
+    tools::update_task(&*db.conn().await, &alice, &Origin::MCP, &LIMITS, cleared)
         .await
         .unwrap();
     let task = tools::get_task(&*db.conn().await, &alice, TaskRefArgs { task_id: id })
@@ -522,7 +531,7 @@ async fn update_task_changes_title_and_description() {
         ..Default::default()
     };
     assert!(matches!(
-        tools::update_task(&*db.conn().await, &alice, &LIMITS, nothing).await,
+        tools::update_task(&*db.conn().await, &alice, &Origin::MCP, &LIMITS, nothing).await,
         Err(ToolError::Invalid { .. })
     ));
 }
@@ -534,6 +543,7 @@ async fn delete_task_removes_it() {
     let change = tools::delete_task(
         &*db.conn().await,
         &user("alice"),
+        &Origin::MCP,
         &LIMITS,
         TaskRefArgs { task_id: id },
     )
@@ -546,6 +556,7 @@ async fn delete_task_removes_it() {
     let again = tools::delete_task(
         &*db.conn().await,
         &user("alice"),
+        &Origin::MCP,
         &LIMITS,
         TaskRefArgs { task_id: id },
     )
@@ -562,18 +573,19 @@ async fn every_tool_treats_another_users_task_as_not_found_and_changes_nothing()
     let conn = db.conn().await;
     let results = [
         tools::get_task(&conn, &bob, by_id()).await.err(),
-        tools::complete_task(&conn, &bob, &LIMITS, by_id())
+        tools::complete_task(&conn, &bob, &Origin::MCP, &LIMITS, by_id())
             .await
             .err(),
-        tools::reopen_task(&conn, &bob, &LIMITS, by_id())
+        tools::reopen_task(&conn, &bob, &Origin::MCP, &LIMITS, by_id())
             .await
             .err(),
-        tools::delete_task(&conn, &bob, &LIMITS, by_id())
+        tools::delete_task(&conn, &bob, &Origin::MCP, &LIMITS, by_id())
             .await
             .err(),
         tools::update_task(
             &conn,
             &bob,
+            &Origin::MCP,
             &LIMITS,
             UpdateTaskArgs {
                 task_id: id,
@@ -606,6 +618,7 @@ async fn a_missing_or_impossible_task_id_is_not_found() {
         let err = tools::complete_task(
             &*db.conn().await,
             &user("alice"),
+            &Origin::MCP,
             &LIMITS,
             TaskRefArgs { task_id: id },
         )
@@ -625,6 +638,7 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
     let created = tools::call(
         &*db.conn().await,
         &alice,
+        &Origin::MCP,
         &LIMITS,
         "add_task",
         json!({"title": "Buy groceries"}),
@@ -637,6 +651,7 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
     let listed = tools::call(
         &*db.conn().await,
         &alice,
+        &Origin::MCP,
         &LIMITS,
         "list_tasks",
         json!({"status": "pending"}),
@@ -648,6 +663,7 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
     let listed_null = tools::call(
         &*db.conn().await,
         &alice,
+        &Origin::MCP,
         &LIMITS,
         "list_tasks",
         serde_json::Value::Null,
@@ -660,6 +676,7 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
         tools::call(
             &*db.conn().await,
             &alice,
+            &Origin::MCP,
             &LIMITS,
             "complete_task",
             json!({"task_id": "three"})
@@ -668,13 +685,22 @@ async fn dynamic_calls_run_the_same_tools_and_refuse_bad_arguments() {
         Err(CallError::BadArguments { .. })
     ));
     assert!(matches!(
-        tools::call(&*db.conn().await, &alice, &LIMITS, "drop_tables", json!({})).await,
+        tools::call(
+            &*db.conn().await,
+            &alice,
+            &Origin::MCP,
+            &LIMITS,
+            "drop_tables",
+            json!({})
+        )
+        .await,
         Err(CallError::UnknownTool(_))
     ));
     // A user id smuggled into arguments is refused, not obeyed.
     let smuggled = tools::call(
         &*db.conn().await,
         &user("bob"),
+        &Origin::MCP,
         &LIMITS,
         "delete_task",
         json!({"task_id": id, "user_id": "alice"}),
@@ -830,7 +856,7 @@ async fn the_tools_take_due_dates_in_words_and_keep_recurrence() {
     let call = |tool: &'static str, args: serde_json::Value| {
         let conn = &conn;
         let alice = &alice;
-        async move { tools::call(conn, alice, &LIMITS, tool, args).await }
+        async move { tools::call(conn, alice, &Origin::MCP, &LIMITS, tool, args).await }
     };
     let added = call(
         "add_task",
@@ -906,6 +932,7 @@ async fn completing_a_recurring_task_with_its_occurrence_moves_it_once() {
     let created = tools::add_task(
         &*conn,
         &alice,
+        &Origin::MCP,
         &LIMITS,
         AddTaskArgs {
             title: "Water the plants".into(),
@@ -929,6 +956,7 @@ async fn completing_a_recurring_task_with_its_occurrence_moves_it_once() {
             tools::complete_task(
                 &**conn,
                 alice,
+                &Origin::MCP,
                 &LIMITS,
                 tools::CompleteTaskArgs {
                     task_id: id,

@@ -48,10 +48,13 @@ TOOLS = [
     "reopen_task",
     "update_task",
     "delete_task",
+    "restore_task",
+    "activity",
+    "undo_last_change",
 ]
-READ_ONLY = {"list_tasks", "list_lists", "get_task"}
+READ_ONLY = {"list_tasks", "list_lists", "get_task", "activity"}
 # Calling these twice does more than calling them once.
-NOT_IDEMPOTENT = {"add_task", "add_tasks", "complete_task", "delete_task"}
+NOT_IDEMPOTENT = {"add_task", "add_tasks", "complete_task", "delete_task", "undo_last_change"}
 LISTING_KEYS = {"tasks", "next_cursor", "total"}
 INVALID_PARAMS = -32602
 ACCEPT = "application/json, text/event-stream"
@@ -248,7 +251,7 @@ class Suite:
         listed = await alice.list_tools()
         tools = {tool.name: tool for tool in listed.tools}
         self.check(
-            "tools/list offers the 9 task tools in catalog order", [t.name for t in listed.tools] == TOOLS, list(tools)
+            f"tools/list offers the {len(TOOLS)} task tools in catalog order", [t.name for t in listed.tools] == TOOLS, list(tools)
         )
         for name, tool in tools.items():
             schema = str(tool.input_schema).lower()
@@ -386,6 +389,30 @@ class Suite:
         )
         ids = await self.list_ids(alice)
         self.check("the deleted task is gone from the list", ids is not None and task_id not in ids, ids)
+
+        # The trash and history: restore_task brings it back with its number, activity shows what
+        # MCP did, undo_last_change takes the restore back.
+        await self.ok(alice, "restore_task", {"task_id": task_id}, "restored", "Buy oat milk")
+        ids = await self.list_ids(alice)
+        self.check("the restored task is back with its number", ids is not None and task_id in ids, ids)
+        history = await self.call(alice, "activity", {"task_id": task_id, "limit": 3})
+        events = (history.structured_content or {}).get("events", []) if history else []
+        self.check(
+            "activity lists the task's changes newest first, each from mcp",
+            [e.get("kind") for e in events] == ["restored", "deleted", "updated"]
+            and all(e.get("source") == "mcp" for e in events),
+            events,
+        )
+        undone = await self.call(alice, "undo_last_change", {})
+        sc = (undone.structured_content or {}) if undone else {}
+        self.check(
+            "undo_last_change takes the restore back",
+            undone is not None and not undone.is_error and [e.get("kind") for e in sc.get("undone", [])] == ["restored"],
+            sc,
+        )
+        ids = await self.list_ids(alice)
+        self.check("after the undo the task is gone again", ids is not None and task_id not in ids, ids)
+        await self.tool_error("bob's restore_task of alice's task is isError", bob, "restore_task", {"task_id": task_id}, "not in the trash")
 
     def stored(self, user: str, task_id: int) -> dict | None:
         """The stored row of a task (None without DATABASE_URL, or when there is none)."""

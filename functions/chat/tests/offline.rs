@@ -686,3 +686,119 @@ async fn a_turn_costs_a_fixed_number_of_statements() {
         "plus the lease, the request with the call's record, the tool, and the result with the reply"
     );
 }
+
+/// Chat changes are history with the turn that made them; "undo that" reverses the last turn's
+/// change (and again redoes it), "put it back" brings a deleted task back with its number, and
+/// "what did I change?" reads the history — all checked in the database.
+#[tokio::test]
+async fn undo_and_history_in_chat() {
+    let app = App::offline().await;
+    let first = app.chat("alice", None, "add buy milk").await;
+    let conversation = first.body["conversation_id"].as_str().unwrap().to_owned();
+    let say = |message: &'static str| {
+        let app = &app;
+        let conversation = conversation.clone();
+        async move { app.chat("alice", Some(&conversation), message).await }
+    };
+    say("add call the bank").await;
+    let gone = say("delete task 1").await;
+    assert_eq!(tool_names(&gone), ["delete_task"]);
+    assert_eq!(
+        app.tasks("alice").await,
+        [(2, "Call the bank".into(), false)]
+    );
+
+    let back = say("put it back").await;
+    assert_eq!(tool_names(&back), ["undo_last_change"]);
+    let text = back.body["response"].as_str().unwrap();
+    assert_eq!(
+        text,
+        "Undone: brought back \u{201c}Buy milk\u{201d} as task 1. Say \"undo\" again to redo it."
+    );
+    assert_eq!(
+        app.tasks("alice").await,
+        [
+            (1, "Buy milk".into(), false),
+            (2, "Call the bank".into(), false)
+        ],
+        "back with its number"
+    );
+
+    // Every event names the chat turn that made it, and each turn's own.
+    let conn = app.db.conn().await;
+    let rows = conn
+        .query(
+            "SELECT e.kind, e.source, e.turn_id = t.id, m.content \
+             FROM task_events e JOIN turns t ON t.id = e.turn_id \
+             JOIN messages m ON m.id = t.user_message_id \
+             WHERE e.user_id = 'alice' ORDER BY e.id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let seen: Vec<(String, String, bool, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("created".into(), "chat".into(), true, "add buy milk".into()),
+            (
+                "created".into(),
+                "chat".into(),
+                true,
+                "add call the bank".into()
+            ),
+            (
+                "deleted".into(),
+                "chat".into(),
+                true,
+                "delete task 1".into()
+            ),
+            ("restored".into(), "chat".into(), true, "put it back".into()),
+        ]
+    );
+
+    // "undo" again redoes: the undo was the latest change.
+    let redo = say("undo").await;
+    let text = redo.body["response"].as_str().unwrap();
+    assert!(
+        text.starts_with("Undone: deleted \u{201c}Buy milk\u{201d} (task 1) again"),
+        "{text}"
+    );
+    assert_eq!(
+        app.tasks("alice").await,
+        [(2, "Call the bank".into(), false)]
+    );
+    let restored = say("restore task 1").await;
+    assert_eq!(tool_names(&restored), ["restore_task"]);
+    assert_eq!(app.tasks("alice").await.len(), 2);
+    let twice = say("restore task 1").await;
+    let text = twice.body["response"].as_str().unwrap();
+    assert!(text.contains("not in the trash"), "{text}");
+
+    let history = say("what did I change?").await;
+    assert_eq!(tool_names(&history), ["activity"]);
+    let text = history.body["response"].as_str().unwrap();
+    assert!(text.starts_with("Your latest changes:"), "{text}");
+    assert!(text.contains("Restored \u{201c}Buy milk\u{201d}"), "{text}");
+    assert!(text.contains("Deleted \u{201c}Buy milk\u{201d}"), "{text}");
+    assert!(text.contains("in chat"), "{text}");
+    let one = say("history of task 2").await;
+    let text = one.body["response"].as_str().unwrap();
+    assert!(text.starts_with("Latest changes to task 2:"), "{text}");
+    assert!(
+        text.contains("Added \u{201c}Call the bank\u{201d}"),
+        "{text}"
+    );
+    assert!(!text.contains("Buy milk"), "{text}");
+
+    // Bob has nothing to undo and sees none of it.
+    let bob = app.chat("bob", None, "undo that").await;
+    let text = bob.body["response"].as_str().unwrap();
+    assert!(text.contains("there is nothing to undo"), "{text}");
+    let bob = app.chat("bob", None, "what did I change?").await;
+    assert_eq!(bob.body["response"], "Nothing has been changed yet.");
+    assert_eq!(app.tasks("alice").await.len(), 2);
+}

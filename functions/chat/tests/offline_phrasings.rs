@@ -9,6 +9,7 @@ mod common;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use common::App;
 use serde_json::{Value, json};
+use smart_todo_shared::history::Origin;
 use smart_todo_shared::test_support::user;
 
 /// What a row expects afterwards.
@@ -154,7 +155,7 @@ async fn set_up(app: &App, client: &tokio_postgres::Client, who: &str, setup: &[
             ),
             None => ("add_task", serde_json::from_str::<Value>(step).unwrap()),
         };
-        smart_todo_shared::tools::call(client, &user(who), &limits, name, arguments)
+        smart_todo_shared::tools::call(client, &user(who), &Origin::REST, &limits, name, arguments)
             .await
             .unwrap_or_else(|e| panic!("setup {step} for {who}: {e}"));
     }
@@ -1518,6 +1519,7 @@ async fn a_long_listing_says_it_shows_only_the_first_page() {
         smart_todo_shared::tools::call(
             &client,
             &user("pager"),
+            &Origin::REST,
             &limits,
             "add_tasks",
             json!({ "tasks": tasks }),

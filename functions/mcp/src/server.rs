@@ -14,6 +14,7 @@ use serde_json::Value;
 use smart_todo_shared::config::Limits;
 use smart_todo_shared::db::{self, DbError};
 use smart_todo_shared::domain::UserId;
+use smart_todo_shared::history::Origin;
 use smart_todo_shared::tools::{self, CallError, ToolError, ToolOutput};
 use smart_todo_shared::{AuthUser, DbPool};
 
@@ -82,7 +83,17 @@ impl ServerHandler for TaskToolServer {
         let user = verified_user(&context)?;
         let arguments = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let outcome = match db::client(&self.pool).await {
-            Ok(client) => tools::call(&client, &user, &self.limits, &request.name, arguments).await,
+            Ok(client) => {
+                tools::call(
+                    &client,
+                    &user,
+                    &Origin::MCP,
+                    &self.limits,
+                    &request.name,
+                    arguments,
+                )
+                .await
+            }
             Err(err) => Err(CallError::Tool(ToolError::Db(err))),
         };
         tracing::info!(
@@ -132,6 +143,7 @@ fn tool_error_text(err: ToolError) -> String {
     match err {
         ToolError::NotFound(_)
         | ToolError::ListNotFound(_)
+        | ToolError::Missing(_)
         | ToolError::Conflict(_)
         | ToolError::Invalid { .. }
         | ToolError::Limited { .. } => err.to_string(),

@@ -229,7 +229,10 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
             "complete_task",
             "reopen_task",
             "update_task",
-            "delete_task"
+            "delete_task",
+            "restore_task",
+            "activity",
+            "undo_last_change"
         ]
     );
     for tool in tools {
@@ -245,7 +248,7 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
         assert!(tool["title"].is_string(), "{name}");
         let annotations = &tool["annotations"];
         assert_eq!(annotations["openWorldHint"], false, "{name}");
-        let read_only = matches!(name, "list_tasks" | "list_lists" | "get_task");
+        let read_only = matches!(name, "list_tasks" | "list_lists" | "get_task" | "activity");
         assert_eq!(annotations["readOnlyHint"], read_only, "{name}");
         assert_eq!(
             annotations["destructiveHint"],
@@ -2326,4 +2329,70 @@ async fn add_tasks_reaching_the_list_limit_reports_what_it_stored() {
         assert_eq!(created, 2, "{results:?}");
         assert_eq!(stored, created, "the rows are the results");
     }
+}
+
+/// MCP changes are history with source `mcp`; an MCP client reads it with `activity` and takes a
+/// change back with `undo_last_change` or `restore_task` — one user's only.
+#[tokio::test]
+async fn mcp_changes_are_history_an_mcp_client_can_read_and_undo() {
+    let app = App::new().await;
+    app.call("alice", "add_task", json!({"title": "Buy milk"}))
+        .await
+        .ok();
+    app.call(
+        "alice",
+        "update_task",
+        json!({"task_id": 1, "title": "Buy oat milk"}),
+    )
+    .await
+    .ok();
+    let history = app.call("alice", "activity", json!({})).await;
+    let events = history.structured()["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e["source"] == "mcp"), "{events:?}");
+    assert_eq!(events[0]["kind"], "updated");
+    assert!(history.text().contains("via mcp"), "{}", history.text());
+
+    let undone = app.call("alice", "undo_last_change", json!({})).await;
+    assert_eq!(undone.structured()["undone"][0]["kind"], "updated");
+    let task = app.call("alice", "get_task", json!({"task_id": 1})).await;
+    assert_eq!(task.structured()["title"], "Buy milk");
+
+    app.call("alice", "delete_task", json!({"task_id": 1}))
+        .await
+        .ok();
+    let back = app
+        .call("alice", "restore_task", json!({"task_id": 1}))
+        .await;
+    assert_eq!(back.structured()["status"], "restored");
+    assert_eq!(back.structured()["task_id"], 1);
+
+    // Bob: no history, nothing to undo, and alice's task is not his to restore.
+    let bob = app.call("bob", "activity", json!({})).await;
+    assert_eq!(bob.structured()["events"], json!([]));
+    let refused = app.call("bob", "undo_last_change", json!({})).await;
+    assert!(refused.tool_error("bob's undo").contains("nothing to undo"));
+    app.call("alice", "delete_task", json!({"task_id": 1}))
+        .await
+        .ok();
+    let refused = app.call("bob", "restore_task", json!({"task_id": 1})).await;
+    assert!(
+        refused
+            .tool_error("bob's restore")
+            .contains("not in the trash")
+    );
+    let refused = app.call("alice", "activity", json!({"limit": 0})).await;
+    assert!(refused.tool_error("limit 0").contains("limit"));
+    let stored: i64 = app
+        .test_db()
+        .conn()
+        .await
+        .query_one(
+            "SELECT count(*) FROM task_events WHERE user_id = 'bob'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 0);
 }

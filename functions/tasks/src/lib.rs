@@ -15,7 +15,10 @@ use smart_todo_shared::domain::{
 };
 use smart_todo_shared::due::Due;
 use smart_todo_shared::error::{FieldError, Problem};
-use smart_todo_shared::http::{ApiQuery, JsonBody, MAX_BODY_BYTES, require_path_user};
+use smart_todo_shared::history::{EventPage, Origin, Undone};
+use smart_todo_shared::http::{
+    ApiQuery, JsonBody, MAX_BODY_BYTES, OptionalJsonBody, require_path_user,
+};
 use smart_todo_shared::organise::{
     Counts, ListName, ListSummary, Order, Priority, Sort, Tag, View, parse_tags,
 };
@@ -40,6 +43,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/due/parse", get(parse_due))
         .route("/api/parse", get(parse_line))
         .route("/api/counts", get(get_counts))
+        .route("/api/activity", get(get_activity))
+        .route("/api/trash", get(get_trash))
+        .route("/api/undo", post(undo))
         .route("/api/lists", get(get_lists).post(create_list))
         .route(
             "/api/lists/{id}",
@@ -63,6 +69,29 @@ fn task_routes(complete: MethodRouter<AppState>) -> Router<AppState> {
         )
         .route("/tasks/{id}/complete", complete)
         .route("/tasks/{id}/reopen", post(reopen_task))
+        .route("/tasks/{id}/restore", post(restore_task))
+}
+
+/// The header by which the web app says a request is its own, so that history tells the two
+/// apart (source `ui` instead of `rest`).
+const CLIENT_HEADER: &str = "x-smart-todo-client";
+
+/// Where a write comes from: the web app when it says so in [`CLIENT_HEADER`], else the API.
+struct Via(Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for Via {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut values = parts.headers.get_all(CLIENT_HEADER).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Ok(Via(Origin::REST)),
+            (Some(value), None) if value.as_bytes() == b"web" => Ok(Via(Origin::UI)),
+            _ => Err(ApiError::BadRequest(format!(
+                "{CLIENT_HEADER} may only be sent once, as 'web' (the web app)"
+            ))),
+        }
+    }
 }
 
 /// The OpenAPI 3.1 document of this API, as served: it states every status and field limit the
@@ -780,10 +809,11 @@ async fn rename_list(
 async fn delete_list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    Via(origin): Via,
     ListIdPath(id): ListIdPath,
 ) -> Result<StatusCode, ApiError> {
     let client = db::client(&state.pool).await?;
-    service::delete_list(&client, &user, id, &state.limits).await?;
+    service::delete_list(&client, &user, &origin, id, &state.limits).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -818,6 +848,7 @@ async fn list_tasks(
 async fn create_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    Via(origin): Via,
     JsonBody(body): JsonBody<CreateTask>,
 ) -> Result<Response, ApiError> {
     let (mut new, due) = body.parse()?;
@@ -827,7 +858,7 @@ async fn create_task(
     {
         new.due = Some(due);
     }
-    let task = service::create_task(&client, &user, &new, &state.limits).await?;
+    let task = service::create_task(&client, &user, &origin, &new, &state.limits).await?;
     let location = HeaderValue::try_from(format!("/api/tasks/{}", task.id)).expect("ascii");
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(task)).into_response())
 }
@@ -846,6 +877,7 @@ async fn get_task(
 async fn apply(
     state: &AppState,
     user: &AuthUser,
+    origin: &Origin,
     id: TaskId,
     (mut patch, due): (TaskPatch, Option<DueInput>),
 ) -> Result<Json<Task>, ApiError> {
@@ -854,7 +886,7 @@ async fn apply(
         patch.due = Some(due.resolve(&client, &user.0).await?);
     }
     Ok(Json(
-        service::update_task(&client, &user.0, id, &patch, &state.limits).await?,
+        service::update_task(&client, &user.0, origin, id, &patch, &state.limits).await?,
     ))
 }
 
@@ -865,10 +897,11 @@ async fn apply(
 async fn patch_task(
     State(state): State<AppState>,
     user: AuthUser,
+    Via(origin): Via,
     TaskIdPath(id): TaskIdPath,
     JsonBody(body): JsonBody<PatchTask>,
 ) -> Result<Json<Task>, ApiError> {
-    apply(&state, &user, id, body.parse()?).await
+    apply(&state, &user, &origin, id, body.parse()?).await
 }
 
 #[utoipa::path(put, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), request_body = PutTask,
@@ -878,10 +911,11 @@ async fn patch_task(
 async fn put_task(
     State(state): State<AppState>,
     user: AuthUser,
+    Via(origin): Via,
     TaskIdPath(id): TaskIdPath,
     JsonBody(body): JsonBody<PutTask>,
 ) -> Result<Json<Task>, ApiError> {
-    apply(&state, &user, id, body.parse()?).await
+    apply(&state, &user, &origin, id, body.parse()?).await
 }
 
 /// Query of `POST /api/tasks/{id}/complete`.
@@ -901,6 +935,7 @@ pub struct CompleteParams {
 async fn complete_task(
     State(state): State<AppState>,
     user: AuthUser,
+    Via(origin): Via,
     TaskIdPath(id): TaskIdPath,
     ApiQuery(params): ApiQuery<CompleteParams>,
 ) -> Result<Json<Task>, ApiError> {
@@ -913,7 +948,16 @@ async fn complete_task(
     };
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::set_completed(&client, &user.0, id, true, occurrence, &state.limits).await?,
+        service::set_completed(
+            &client,
+            &user.0,
+            &origin,
+            id,
+            true,
+            occurrence,
+            &state.limits,
+        )
+        .await?,
     ))
 }
 
@@ -923,11 +967,12 @@ async fn complete_task(
 async fn reopen_task(
     State(state): State<AppState>,
     user: AuthUser,
+    Via(origin): Via,
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::set_completed(&client, &user.0, id, false, None, &state.limits).await?,
+        service::set_completed(&client, &user.0, &origin, id, false, None, &state.limits).await?,
     ))
 }
 
@@ -935,22 +980,184 @@ async fn reopen_task(
 async fn toggle_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    Via(origin): Via,
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<Task>, ApiError> {
     let client = db::client(&state.pool).await?;
     Ok(Json(
-        service::toggle_task(&client, &user, id, &state.limits).await?,
+        service::toggle_task(&client, &user, &origin, id, &state.limits).await?,
     ))
 }
 
 #[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "In the trash for 30 days: `POST /api/tasks/{id}/restore` or `POST /api/undo` brings it back"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_task(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    Via(origin): Via,
     TaskIdPath(id): TaskIdPath,
 ) -> Result<StatusCode, ApiError> {
     let client = db::client(&state.pool).await?;
-    service::delete_task(&client, &user, id, &state.limits).await?;
+    service::delete_task(&client, &user, &origin, id, &state.limits).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/restore", tag = "history", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Task, description = "Back from the trash, with its number"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+async fn restore_task(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Via(origin): Via,
+    TaskIdPath(id): TaskIdPath,
+) -> Result<Json<Task>, ApiError> {
+    let client = db::client(&state.pool).await?;
+    Ok(Json(
+        service::restore_task(&client, &user, &origin, id, &state.limits).await?,
+    ))
+}
+
+/// Query of `GET /api/activity`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityParams {
+    /// Only the changes of this task.
+    pub task_id: Option<String>,
+    /// Changes per page, 1–100 (default 50).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page size given as a query parameter: 1 to 100, `default` when absent.
+fn page_limit(raw: Option<&str>, default: i64) -> Result<PageLimit, ApiError> {
+    match raw {
+        None => PageLimit::new(default).map_err(|e| ApiError::invalid("limit", e.0)),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| PageLimit::new(n).ok())
+            .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 100")),
+    }
+}
+
+#[utoipa::path(get, path = "/api/activity", tag = "history", params(ActivityParams), security(("bearer" = [])),
+    responses((status = 200, body = EventPage), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn get_activity(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(params): ApiQuery<ActivityParams>,
+) -> Result<Json<EventPage>, ApiError> {
+    let limit = page_limit(params.limit.as_deref(), 50)?;
+    let task = params
+        .task_id
+        .as_deref()
+        .map(|raw| TaskId::parse(raw).map_err(|e| ApiError::invalid("task_id", e.0)))
+        .transpose()?;
+    let before = params
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|raw| {
+            smart_todo_shared::history::parse_cursor(raw)
+                .map_err(|e| ApiError::invalid("cursor", e.0))
+        })
+        .transpose()?;
+    let client = db::client(&state.pool).await?;
+    Ok(Json(
+        service::activity(&client, &user, task, before, limit).await?,
+    ))
+}
+
+/// Query of `GET /api/trash`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TrashParams {
+    /// Tasks per page, 1–100 (default 50).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of the trash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrashPage {
+    /// Deleted tasks, most recently deleted first; each stays 30 days.
+    pub tasks: Vec<Task>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+fn trash_cursor(raw: &str) -> Result<smart_todo_shared::repo::TrashCursor, ApiError> {
+    let bad = || ApiError::invalid("cursor", "must be the next_cursor of a page of the trash");
+    let (micros, id) = raw.split_once('.').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let id: i64 = id.parse().map_err(|_| bad())?;
+    let deleted_at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    Ok(smart_todo_shared::repo::TrashCursor { deleted_at, id })
+}
+
+#[utoipa::path(get, path = "/api/trash", tag = "history", params(TrashParams), security(("bearer" = [])),
+    responses((status = 200, body = TrashPage), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn get_trash(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(params): ApiQuery<TrashParams>,
+) -> Result<Json<TrashPage>, ApiError> {
+    let limit = page_limit(params.limit.as_deref(), 50)?;
+    let after = params
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(trash_cursor)
+        .transpose()?;
+    let client = db::client(&state.pool).await?;
+    let (tasks, next) = service::trash(&client, &user, after, limit).await?;
+    Ok(Json(TrashPage {
+        tasks,
+        next_cursor: next.map(|c| format!("{}.{}", c.deleted_at.timestamp_micros(), c.id)),
+    }))
+}
+
+/// Body of `POST /api/undo` (may be left out).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UndoBody {
+    /// Undo everything this chat turn changed (its `turn_id` in the history); absent: the latest
+    /// change, whatever made it.
+    #[schema(value_type = Option<String>, format = "uuid")]
+    pub turn_id: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/undo", tag = "history", request_body(content = Option<UndoBody>), security(("bearer" = [])),
+    responses((status = 200, body = Undone, description = "What was undone; undoing again redoes it"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "No change of yours in that turn"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "Nothing to undo, or a later change would be overwritten: nothing changed"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+async fn undo(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Via(origin): Via,
+    OptionalJsonBody(body): OptionalJsonBody<UndoBody>,
+) -> Result<Json<Undone>, ApiError> {
+    let turn = body
+        .turn_id
+        .as_deref()
+        .map(|raw| {
+            smart_todo_shared::domain::TurnId::parse(raw)
+                .map_err(|e| ApiError::invalid("turn_id", e.0))
+        })
+        .transpose()?;
+    let client = db::client(&state.pool).await?;
+    Ok(Json(
+        service::undo(&client, &user, &origin, turn, &state.limits).await?,
+    ))
 }

@@ -26,6 +26,10 @@ use utoipa::{Modify, OpenApi};
         super::delete_task,
         super::complete_task,
         super::reopen_task,
+        super::restore_task,
+        super::get_activity,
+        super::get_trash,
+        super::undo,
     ),
     modifiers(&BearerAuth)
 )]

@@ -1,116 +1,19 @@
 //! The REST task API driven in-process through its axum router, against a fresh PostgreSQL
 //! database per test.
 
-use axum::Router;
+mod common;
+
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use smart_todo_shared::AppState;
 use smart_todo_shared::config::{DatabaseConfig, PoolSettings, StatementCache};
+
+use common::{App, Reply};
 use smart_todo_shared::test_support::{
     TEST_JWT_SECRET, TestDb, TripCounter, authenticator, bearer, enable_statement_stats, send,
-    send_request, statements_run, token,
+    statements_run, token,
 };
-
-struct App {
-    db: TestDb,
-    router: Router,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    /// Asserts an RFC 9457 problem with this status.
-    #[track_caller]
-    fn assert_problem(&self, status: u16, reason: &str) {
-        assert_eq!(self.status.as_u16(), status, "{reason}: {}", self.body);
-        assert_eq!(
-            self.headers[header::CONTENT_TYPE],
-            "application/problem+json",
-            "{reason}"
-        );
-        assert_eq!(self.body["status"], status, "{reason}");
-        assert!(
-            self.body["type"].is_string() && self.body["title"].is_string(),
-            "{reason}"
-        );
-        assert!(
-            !self.body["detail"].as_str().unwrap_or_default().is_empty(),
-            "{reason}"
-        );
-    }
-}
-
-impl App {
-    async fn new() -> Self {
-        Self::with_limits(Default::default()).await
-    }
-
-    async fn with_limits(limits: smart_todo_shared::config::Limits) -> Self {
-        let db = TestDb::new().await;
-        let pool = db.pool.clone();
-        Self::with_pool(db, pool, limits)
-    }
-
-    fn with_pool(
-        db: TestDb,
-        pool: smart_todo_shared::db::DbPool,
-        limits: smart_todo_shared::config::Limits,
-    ) -> Self {
-        let state = AppState {
-            pool,
-            auth: authenticator(),
-            limits,
-        };
-        let router = smart_todo_shared::http::api_app(smart_todo_tasks::router(state));
-        Self { db, router }
-    }
-
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = send_request(&self.router, request).await;
-        Reply {
-            status: response.status,
-            body: response.json(),
-            headers: response.headers,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        user: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        let response = send(&self.router, method, uri, user.map(bearer).as_deref(), body).await;
-        Reply {
-            status: response.status,
-            body: response.json(),
-            headers: response.headers,
-        }
-    }
-
-    /// `POST /api/tasks {"title": title}` as `user`, whatever it answers.
-    async fn post(&self, user: &str, title: &str) -> Reply {
-        self.call(
-            Method::POST,
-            "/api/tasks",
-            Some(user),
-            Some(json!({"title": title})),
-        )
-        .await
-    }
-
-    async fn create(&self, user: &str, title: &str) -> Value {
-        let reply = self.post(user, title).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        reply.body
-    }
-}
 
 #[tokio::test]
 async fn health_reports_the_database() {

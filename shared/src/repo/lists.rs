@@ -7,6 +7,7 @@ use tracing::instrument;
 use crate::config::Limits;
 use crate::db::{DbError, Executor};
 use crate::domain::UserId;
+use crate::history::Origin;
 use crate::organise::{INBOX, ListName, ListSummary};
 
 /// What a list write did.
@@ -166,6 +167,7 @@ pub async fn rename_list(
 pub async fn delete_list(
     client: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: i64,
     limits: &Limits,
 ) -> Result<ListWritten, DbError> {
@@ -173,6 +175,12 @@ pub async fn delete_list(
         .query_typed(
             concat!(
                 write_quota!("$1", "$3"),
+                // The tasks go to the Inbox here, saying where the change comes from, so history
+                // records each move; the foreign key then finds none left to move.
+                ", moved AS (UPDATE tasks SET list_id = NULL,",
+                " via = $4, via_turn = $5",
+                " WHERE user_id = $1 AND list_id = $2 AND (SELECT ok FROM allowed)",
+                " AND EXISTS (SELECT 1 FROM lists WHERE user_id = $1 AND id = $2))",
                 ", gone AS (DELETE FROM lists WHERE user_id = $1 AND id = $2",
                 " AND (SELECT ok FROM allowed) RETURNING id, name)",
                 " SELECT allowed.ok, allowed.retry_after, gone.id, gone.name, ",
@@ -183,6 +191,8 @@ pub async fn delete_list(
                 (&user.as_str(), Type::TEXT),
                 (&id, Type::INT8),
                 (&limits.writes_per_minute, Type::INT4),
+                (&origin.source.as_str(), Type::TEXT),
+                (&origin.turn_uuid(), Type::UUID),
             ],
         )
         .await?;

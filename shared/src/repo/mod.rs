@@ -6,12 +6,14 @@
 mod conversations;
 #[macro_use]
 mod tasks;
+mod history;
 mod lists;
 mod turns;
 mod usage;
 mod users;
 
 pub use conversations::*;
+pub use history::*;
 pub use lists::*;
 pub use tasks::*;
 pub use turns::*;

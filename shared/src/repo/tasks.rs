@@ -12,6 +12,7 @@ use crate::domain::{
     DueChange, NewTask, Task, TaskId, TaskPage, TaskPatch, TaskQuery, UserId, Zone,
 };
 use crate::due::{Due, Recurrence};
+use crate::history::Origin;
 use crate::organise::{Counts, CursorKey, INBOX, Order, PageCursor, Priority, Sort, View};
 
 /// The columns every task statement returns, in the order `task_from_row` reads them.
@@ -68,8 +69,26 @@ macro_rules! list_upsert {
     };
 }
 
+/// The columns a task keeps in the trash (migration V10), as in `tasks`.
+macro_rules! trash_columns {
+    () => {
+        "user_id, id, title, description, completed, created_at, updated_at, completed_at, \
+         due_date, due_time, due_tz, due_at, due_rule, last_completed_at, priority, tags, list_id"
+    };
+}
+
+/// How long a deleted task stays in the trash, as an SQL interval ([`TRASH_DAYS`]).
+macro_rules! trash_days {
+    () => {
+        "interval '30 days'"
+    };
+}
+
+/// Days a deleted task stays in the trash before a sweep removes it.
+pub const TRASH_DAYS: i64 = 30;
+
 /// How many columns `task_columns!()` and the list name after it make.
-const TASK_COLUMNS: usize = 14;
+pub(super) const TASK_COLUMNS: usize = 14;
 
 fn task_from_row(row: &Row) -> Task {
     task_at(row, 0)
@@ -190,7 +209,7 @@ macro_rules! rule_after {
 }
 
 /// Reads the one row of a quota-guarded write: `ok, retry_after, extra, task columns…`.
-fn written(rows: &[Row]) -> Result<Written, DbError> {
+pub(super) fn written(rows: &[Row]) -> Result<Written, DbError> {
     let row = rows
         .first()
         .ok_or_else(|| DbError::Query(anyhow::anyhow!("a guarded write returned no row")))?;
@@ -213,6 +232,11 @@ fn written(rows: &[Row]) -> Result<Written, DbError> {
     })
 }
 
+/// The tasks of rows that start with `task_columns!()` and the list name.
+pub(super) fn task_rows(rows: &[Row]) -> Vec<Task> {
+    rows.iter().map(task_from_row).collect()
+}
+
 fn first_task(rows: Vec<Row>) -> Option<Task> {
     rows.first().map(task_from_row)
 }
@@ -223,6 +247,7 @@ fn first_task(rows: Vec<Row>) -> Option<Task> {
 pub async fn insert_task(
     client: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     task: &NewTask,
     limits: &Limits,
 ) -> Result<Written, DbError> {
@@ -263,9 +288,10 @@ pub async fn insert_task(
                 list_upsert!("$1", "$13", "(SELECT added FROM allowed)"),
                 ",",
                 " ins AS (INSERT INTO tasks (user_id, id, title, description,",
-                " due_date, due_time, due_tz, due_at, due_rule, priority, tags, list_id)",
+                " due_date, due_time, due_tz, due_at, due_rule, priority, tags, list_id,",
+                " via, via_turn)",
                 " SELECT $1, allowed.last_task_no, $2, $3, $6, $7, $8, $9, $10, $11, $12,",
-                " (SELECT id FROM lst)",
+                " (SELECT id FROM lst), $14, $15",
                 " FROM allowed WHERE allowed.added RETURNING ",
                 task_columns!(),
                 ", ",
@@ -287,6 +313,8 @@ pub async fn insert_task(
                 (&task.priority.level(), Type::INT2),
                 (&tags, Type::TEXT_ARRAY),
                 (&list, Type::TEXT),
+                (&origin.source.as_str(), Type::TEXT),
+                (&origin.turn_uuid(), Type::UUID),
             ],
         )
         .await?;
@@ -629,6 +657,7 @@ pub async fn count_tasks(client: &impl Executor, user: &UserId) -> Result<Counts
 pub async fn update_task(
     client: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     patch: &TaskPatch,
     limits: &Limits,
@@ -690,7 +719,7 @@ pub async fn update_task(
                 // $15 NULL: the priority stays; $16 NULL: the tags stay.
                 " priority = coalesce($15, priority), tags = coalesce($16, tags),",
                 " list_id = CASE WHEN $17 THEN (SELECT id FROM lst) ELSE list_id END,",
-                " updated_at = now()",
+                " updated_at = now(), via = $19, via_turn = $20",
                 " WHERE id = $1 AND user_id = $2 AND (SELECT ok FROM allowed) RETURNING ",
                 task_columns!(),
                 ", ",
@@ -718,6 +747,8 @@ pub async fn update_task(
                 (&tags, Type::TEXT_ARRAY),
                 (&set_list, Type::BOOL),
                 (&list, Type::TEXT),
+                (&origin.source.as_str(), Type::TEXT),
+                (&origin.turn_uuid(), Type::UUID),
             ],
         )
         .await?;
@@ -729,6 +760,7 @@ pub async fn update_task(
 pub async fn toggle_task(
     client: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     limits: &Limits,
 ) -> Result<Written, DbError> {
@@ -741,7 +773,7 @@ pub async fn toggle_task(
                 ", changed AS (UPDATE tasks SET",
                 " completed = NOT completed AND due_rule IS NULL,",
                 " completed_at = CASE WHEN completed OR due_rule IS NOT NULL THEN NULL",
-                "   ELSE now() END, updated_at = now()",
+                "   ELSE now() END, updated_at = now(), via = $4, via_turn = $5",
                 " WHERE id = $1 AND user_id = $2 AND (SELECT ok FROM allowed) RETURNING ",
                 task_columns!(),
                 ", ",
@@ -754,17 +786,21 @@ pub async fn toggle_task(
                 (&id.get(), Type::INT8),
                 (&user.as_str(), Type::TEXT),
                 (&limits.writes_per_minute, Type::INT4),
+                (&origin.source.as_str(), Type::TEXT),
+                (&origin.turn_uuid(), Type::UUID),
             ],
         )
         .await?;
     written(&rows)
 }
 
-/// Deletes a task and returns what it was, within the writes-per-minute limit.
+/// Moves a task to the trash and returns what it was, within the writes-per-minute limit. The
+/// user's tasks deleted more than [`TRASH_DAYS`] days ago leave the trash with it.
 #[instrument(skip_all, fields(user_id = %user, task_id = %id))]
 pub async fn delete_task(
     client: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     limits: &Limits,
 ) -> Result<Written, DbError> {
@@ -773,17 +809,28 @@ pub async fn delete_task(
             concat!(
                 write_quota!("$2", "$3"),
                 ", gone AS (DELETE FROM tasks WHERE id = $1 AND user_id = $2",
-                " AND (SELECT ok FROM allowed) RETURNING ",
-                task_columns!(),
-                ", ",
+                " AND (SELECT ok FROM allowed) RETURNING *, ",
                 list_of!("tasks"),
-                ") SELECT allowed.ok, allowed.retry_after, true, gone.*",
-                " FROM allowed LEFT JOIN gone ON true"
+                " AS list_name),",
+                " swept AS (DELETE FROM trash WHERE user_id = $2 AND deleted_at < now() - ",
+                trash_days!(),
+                " AND EXISTS (SELECT 1 FROM gone)),",
+                " binned AS (INSERT INTO trash (",
+                trash_columns!(),
+                ", deleted_via, deleted_turn) SELECT ",
+                trash_columns!(),
+                ", $4, $5 FROM gone)",
+                " SELECT allowed.ok, allowed.retry_after, true, g.*",
+                " FROM allowed LEFT JOIN (SELECT ",
+                task_columns!(),
+                ", list_name FROM gone) g ON true"
             ),
             &[
                 (&id.get(), Type::INT8),
                 (&user.as_str(), Type::TEXT),
                 (&limits.writes_per_minute, Type::INT4),
+                (&origin.source.as_str(), Type::TEXT),
+                (&origin.turn_uuid(), Type::UUID),
             ],
         )
         .await?;
@@ -797,6 +844,7 @@ pub async fn delete_task(
 pub async fn advance_recurring(
     client: &impl Executor,
     user: &UserId,
+    origin: &Origin,
     id: TaskId,
     from: NaiveDate,
     next: &Due,
@@ -806,7 +854,7 @@ pub async fn advance_recurring(
         .query_typed(
             concat!(
                 "UPDATE tasks SET due_date = $3, due_time = $4, due_at = $5,",
-                " last_completed_at = now(), updated_at = now()",
+                " last_completed_at = now(), updated_at = now(), via = $7, via_turn = $8",
                 " WHERE id = $1 AND user_id = $2 AND due_date = $6 AND due_rule IS NOT NULL",
                 " RETURNING ",
                 task_columns!(),
@@ -820,6 +868,8 @@ pub async fn advance_recurring(
                 (&due.time, Type::TIME),
                 (&due.at, Type::TIMESTAMPTZ),
                 (&from, Type::DATE),
+                (&origin.source.as_str(), Type::TEXT),
+                (&origin.turn_uuid(), Type::UUID),
             ],
         )
         .await?;

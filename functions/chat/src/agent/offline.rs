@@ -285,6 +285,12 @@ enum Intent {
     Pick(Pick),
     /// A rename without a new title.
     RenameWithoutTitle,
+    /// "Undo that", "put it back": the user's latest change.
+    Undo,
+    /// "What did I change?", "history of task 3".
+    History(Option<i64>),
+    /// "Restore task 3": back from the trash.
+    Restore(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,6 +333,30 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
         Intent::Unknown | Intent::Pick(_) => {
             Decision::Say(format!("Sorry, I didn't understand that. {HELP}"))
         }
+        Intent::Undo => match result(Tool::UndoLastChange) {
+            Some(value) => Decision::Say(describe_undo(value)),
+            None => Decision::Call(Tool::UndoLastChange, json!({})),
+        },
+        Intent::History(task) => match result(Tool::Activity) {
+            Some(value) => Decision::Say(describe_history(value, task)),
+            None => Decision::Call(
+                Tool::Activity,
+                match task {
+                    Some(id) => json!({"task_id": id, "limit": 10}),
+                    None => json!({"limit": 10}),
+                },
+            ),
+        },
+        Intent::Restore(id) => match result(Tool::RestoreTask) {
+            Some(value) => Decision::Say(match error_of(value) {
+                Some(error) => format!("I couldn't restore task {id}: {error}."),
+                None => format!(
+                    "Restored task {id}: {}.",
+                    value["title"].as_str().unwrap_or_default()
+                ),
+            }),
+            None => Decision::Call(Tool::RestoreTask, json!({ "task_id": id })),
+        },
         Intent::RenameWithoutTitle => Decision::Say(
             "What should the new title be? For example: \"Change task 1 to 'Call mom tonight'\"."
                 .into(),
@@ -468,6 +498,104 @@ fn resolve_pick(intent: Intent, before: &[ModelMessage]) -> Intent {
 
 fn error_of(value: &Value) -> Option<&str> {
     value.get("error").and_then(Value::as_str)
+}
+
+/// What an undo did, from its tool result.
+fn describe_undo(value: &Value) -> String {
+    if let Some(error) = error_of(value) {
+        return format!("I couldn't undo that: {error}.");
+    }
+    let summaries: Vec<String> = value["undone"]
+        .as_array()
+        .map(|events| events.iter().map(reversal).collect())
+        .unwrap_or_default();
+    match summaries.as_slice() {
+        [] => "There was nothing to undo.".into(),
+        [one] => format!("Undone: {one}. Say \"undo\" again to redo it."),
+        many => format!(
+            "Undone {} changes:\n{}\nSay \"undo\" again to redo them.",
+            many.len(),
+            many.iter()
+                .map(|s| format!("- {s}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+/// What undoing `event` did, in words: "brought back “Buy milk” as task 1".
+fn reversal(event: &Value) -> String {
+    let id = event["task_id"].as_i64().unwrap_or_default();
+    let title = event["title"].as_str().unwrap_or_default();
+    let name = format!("\u{201c}{title}\u{201d}");
+    let before = &event["before"];
+    match event["kind"].as_str().unwrap_or_default() {
+        "created" => format!("removed {name} (task {id}); it is in the trash"),
+        "deleted" => format!("brought back {name} as task {id}"),
+        "restored" => format!("deleted {name} (task {id}) again"),
+        "completed" if before.get("completed").is_none() => {
+            format!("put {name} (task {id}) back to its earlier due date")
+        }
+        "completed" => format!("marked {name} (task {id}) as not done"),
+        "reopened" => format!("marked {name} (task {id}) as done again"),
+        "moved" => format!(
+            "moved {name} (task {id}) back to {}",
+            before["list"].as_str().unwrap_or("the Inbox")
+        ),
+        _ => match before["title"].as_str() {
+            Some(old) => format!("renamed task {id} back to \u{201c}{old}\u{201d}"),
+            None => format!("put {name} (task {id}) back as it was"),
+        },
+    }
+}
+
+/// The latest changes, from an `activity` result.
+fn describe_history(value: &Value, task: Option<i64>) -> String {
+    if let Some(error) = error_of(value) {
+        return format!("I couldn't read your history: {error}.");
+    }
+    let events = value["events"].as_array().cloned().unwrap_or_default();
+    if events.is_empty() {
+        return match task {
+            Some(id) => format!("Task {id} has no recorded changes."),
+            None => "Nothing has been changed yet.".into(),
+        };
+    }
+    let head = match task {
+        Some(id) => format!("Latest changes to task {id}:"),
+        None => "Your latest changes:".into(),
+    };
+    let lines: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let at = e["at"]
+                .as_str()
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| at.format("%-d %b %H:%M UTC").to_string())
+                .unwrap_or_default();
+            let undone = if e["undone"] == true { " (undone)" } else { "" };
+            format!(
+                "- {} ({at}, {}){undone}",
+                e["summary"].as_str().unwrap_or_default(),
+                source_words(e["source"].as_str().unwrap_or_default())
+            )
+        })
+        .collect();
+    let more = if value["next_cursor"].is_null() {
+        ""
+    } else {
+        "\n(older changes are in the app's history)"
+    };
+    format!("{head}\n{}{more}", lines.join("\n"))
+}
+
+fn source_words(source: &str) -> &'static str {
+    match source {
+        "chat" => "in chat",
+        "ui" => "in the app",
+        "mcp" => "via MCP",
+        _ => "via the API",
+    }
 }
 
 /// "Fri 5 Dec, 17:00 (every Friday)" → "Fri 5 Dec at 17:00 (every Friday)".
@@ -909,6 +1037,73 @@ fn capitalise(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// Undo, history and restore: "undo that", "put it back", "what did I change?", "history of task
+/// 3", "restore task 3".
+fn history_intent(lower: &str) -> Option<Intent> {
+    let undo = [
+        "undo",
+        "undo that",
+        "undo it",
+        "undo this",
+        "undo the last change",
+        "undo my last change",
+        "undo the last thing",
+        "undo what you did",
+        "undo what you just did",
+        "put it back",
+        "put that back",
+        "revert",
+        "revert that",
+        "revert it",
+        "take that back",
+        "redo",
+        "oops undo",
+        "oops, undo that",
+    ];
+    if undo.contains(&lower) {
+        return Some(Intent::Undo);
+    }
+    let history = [
+        "history",
+        "show history",
+        "show my history",
+        "activity",
+        "show my activity",
+        "what did i change",
+        "what did i change today",
+        "what did i change yesterday",
+        "what have i changed",
+        "what changed",
+        "what changed recently",
+        "what did you change",
+        "what did you do",
+        "recent changes",
+        "show recent changes",
+        "my recent changes",
+    ];
+    if history.contains(&lower) {
+        return Some(Intent::History(None));
+    }
+    for lead in [
+        "history of ",
+        "show the history of ",
+        "show history of ",
+        "what happened to ",
+        "what changed on ",
+        "changes to ",
+    ] {
+        if let Some(id) = lower.strip_prefix(lead).and_then(task_number) {
+            return Some(Intent::History(Some(id)));
+        }
+    }
+    for lead in ["restore ", "undelete ", "bring back ", "recover "] {
+        if let Some(id) = lower.strip_prefix(lead).and_then(task_number) {
+            return Some(Intent::Restore(id));
+        }
+    }
+    None
 }
 
 /// "task 3", "#3", "number 3" or "3" → 3.
@@ -1654,6 +1849,9 @@ fn parse(raw: &str) -> Intent {
     }
     if let Some(pick) = pick(lower) {
         return Intent::Pick(pick);
+    }
+    if let Some(intent) = history_intent(lower) {
+        return intent;
     }
     if let Some((change, target)) = parse_edit(text) {
         return Intent::Change { change, target };

@@ -20,6 +20,7 @@ use smart_todo_shared::domain::{
     ChatText, Conversation, ConversationId, ConversationTitle, IdempotencyKey, Message, MessageId,
     NewMessage, Role, Turn, TurnId, TurnStatus, UserId,
 };
+use smart_todo_shared::history::Origin;
 use smart_todo_shared::repo::UserContext;
 use smart_todo_shared::repo::{self, NewTurn};
 use smart_todo_shared::tools::{self, CallError, Tool, ToolError};
@@ -619,7 +620,13 @@ matches, say so.\n\
 \"#errands\" the tag errands, \"my shopping list\" the list Shopping), never inside the title. \
 A list name the user does not have yet creates that list. To answer about due dates, use {list} \
 with view today, overdue, upcoming or no_date; to find tasks by words, its q. When a {list} result \
-has a next_cursor, it shows one page of total: say so, or read on with the cursor."
+has a next_cursor, it shows one page of total: say so, or read on with the cursor.\n\
+- \"Undo\", \"undo that\" or \"put it back\" is {undo}: it reverses the user's latest change, \
+whatever made it (deleted tasks wait in a trash for 30 days; {restore} brings one back by id). \
+Questions about what changed are {activity}.",
+        undo = Tool::UndoLastChange.name(),
+        restore = Tool::RestoreTask.name(),
+        activity = Tool::Activity.name(),
     );
     prompt.push_str(&match context.lists.as_slice() {
         [] => "\nThe user has no lists besides the Inbox.".to_owned(),
@@ -1184,7 +1191,16 @@ impl Runner<'_> {
             if refused.is_some() {
                 return Ok(None);
             }
-            match tools::call(&tx, self.user, self.limits, &call.name, arguments).await {
+            match tools::call(
+                &tx,
+                self.user,
+                &Origin::chat(self.turn()),
+                self.limits,
+                &call.name,
+                arguments,
+            )
+            .await
+            {
                 Ok(output) => Ok(Some(Ok(output))),
                 // The effect did not happen (nor did its record); the turn fails and a resend
                 // runs this call again.
