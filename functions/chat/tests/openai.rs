@@ -474,3 +474,114 @@ async fn after_ten_list_turns_of_a_hundred_tasks_the_model_gets_under_64_kb() {
     let stored: serde_json::Value = serde_json::from_str(stored.get::<_, &str>(0)).unwrap();
     assert_eq!(stored["tasks"].as_array().unwrap().len(), 100);
 }
+
+/// A model that claims a change no tool made: the claim never reaches the stream or the stored
+/// reply; the model answers again, told why, and its honest answer is what the user gets.
+#[tokio::test]
+async fn a_reply_claiming_a_change_no_tool_made_is_regenerated() {
+    let (server, model) = fake_openai(
+        vec![
+            Script::Text(vec!["Sure! ", "I've del", "eted the meeting task."]),
+            Script::Text(vec![
+                "Sure! I haven't deleted anything yet: ",
+                "which task do you mean?",
+            ]),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let app = App::with_model(model).await;
+    let reply = app
+        .chatkit(
+            "alice",
+            "threads.create",
+            json!({"input": input("delete the meeting task")}),
+        )
+        .await;
+    let streamed = deltas(&reply.frames).concat();
+    assert!(!streamed.contains("I've deleted"), "{streamed}");
+    let text = done_items(&reply.frames)[1]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(streamed, text, "the stream is the stored reply");
+    assert_eq!(
+        text,
+        "Sure! I haven't deleted anything yet: which task do you mean?"
+    );
+    let requests = model_requests(&server).await;
+    assert_eq!(requests.len(), 2, "one regeneration");
+    let note = requests[1]["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(note["role"], "user");
+    assert!(
+        note["content"]
+            .as_str()
+            .unwrap()
+            .contains("no tool call in this turn did that"),
+        "{note}"
+    );
+    let stored = app.messages().await;
+    assert_eq!(stored.last().unwrap().1, text);
+}
+
+/// A model that keeps lying, after a tool that failed: the reply says what the tools really did.
+#[tokio::test]
+async fn a_model_that_lies_twice_gets_a_truthful_summary_instead() {
+    let (server, model) = fake_openai(
+        vec![
+            Script::Call("delete_task", json!({"task_id": 9})),
+            Script::Text(vec!["Done! I've deleted task 9."]),
+            Script::Text(vec!["It has been deleted."]),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let app = App::with_model(model).await;
+    let reply = app.chat("alice", None, "delete task 9").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.body["response"],
+        "Here is what was actually done:\nDelete task failed: task 9 was not found."
+    );
+    assert_eq!(model_requests(&server).await.len(), 3);
+    assert_eq!(
+        app.messages().await.last().unwrap().1,
+        reply.body["response"]
+    );
+}
+
+/// Claims the tools back go out as the model wrote them, streamed.
+#[tokio::test]
+async fn a_true_claim_streams_unchanged() {
+    let (_server, model) = fake_openai(
+        vec![
+            Script::Call("add_task", json!({"title": "Milk"})),
+            Script::Text(vec![
+                "I've ",
+                "added ",
+                "\u{201c}Milk\u{201d} ",
+                "as task 1.",
+            ]),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let app = App::with_model(model).await;
+    let reply = app
+        .chatkit(
+            "alice",
+            "threads.create",
+            json!({"input": input("add milk")}),
+        )
+        .await;
+    assert_eq!(
+        deltas(&reply.frames).concat(),
+        "I've added \u{201c}Milk\u{201d} as task 1."
+    );
+    assert_eq!(app.tasks("alice").await, [(1, "Milk".into(), false)]);
+}

@@ -2,6 +2,7 @@
 //! and the turn: a stored, leased, idempotent record that runs the bounded tool loop over the task
 //! tool registry (see docs/turns.md).
 
+pub mod honesty;
 pub mod model;
 pub mod offline;
 pub mod openai;

@@ -21,6 +21,8 @@ use smart_todo_shared::domain::{
     NewMessage, Role, Turn, TurnId, TurnStatus, UserId,
 };
 use smart_todo_shared::history::Origin;
+
+use super::honesty::{self, Achieved, Gate};
 use smart_todo_shared::repo::UserContext;
 use smart_todo_shared::repo::{self, NewTurn};
 use smart_todo_shared::tools::{self, CallError, Tool, ToolError};
@@ -1063,7 +1065,7 @@ impl Runner<'_> {
         let catalog: Vec<_> = tools::catalog().collect();
         // Streamed text of a new round starts after a blank line when earlier rounds said something.
         let separate = AtomicBool::new(!text.trim().is_empty());
-        let on_delta = |delta: String| {
+        let emit = |delta: String| {
             if delta.is_empty() {
                 return;
             }
@@ -1074,6 +1076,20 @@ impl Runner<'_> {
             };
             let _ = self.events.send(TurnEvent::TextDelta(delta));
         };
+        // Text streams through the honesty gate: a sentence claiming a change the turn's tools
+        // have not made is held until the round is judged.
+        let gate = std::sync::Mutex::new(match model {
+            Model::Offline(_) => Gate::open(),
+            _ => Gate::new(Achieved::of(&records_of(&stored))),
+        });
+        let lock_gate = || gate.lock().unwrap_or_else(|e| e.into_inner());
+        let on_delta = |delta: String| {
+            let ready = lock_gate().push(&delta);
+            if let Some(ready) = ready {
+                emit(ready);
+            }
+        };
+        let mut corrected = false;
 
         while rounds < MAX_ROUNDS {
             // The lease was taken when the attempt began, and each tool call renews it; renew it
@@ -1093,21 +1109,63 @@ impl Runner<'_> {
                     .map_err(|_| ModelError::Timeout)??,
                 None => model.complete(request, &on_delta).await?,
             };
-            join_text(&mut text, &reply.text);
-            if !reply.text.trim().is_empty() {
-                separate.store(true, Ordering::Relaxed);
-            }
+            let round = lock_gate().end(&Achieved::of(&records_of(&stored)));
+            let said = |round: &honesty::Round| {
+                if !(round.emitted.trim().is_empty() && round.rest.trim().is_empty()) {
+                    separate.store(true, Ordering::Relaxed);
+                }
+            };
             if reply.tool_calls.is_empty() {
+                if round.unbacked.is_empty() {
+                    emit(round.rest.clone());
+                    said(&round);
+                    join_text(&mut text, &reply.text);
+                    break;
+                }
+                // The reply claims a change no tool made: it is not streamed or stored. The model
+                // answers again once, told so; after that the reply says what the tools did.
+                let again = !corrected && rounds + 1 < MAX_ROUNDS;
+                honesty::record_correction(&round.unbacked, again);
+                join_text(&mut text, &round.emitted);
+                if !round.emitted.trim().is_empty() {
+                    separate.store(true, Ordering::Relaxed);
+                }
+                if again {
+                    corrected = true;
+                    rounds += 1;
+                    messages.push(ModelMessage::Assistant {
+                        text: reply.text.clone(),
+                        tool_calls: vec![],
+                    });
+                    messages.push(ModelMessage::User(honesty::note(&round.unbacked)));
+                    continue;
+                }
+                let truthful = honesty::truthful(&records_of(&stored));
+                emit(truthful.clone());
+                join_text(&mut text, &truthful);
                 break;
             }
+            // Text before tool calls: what is backed now goes out now; a claim waits for the
+            // round's tools.
+            let held = if round.unbacked.is_empty() {
+                emit(round.rest.clone());
+                said(&round);
+                join_text(&mut text, &reply.text);
+                None
+            } else {
+                Some(round)
+            };
             let reply = ModelReply {
                 tool_calls: unique_ids(reply.tool_calls, &stored),
                 ..reply
             };
             rounds += 1;
             if rounds == MAX_ROUNDS {
+                if let Some(round) = &held {
+                    join_text(&mut text, &round.emitted);
+                }
                 let note = "I stopped there: that took more steps than I can take in one reply.";
-                on_delta(note.to_owned());
+                emit(note.to_owned());
                 join_text(&mut text, note);
                 break;
             }
@@ -1129,6 +1187,19 @@ impl Runner<'_> {
                     content: result.content.clone(),
                 });
                 stored.push(result);
+            }
+            if let Some(round) = held {
+                let achieved = Achieved::of(&records_of(&stored));
+                let unbacked = achieved.unbacked(&round.rest);
+                if unbacked.is_empty() {
+                    emit(round.rest.clone());
+                    join_text(&mut text, &reply.text);
+                } else {
+                    honesty::record_correction(&unbacked, false);
+                    join_text(&mut text, &round.emitted);
+                }
+                said(&round);
+                lock_gate().end(&achieved);
             }
         }
         if text.trim().is_empty() {
