@@ -147,6 +147,27 @@ pub struct ActivityArgs {
     pub cursor: Option<String>,
 }
 
+/// Arguments of `find_task`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindTaskArgs {
+    /// The words the task was named by, e.g. "meeting" for "delete the meeting task".
+    pub words: String,
+}
+
+/// Result of `find_task`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FoundTasks {
+    /// The tasks the words name: the one whose title they are, or else every task whose title
+    /// holds each word (pending first, at most 10).
+    pub matches: Vec<Task>,
+    /// More tasks match than `matches` shows: ask for more words.
+    pub more: bool,
+    /// When nothing matches: the tasks closest to the words (sharing the start of a word), best
+    /// first; offer them.
+    pub closest: Vec<Task>,
+}
+
 /// Arguments of `undo_last_change` (none).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -553,6 +574,27 @@ pub async fn delete_task(
     Ok(TaskChange::new(&task, ChangeStatus::Deleted))
 }
 
+/// Finds the tasks the user names in words.
+pub async fn find_task(
+    db: &impl Executor,
+    user: &UserId,
+    args: FindTaskArgs,
+) -> Result<FoundTasks, ToolError> {
+    let words = args.words.trim();
+    if words.is_empty() || words.chars().count() > 200 {
+        return Err(ToolError::Invalid {
+            field: "words",
+            message: "give 1 to 200 characters of the task's title".into(),
+        });
+    }
+    let found = crate::repo::find_tasks(db, user, words, 10).await?;
+    Ok(FoundTasks {
+        matches: found.matches,
+        more: found.more,
+        closest: found.closest,
+    })
+}
+
 /// Brings a deleted task back from the trash.
 pub async fn restore_task(
     db: &impl Executor,
@@ -659,6 +701,7 @@ pub enum Tool {
     AddTasks,
     ListTasks,
     ListLists,
+    FindTask,
     GetTask,
     CompleteTask,
     ReopenTask,
@@ -729,11 +772,12 @@ const WRITE: Traits = Traits {
 
 impl Tool {
     /// Every tool, in the order they are offered.
-    pub const ALL: [Tool; 12] = [
+    pub const ALL: [Tool; 13] = [
         Tool::AddTask,
         Tool::AddTasks,
         Tool::ListTasks,
         Tool::ListLists,
+        Tool::FindTask,
         Tool::GetTask,
         Tool::CompleteTask,
         Tool::ReopenTask,
@@ -751,6 +795,7 @@ impl Tool {
             Tool::AddTasks => "add_tasks",
             Tool::ListTasks => "list_tasks",
             Tool::ListLists => "list_lists",
+            Tool::FindTask => "find_task",
             Tool::GetTask => "get_task",
             Tool::CompleteTask => "complete_task",
             Tool::ReopenTask => "reopen_task",
@@ -825,6 +870,14 @@ impl Tool {
                 "Reading your lists",
                 "List the user's lists (the Inbox first) with how many tasks each has, pending and in all."
             ),
+            Tool::FindTask => spec!(
+                "Find task",
+                FindTaskArgs,
+                FoundTasks,
+                READ,
+                "Looking for the task",
+                "Find the task the user means when they name it in words (\"delete the meeting task\" → words \"meeting\"), to get its id. One match: use its id. Several: list them with their ids, lists and due dates and ask which one; never guess. None: say so and offer the closest, if any. Changes are made by id only."
+            ),
             Tool::GetTask => spec!(
                 "Show task",
                 TaskRefArgs,
@@ -844,7 +897,7 @@ impl Tool {
                     ..WRITE
                 },
                 "Completing a task",
-                "Mark a task as completed (done). A recurring task stays pending and moves to its next occurrence instead; pass occurrence (its due date as listed) so that a repeated call moves it only once. Needs the task's id; use list_tasks first if the user named the task in words."
+                "Mark a task as completed (done). A recurring task stays pending and moves to its next occurrence instead; pass occurrence (its due date as listed) so that a repeated call moves it only once. Needs the task's id; use find_task first if the user named the task in words."
             ),
             Tool::ReopenTask => spec!(
                 "Reopen task",
@@ -860,7 +913,7 @@ impl Tool {
                 TaskChange,
                 WRITE,
                 "Updating a task",
-                "Change a task's title, description, due date, priority, list or tags; what is not given stays. Needs the task's id; use list_tasks first if the user named the task in words."
+                "Change a task's title, description, due date, priority, list or tags; what is not given stays. Needs the task's id; use find_task first if the user named the task in words."
             ),
             Tool::DeleteTask => spec!(
                 "Delete task",
@@ -913,6 +966,7 @@ impl Tool {
             Tool::AddTasks => args::<AddTasksArgs>(name, arguments).map(drop),
             Tool::ListTasks => args::<ListTasksArgs>(name, arguments).map(drop),
             Tool::ListLists => args::<ListListsArgs>(name, arguments).map(drop),
+            Tool::FindTask => args::<FindTaskArgs>(name, arguments).map(drop),
             Tool::CompleteTask => args::<CompleteTaskArgs>(name, arguments).map(drop),
             Tool::GetTask | Tool::ReopenTask | Tool::DeleteTask | Tool::RestoreTask => {
                 args::<TaskRefArgs>(name, arguments).map(drop)
@@ -947,6 +1001,7 @@ impl Tool {
                 args::<ListListsArgs>(name, arguments)?;
                 ToolOutput::Lists(list_lists(db, user).await?)
             }
+            Tool::FindTask => ToolOutput::Found(find_task(db, user, args(name, arguments)?).await?),
             Tool::GetTask => ToolOutput::Task(get_task(db, user, args(name, arguments)?).await?),
             Tool::CompleteTask => ToolOutput::Change(
                 complete_task(
@@ -987,7 +1042,7 @@ pub fn single_statement(name: &str, arguments: &Value) -> bool {
         .get("due")
         .is_some_and(|due| due.as_str().is_some_and(|d| !d.trim().is_empty()));
     match Tool::from_name(name) {
-        Some(Tool::CompleteTask | Tool::AddTasks | Tool::UndoLastChange) => false,
+        Some(Tool::CompleteTask | Tool::AddTasks | Tool::UndoLastChange | Tool::FindTask) => false,
         Some(Tool::AddTask | Tool::UpdateTask) => !phrase,
         _ => true,
     }
@@ -1009,6 +1064,7 @@ pub enum ToolOutput {
     Task(Task),
     Events(EventPage),
     Undone(Undone),
+    Found(FoundTasks),
 }
 
 impl ToolOutput {
@@ -1060,6 +1116,24 @@ impl ToolOutput {
                     format!("{} {noun}:", list.total)
                 };
                 format!("{head}\n{}", lines.join("\n"))
+            }
+            ToolOutput::Found(found) => {
+                let lines = |tasks: &[Task]| -> String {
+                    tasks.iter().map(list_line).collect::<Vec<_>>().join("\n")
+                };
+                match (found.matches.as_slice(), found.closest.as_slice()) {
+                    ([], []) => "No task matches.".into(),
+                    ([], closest) => format!("No task matches. Closest:\n{}", lines(closest)),
+                    ([one], _) => format!("One match:\n{}", list_line(one)),
+                    (many, _) => {
+                        let more = if found.more {
+                            " (and more: use more words)"
+                        } else {
+                            ""
+                        };
+                        format!("{} matches{more}:\n{}", many.len(), lines(many))
+                    }
+                }
             }
             ToolOutput::Events(page) if page.events.is_empty() => "No changes yet.".into(),
             ToolOutput::Events(page) => {
@@ -1302,7 +1376,11 @@ mod tests {
                 spec.read_only,
                 matches!(
                     spec.tool,
-                    Tool::ListTasks | Tool::ListLists | Tool::GetTask | Tool::Activity
+                    Tool::ListTasks
+                        | Tool::ListLists
+                        | Tool::GetTask
+                        | Tool::Activity
+                        | Tool::FindTask
                 ),
                 "{}",
                 spec.name

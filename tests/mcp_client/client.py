@@ -43,6 +43,7 @@ TOOLS = [
     "add_tasks",
     "list_tasks",
     "list_lists",
+    "find_task",
     "get_task",
     "complete_task",
     "reopen_task",
@@ -52,7 +53,7 @@ TOOLS = [
     "activity",
     "undo_last_change",
 ]
-READ_ONLY = {"list_tasks", "list_lists", "get_task", "activity"}
+READ_ONLY = {"list_tasks", "list_lists", "find_task", "get_task", "activity"}
 # Calling these twice does more than calling them once.
 NOT_IDEMPOTENT = {"add_task", "add_tasks", "complete_task", "delete_task", "undo_last_change"}
 LISTING_KEYS = {"tasks", "next_cursor", "total"}

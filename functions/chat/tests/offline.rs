@@ -79,7 +79,7 @@ async fn the_spec_commands_work_and_tool_calls_match_the_database() {
     );
 
     let deleted = say("Delete the meeting task").await;
-    assert_eq!(tool_names(&deleted), ["list_tasks", "delete_task"]);
+    assert_eq!(tool_names(&deleted), ["find_task", "delete_task"]);
     assert_eq!(
         deleted.body["tool_calls"][1]["arguments"],
         json!({"task_id": 3})
@@ -801,4 +801,91 @@ async fn undo_and_history_in_chat() {
     let bob = app.chat("bob", None, "what did I change?").await;
     assert_eq!(bob.body["response"], "Nothing has been changed yet.");
     assert_eq!(app.tasks("alice").await.len(), 2);
+}
+
+/// A task named in words is found by the `find_task` tool, in the database: one match is acted on
+/// by its number, two or three are offered with their numbers, lists and dates and a pick acts on
+/// exactly the one picked, none offers the closest — and nothing is changed until a number is known.
+#[tokio::test]
+async fn ambiguity_is_resolved_in_the_tool_with_two_and_three_candidates() {
+    let app = App::offline().await;
+    let first = app
+        .chat("alice", None, "add team meeting friday ~Work")
+        .await;
+    let conversation = first.body["conversation_id"].as_str().unwrap().to_owned();
+    let say = |message: &'static str| {
+        let app = &app;
+        let conversation = conversation.clone();
+        async move { app.chat("alice", Some(&conversation), message).await }
+    };
+    say("add meeting notes").await;
+    say("add dentist appointment").await;
+    // Bob's meeting is none of alice's candidates.
+    app.chat("bob", None, "add bob's meeting").await;
+
+    // Two candidates: it asks, listing both with their numbers, lists and dates.
+    let asked = say("delete the meeting task").await;
+    assert_eq!(tool_names(&asked), ["find_task"]);
+    let text = asked.body["response"].as_str().unwrap();
+    assert!(text.starts_with("Which one do you mean?"), "{text}");
+    assert!(
+        text.contains("- #1 Team meeting (due ") && text.contains("on Work)"),
+        "{text}"
+    );
+    assert!(text.contains("- #2 Meeting notes"), "{text}");
+    assert!(!text.contains("bob"), "{text}");
+    assert_eq!(app.tasks("alice").await.len(), 3, "nothing deleted yet");
+    let picked = say("the second one").await;
+    assert_eq!(tool_names(&picked), ["delete_task"]);
+    assert_eq!(
+        picked.body["tool_calls"][0]["arguments"],
+        json!({"task_id": 2})
+    );
+    let titles: Vec<String> = app.tasks("alice").await.into_iter().map(|t| t.1).collect();
+    assert_eq!(titles, ["Team meeting", "Dentist appointment"]);
+
+    // Three candidates.
+    say("add meeting prep").await;
+    say("add meeting room booking").await;
+    let asked = say("complete the meeting task").await;
+    let text = asked.body["response"].as_str().unwrap();
+    for id in ["#1 ", "#4 ", "#5 "] {
+        assert!(text.contains(&format!("- {id}")), "{id}: {text}");
+    }
+    let picked = say("4").await;
+    assert_eq!(
+        picked.body["tool_calls"][0]["arguments"],
+        json!({"task_id": 4})
+    );
+    let done: Vec<(i64, bool)> = app
+        .tasks("alice")
+        .await
+        .into_iter()
+        .map(|t| (t.0, t.2))
+        .collect();
+    assert_eq!(done, [(1, false), (3, false), (4, true), (5, false)]);
+
+    // An exact title wins over the titles that only contain the words.
+    let exact = say("reopen meeting prep").await;
+    assert_eq!(
+        exact.body["tool_calls"][1]["arguments"],
+        json!({"task_id": 4})
+    );
+
+    // None: the closest are offered, and nothing changes.
+    let near = say("delete the dentst task").await;
+    let text = near.body["response"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "I couldn't find a task matching \"dentst\". The closest:\n- #3 Dentist appointment"
+        ),
+        "{text}"
+    );
+    let none = say("delete the xylophone task").await;
+    assert_eq!(
+        none.body["response"],
+        "I couldn't find a task matching \"xylophone\"."
+    );
+    assert_eq!(app.tasks("alice").await.len(), 4);
+    assert_eq!(app.tasks("bob").await.len(), 1);
 }

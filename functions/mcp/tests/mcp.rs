@@ -225,6 +225,7 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
             "add_tasks",
             "list_tasks",
             "list_lists",
+            "find_task",
             "get_task",
             "complete_task",
             "reopen_task",
@@ -248,7 +249,10 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
         assert!(tool["title"].is_string(), "{name}");
         let annotations = &tool["annotations"];
         assert_eq!(annotations["openWorldHint"], false, "{name}");
-        let read_only = matches!(name, "list_tasks" | "list_lists" | "get_task" | "activity");
+        let read_only = matches!(
+            name,
+            "list_tasks" | "list_lists" | "find_task" | "get_task" | "activity"
+        );
         assert_eq!(annotations["readOnlyHint"], read_only, "{name}");
         assert_eq!(
             annotations["destructiveHint"],
@@ -2395,4 +2399,64 @@ async fn mcp_changes_are_history_an_mcp_client_can_read_and_undo() {
         .unwrap()
         .get(0);
     assert_eq!(stored, 0);
+}
+
+/// `find_task` over MCP: matches by the words (every word in the title), closest when none
+/// match, one user's tasks only, and empty words are a tool error.
+#[tokio::test]
+async fn find_task_names_the_candidates() {
+    let app = App::new().await;
+    for title in [
+        "50% off coupon",
+        "500 offers",
+        "Team meeting",
+        "Meeting_notes",
+    ] {
+        app.call("alice", "add_task", json!({"title": title}))
+            .await
+            .ok();
+    }
+    app.call("bob", "add_task", json!({"title": "Bob's meeting"}))
+        .await
+        .ok();
+    let ids = |call: &Call, key: &str| -> Vec<i64> {
+        call.structured()[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    let found = app
+        .call("alice", "find_task", json!({"words": "coupon"}))
+        .await;
+    assert_eq!(ids(&found, "matches"), [1]);
+    let found = app
+        .call("alice", "find_task", json!({"words": "50 off"}))
+        .await;
+    assert_eq!(
+        ids(&found, "matches"),
+        [1, 2],
+        "every word, anywhere in the title"
+    );
+    let found = app
+        .call("alice", "find_task", json!({"words": "50% OFF COUPON"}))
+        .await;
+    assert_eq!(ids(&found, "matches"), [1], "an exact title, ignoring case");
+    let found = app
+        .call("alice", "find_task", json!({"words": "the meeting task"}))
+        .await;
+    assert_eq!(ids(&found, "matches"), [3, 4]);
+    assert!(found.text().starts_with("2 matches:"), "{}", found.text());
+    let found = app
+        .call("alice", "find_task", json!({"words": "meetng"}))
+        .await;
+    assert_eq!(ids(&found, "matches"), Vec::<i64>::new());
+    assert_eq!(ids(&found, "closest"), [3, 4]);
+    let found = app
+        .call("bob", "find_task", json!({"words": "coupon"}))
+        .await;
+    assert_eq!(ids(&found, "matches"), Vec::<i64>::new());
+    let refused = app.call("alice", "find_task", json!({"words": "  "})).await;
+    assert!(refused.tool_error("blank words").contains("words"));
 }

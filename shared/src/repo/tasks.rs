@@ -611,6 +611,130 @@ pub async fn list_tasks(
     })
 }
 
+/// Words that name no task: "the meeting task" is the task "meeting".
+pub const FILLER: [&str; 14] = [
+    "the", "a", "an", "my", "task", "tasks", "item", "one", "todo", "to-do", "that", "this",
+    "about", "called",
+];
+
+/// What a search by name found: the tasks the words name, or else the closest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The tasks whose title is the words (ignoring case), or else every task whose title holds
+    /// each word; pending first.
+    pub matches: Vec<Task>,
+    /// Whether more than `matches` match.
+    pub more: bool,
+    /// With no match: tasks whose words start as a word of the name does (`dentst` → "Dentist
+    /// appointment"), best first.
+    pub closest: Vec<Task>,
+}
+
+/// The words of a task's name that say something, in lower case.
+pub fn name_terms(words: &str) -> Vec<String> {
+    words
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty() && !FILLER.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The user's tasks that `words` name, at most `limit`: an exact title first; else the titles
+/// holding every word; with none, the closest (one more statement).
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn find_tasks(
+    client: &impl Executor,
+    user: &UserId,
+    words: &str,
+    limit: i64,
+) -> Result<Found, DbError> {
+    let terms = name_terms(words);
+    let patterns: Vec<String> = terms
+        .iter()
+        .map(|t| {
+            format!(
+                "%{}%",
+                t.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        })
+        .collect();
+    let rows = client
+        .query_typed(
+            concat!(
+                "SELECT ",
+                task_columns!(),
+                ", ",
+                list_of!("t"),
+                ", lower(t.title) = lower($2) AS exact FROM tasks t WHERE t.user_id = $1",
+                " AND (lower(t.title) = lower($2)",
+                "  OR (cardinality($3::text[]) > 0 AND lower(t.title) LIKE ALL ($3)))",
+                " ORDER BY exact DESC, t.completed, t.id LIMIT $4"
+            ),
+            &[
+                (&user.as_str(), Type::TEXT),
+                (&words.trim(), Type::TEXT),
+                (&patterns, Type::TEXT_ARRAY),
+                (&(limit + 1), Type::INT8),
+            ],
+        )
+        .await?;
+    let exact = rows.first().is_some_and(|r| r.get::<_, bool>(TASK_COLUMNS));
+    let rows: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !exact || r.get::<_, bool>(TASK_COLUMNS))
+        .collect();
+    let more = rows.len() as i64 > limit;
+    let matches: Vec<Task> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(task_from_row)
+        .collect();
+    if !matches.is_empty() {
+        return Ok(Found {
+            matches,
+            more,
+            closest: vec![],
+        });
+    }
+    // The first three letters of each word, any of them.
+    let prefixes: Vec<String> = terms
+        .iter()
+        .filter(|t| t.chars().count() >= 3)
+        .filter_map(|t| search_query(&t.chars().take(3).collect::<String>()))
+        .collect();
+    if prefixes.is_empty() {
+        return Ok(Found {
+            matches,
+            more,
+            closest: vec![],
+        });
+    }
+    let query = prefixes.join(" | ");
+    let rows = client
+        .query_typed(
+            concat!(
+                "SELECT ",
+                task_columns!(),
+                ", ",
+                list_of!("t"),
+                " FROM tasks t WHERE t.user_id = $1",
+                " AND t.search @@ to_tsquery('simple', $2)",
+                " ORDER BY ts_rank(t.search, to_tsquery('simple', $2)) DESC, t.completed, t.id",
+                " LIMIT 5"
+            ),
+            &[(&user.as_str(), Type::TEXT), (&query, Type::TEXT)],
+        )
+        .await?;
+    Ok(Found {
+        matches,
+        more,
+        closest: rows.iter().map(task_from_row).collect(),
+    })
+}
+
 /// Pending-task counts of each view and the totals, for the sidebar.
 #[instrument(skip_all, fields(user_id = %user))]
 pub async fn count_tasks(client: &impl Executor, user: &UserId) -> Result<Counts, DbError> {

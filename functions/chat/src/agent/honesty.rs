@@ -198,7 +198,7 @@ impl Achieved {
                 Tool::UpdateTask => Effect::Changed,
                 Tool::RestoreTask => Effect::Restored,
                 Tool::UndoLastChange => Effect::Undone,
-                Tool::ListTasks | Tool::ListLists | Tool::GetTask => continue,
+                Tool::ListTasks | Tool::ListLists | Tool::GetTask | Tool::FindTask => continue,
             };
             if ok {
                 achieved.effects.insert(effect);

@@ -392,32 +392,43 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
                     },
                 },
                 Target::Id(id) => act(&json!({ "id": id })),
-                Target::Words(words) => match result(Tool::ListTasks) {
-                    None => Decision::Call(Tool::ListTasks, json!({ "status": "all" })),
-                    Some(list) => {
-                        if let Some(error) = error_of(list) {
-                            return Decision::Say(format!("I couldn't read your list: {error}."));
+                Target::Words(words) => match result(Tool::FindTask) {
+                    None => Decision::Call(Tool::FindTask, json!({ "words": words })),
+                    Some(found) => {
+                        if let Some(error) = error_of(found) {
+                            return Decision::Say(format!(
+                                "I couldn't look for that task: {error}."
+                            ));
                         }
-                        let tasks = list["tasks"].as_array().cloned().unwrap_or_default();
-                        let matches = matching(&tasks, &words);
+                        let tasks = |key: &str| found[key].as_array().cloned().unwrap_or_default();
+                        let (matches, closest) = (tasks("matches"), tasks("closest"));
+                        let bullets = |tasks: &[Value]| {
+                            tasks
+                                .iter()
+                                .map(|t| bullet(t, None))
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        };
                         match matches.as_slice() {
-                            [] if !list["next_cursor"].is_null() => Decision::Say(format!(
-                                "I couldn't find a task matching \"{words}\" among the first {} of your {} tasks. \
-                                 Tell me its number, or search for it (\"find {words}\").",
-                                tasks.len(),
-                                list["total"]
-                            )),
-                            [] => Decision::Say(format!(
+                            [] if closest.is_empty() => Decision::Say(format!(
                                 "I couldn't find a task matching \"{words}\"."
                             )),
-                            [only] => act(only),
-                            many => Decision::Say(format!(
-                                "{DISAMBIGUATION} Several tasks match \"{words}\":\n{}\nTell me the task number.",
-                                many.iter()
-                                    .map(|t| bullet(t, None))
-                                    .collect::<Vec<_>>()
-                                    .join("\n")
+                            [] => Decision::Say(format!(
+                                "I couldn't find a task matching \"{words}\". The closest:\n{}\nTell me the task number if it is one of these.",
+                                bullets(&closest)
                             )),
+                            [only] => act(only),
+                            many => {
+                                let more = if found["more"] == true {
+                                    " (and more: tell me more of its title)"
+                                } else {
+                                    ""
+                                };
+                                Decision::Say(format!(
+                                    "{DISAMBIGUATION} Several tasks match \"{words}\"{more}:\n{}\nTell me the task number.",
+                                    bullets(many)
+                                ))
+                            }
                         }
                     }
                 },
@@ -899,46 +910,6 @@ fn describe_lists(value: &Value) -> String {
             all.iter().map(line).collect::<Vec<_>>().join("\n")
         ),
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Finding a task named in words
-
-/// Words that say nothing about which task is meant.
-const FILLER: [&str; 14] = [
-    "the", "a", "an", "my", "task", "tasks", "item", "one", "todo", "to-do", "that", "this",
-    "about", "called",
-];
-
-fn matching(tasks: &[Value], words: &str) -> Vec<Value> {
-    let wanted = words.trim().to_lowercase();
-    let exact: Vec<Value> = tasks
-        .iter()
-        .filter(|t| {
-            t["title"]
-                .as_str()
-                .is_some_and(|title| title.to_lowercase() == wanted)
-        })
-        .cloned()
-        .collect();
-    if !exact.is_empty() {
-        return exact;
-    }
-    let terms: Vec<&str> = wanted
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty() && !FILLER.contains(w))
-        .collect();
-    if terms.is_empty() {
-        return vec![];
-    }
-    tasks
-        .iter()
-        .filter(|t| {
-            let title = t["title"].as_str().unwrap_or_default().to_lowercase();
-            terms.iter().all(|term| title.contains(term))
-        })
-        .cloned()
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -3241,8 +3212,8 @@ mod tests {
             ),
             (
                 "Delete the meeting task",
-                "list_tasks",
-                json!({"status": "all"}),
+                "find_task",
+                json!({"words": "meeting"}),
             ),
             (
                 "Change task 1 to 'Call mom tonight'",
@@ -3362,15 +3333,14 @@ mod tests {
 
     #[test]
     fn a_task_named_in_words_is_resolved_to_its_id() {
-        let tasks = json!({"tasks": [
-            {"id": 4, "title": "Team meeting", "completed": false},
-            {"id": 7, "title": "Buy groceries", "completed": false}
-        ]});
+        let found = json!({"matches": [
+            {"id": 4, "title": "Team meeting", "completed": false}
+        ], "more": false, "closest": []});
         let turn = after(
             user("Delete the meeting task"),
-            "list_tasks",
-            json!({}),
-            tasks,
+            "find_task",
+            json!({"words": "meeting"}),
+            found,
         );
         assert_eq!(called(&turn), ("delete_task", json!({"task_id": 4})));
         let done = after(
@@ -3384,20 +3354,30 @@ mod tests {
 
     #[test]
     fn several_matches_make_it_ask_and_a_number_answers() {
-        let tasks = json!({"tasks": [
-            {"id": 2, "title": "Team meeting", "completed": false},
+        let found = json!({"matches": [
+            {"id": 2, "title": "Team meeting", "completed": false, "list": "Work",
+             "due": {"date": "2026-12-05", "time": null, "timezone": "UTC", "at": null,
+                     "recurrence": null, "text": "Sat 5 Dec"}},
             {"id": 5, "title": "Meeting notes", "completed": false}
-        ]});
+        ], "more": false, "closest": []});
         let turn = after(
             user("Delete the meeting task"),
-            "list_tasks",
-            json!({}),
-            tasks,
+            "find_task",
+            json!({"words": "meeting"}),
+            found,
         );
         let question = said(&turn);
         assert!(
             question.starts_with("Which one") && question.contains("#2") && question.contains("#5"),
             "{question}"
+        );
+        assert!(
+            question.contains("on Work"),
+            "the candidates name their lists: {question}"
+        );
+        assert!(
+            question.contains("Sat 5 Dec"),
+            "and their dates: {question}"
         );
         let mut next = turn;
         next.push(ModelMessage::Assistant {
@@ -3415,11 +3395,25 @@ mod tests {
     fn no_match_is_said_plainly() {
         let turn = after(
             user("complete the dentist task"),
-            "list_tasks",
-            json!({}),
-            json!({"tasks": []}),
+            "find_task",
+            json!({"words": "dentist"}),
+            json!({"matches": [], "more": false, "closest": []}),
         );
         assert_eq!(said(&turn), "I couldn't find a task matching \"dentist\".");
+        let near = after(
+            user("complete the dentst task"),
+            "find_task",
+            json!({"words": "dentst"}),
+            json!({"matches": [], "more": false,
+                   "closest": [{"id": 3, "title": "Dentist appointment", "completed": false}]}),
+        );
+        let text = said(&near);
+        assert!(
+            text.starts_with(
+                "I couldn't find a task matching \"dentst\". The closest:\n- #3 Dentist appointment"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -3600,8 +3594,8 @@ mod tests {
             ),
             (
                 "set the dentist task to low priority",
-                "list_tasks",
-                json!({"status": "all"}),
+                "find_task",
+                json!({"words": "dentist"}),
             ),
             // Lists.
             (
@@ -3670,8 +3664,8 @@ mod tests {
             ),
             (
                 "tag the milk task #errands",
-                "list_tasks",
-                json!({"status": "all"}),
+                "find_task",
+                json!({"words": "milk"}),
             ),
             (
                 "show tasks tagged errands",
@@ -3888,10 +3882,10 @@ mod tests {
         );
         let by_name = after(
             user("tag the milk task #errands"),
-            "list_tasks",
-            json!({"status": "all"}),
-            json!({"tasks": [{"id": 7, "title": "Buy milk", "completed": false, "tags": ["home"]}],
-                   "next_cursor": null, "total": 1}),
+            "find_task",
+            json!({"words": "milk"}),
+            json!({"matches": [{"id": 7, "title": "Buy milk", "completed": false, "tags": ["home"]}],
+                   "more": false, "closest": []}),
         );
         assert_eq!(
             called(&by_name),
@@ -3918,18 +3912,23 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("138 more not shown"), "{text}");
+        // A name many tasks match says there are more than it shows.
+        let many: Vec<Value> = (1..=10)
+            .map(|id| json!({"id": id, "title": format!("Call {id}"), "completed": false}))
+            .collect();
         let found = after(
-            user("delete the dentist task"),
-            "list_tasks",
-            json!({"status": "all"}),
-            json!({"tasks": [{"id": 1, "title": "Buy milk", "completed": false}],
-                   "next_cursor": "t1", "total": 140}),
+            user("delete the call task"),
+            "find_task",
+            json!({"words": "call"}),
+            json!({"matches": many, "more": true, "closest": []}),
         );
         let text = said(&found);
+        assert!(text.starts_with("Which one do you mean?"), "{text}");
         assert!(
-            text.contains("among the first 1 of your 140 tasks"),
+            text.contains("(and more: tell me more of its title)"),
             "{text}"
         );
+        assert!(text.contains("- #10 Call 10"), "{text}");
     }
 
     #[test]

@@ -612,10 +612,10 @@ Rules:\n\
 read them in the user's time zone. Name dates in replies as the tool results show them.\n\
 - After a change, confirm in one or two short sentences what was done, naming the task's id and title.\n\
 - Never claim a change that no tool result shows. If a tool returned an error, say what went wrong.\n\
-- Tools that change a task need its id. When the user names a task in words, call {list} first and \
-use the id of the matching task.\n\
-- If several tasks could match, ask which one (list them with their ids) instead of guessing. If none \
-matches, say so.\n\
+- Tools that change a task need its id. When the user names a task in words, call {find} with those \
+words first and use the id of its one match.\n\
+- If {find} answers several matches, ask which one (list them with their ids, lists and due dates) \
+instead of guessing. If it answers none, say so and offer its closest tasks, if any.\n\
 - Keep answers short. Show several tasks as a bulleted list with their ids.\n\
 - Never ask for or mention user ids or accounts: the tools already act for the signed-in user.\n\
 - Give each task's priority, list and tags as their own arguments (\"urgent\" is priority high, \
@@ -627,6 +627,7 @@ has a next_cursor, it shows one page of total: say so, or read on with the curso
 whatever made it (deleted tasks wait in a trash for 30 days; {restore} brings one back by id). \
 Questions about what changed are {activity}.",
         undo = Tool::UndoLastChange.name(),
+        find = Tool::FindTask.name(),
         restore = Tool::RestoreTask.name(),
         activity = Tool::Activity.name(),
     );
