@@ -339,6 +339,10 @@ BEGIN
                         'task %s was deleted after that; restore it first', e.task_id);
                 END IF;
             END IF;
+            -- A reversal that changed nothing (a move back to a list deleted since) records no event
+            -- to mark this one: it is undone all the same, or undo would answer it forever.
+            UPDATE task_events SET undone_by = e.id
+             WHERE user_id = p_user AND id = e.id AND undone_by IS NULL;
             ids := ids || e.id;
         END LOOP;
     EXCEPTION WHEN SQLSTATE 'ST004' THEN

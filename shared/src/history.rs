@@ -185,12 +185,53 @@ pub struct Undone {
     pub undone: Vec<Event>,
 }
 
+/// An opaque cursor: `kind` and `parts` joined, base64url-encoded, so that only a cursor the
+/// server wrote continues a listing.
+pub fn write_cursor(kind: &str, parts: &[i64]) -> String {
+    use base64::Engine as _;
+    let mut text = kind.to_owned();
+    for part in parts {
+        text.push(':');
+        text.push_str(&part.to_string());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// Reads a cursor [`write_cursor`] wrote for `kind` with `n` parts.
+pub fn read_cursor(raw: &str, kind: &str, n: usize) -> Result<Vec<i64>, crate::domain::ParseError> {
+    use base64::Engine as _;
+    let bad = || crate::domain::ParseError("must be the next_cursor of a page".into());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let mut parts = text.split(':');
+    if parts.next() != Some(kind) {
+        return Err(bad());
+    }
+    let parts: Vec<i64> = parts
+        .map(|p| p.parse::<i64>().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if parts.len() != n {
+        return Err(bad());
+    }
+    Ok(parts)
+}
+
+/// The cursor of the page of events after the event `id`.
+pub fn events_cursor(id: i64) -> String {
+    write_cursor("events", &[id])
+}
+
 /// Reads the `cursor` of a page of events: the id of the last event shown.
 pub fn parse_cursor(raw: &str) -> Result<i64, crate::domain::ParseError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| crate::domain::ParseError("must be the next_cursor of a page".into()))
+    let id = read_cursor(raw, "events", 1)?[0];
+    if id < 1 {
+        return Err(crate::domain::ParseError(
+            "must be the next_cursor of a page".into(),
+        ));
+    }
+    Ok(id)
 }
 
 /// An event's row before it is shown: the stored fields, named as the columns.

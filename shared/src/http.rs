@@ -70,7 +70,8 @@ where
                 ApiError::BadRequest("the request body could not be read".into())
             }
         })?;
-        if bytes.is_empty() {
+        // Nothing, or a JSON null, is the default.
+        if bytes.is_empty() || (is_json(typed.as_ref()) && bytes.trim_ascii() == b"null") {
             return Ok(Self(T::default()));
         }
         if !is_json(typed.as_ref()) {

@@ -357,7 +357,7 @@ pub async fn activity(
 ) -> Result<EventPage, TaskError> {
     let (events, more) = repo::list_events(db, user, task, before, limit).await?;
     let next_cursor = more
-        .then(|| events.last().map(|e| e.id.to_string()))
+        .then(|| events.last().map(|e| crate::history::events_cursor(e.id)))
         .flatten();
     Ok(EventPage {
         events,

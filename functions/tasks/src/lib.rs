@@ -1096,11 +1096,12 @@ pub struct TrashPage {
 
 fn trash_cursor(raw: &str) -> Result<smart_todo_shared::repo::TrashCursor, ApiError> {
     let bad = || ApiError::invalid("cursor", "must be the next_cursor of a page of the trash");
-    let (micros, id) = raw.split_once('.').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let id: i64 = id.parse().map_err(|_| bad())?;
-    let deleted_at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-    Ok(smart_todo_shared::repo::TrashCursor { deleted_at, id })
+    let parts = smart_todo_shared::history::read_cursor(raw, "trash", 2).map_err(|_| bad())?;
+    let deleted_at = chrono::DateTime::from_timestamp_micros(parts[0]).ok_or_else(bad)?;
+    Ok(smart_todo_shared::repo::TrashCursor {
+        deleted_at,
+        id: parts[1],
+    })
 }
 
 #[utoipa::path(get, path = "/api/trash", tag = "history", params(TrashParams), security(("bearer" = [])),
@@ -1122,7 +1123,12 @@ async fn get_trash(
     let (tasks, next) = service::trash(&client, &user, after, limit).await?;
     Ok(Json(TrashPage {
         tasks,
-        next_cursor: next.map(|c| format!("{}.{}", c.deleted_at.timestamp_micros(), c.id)),
+        next_cursor: next.map(|c| {
+            smart_todo_shared::history::write_cursor(
+                "trash",
+                &[c.deleted_at.timestamp_micros(), c.id],
+            )
+        }),
     }))
 }
 

@@ -206,7 +206,7 @@ pub(crate) fn contract(doc: utoipa::openapi::OpenApi) -> Value {
 /// The limits of a query or path parameter, as the server parses it.
 fn constrain_parameter(parameter: &mut Value, path_is_quick_add: bool) {
     let schema = match parameter["name"].as_str() {
-        Some("id") => json!({"type": "integer", "format": "int64", "minimum": 1}),
+        Some("id" | "task_id") => json!({"type": "integer", "format": "int64", "minimum": 1}),
         // An empty value means the default, as forms send it.
         Some("status") => json!({"type": "string", "enum": ["", "all", "pending", "completed"]}),
         Some("limit") => json!({"type": "integer", "minimum": 1, "maximum": 100}),

@@ -691,6 +691,9 @@ async fn bad_history_requests_are_clear_4xx_and_change_nothing() {
         "?limit=ten",
         "?cursor=abc",
         "?cursor=-3",
+        "?cursor=5",
+        // A trash cursor does not continue the history.
+        "?cursor=dHJhc2g6MTow",
         "?task_id=x",
         "?task_id=0",
     ] {
@@ -706,7 +709,12 @@ async fn bad_history_requests_are_clear_4xx_and_change_nothing() {
     app.call(Method::GET, "/api/activity?since=1", Some("alice"), None)
         .await
         .assert_problem(400, "an unknown parameter");
-    for query in ["?cursor=1", "?cursor=x.y", "?limit=0"] {
+    for query in [
+        "?cursor=1",
+        "?cursor=0.5",
+        "?cursor=ZXZlbnRzOjU",
+        "?limit=0",
+    ] {
         app.call(
             Method::GET,
             &format!("/api/trash{query}"),
@@ -757,4 +765,47 @@ async fn bad_history_requests_are_clear_4xx_and_change_nothing() {
     app.undo("carol", None)
         .await
         .assert_problem(409, "nothing to undo");
+    app.undo("carol", Some(Value::Null))
+        .await
+        .assert_problem(409, "a null body is no body");
+}
+
+/// Deleting a list moves its tasks to the Inbox, recorded as moves. Undoing them once the list is
+/// gone leaves the tasks where they are, but the moves count as undone: the next undo reaches the
+/// change before them instead of answering the same moves forever.
+#[tokio::test]
+async fn undoing_moves_out_of_a_deleted_list_does_not_repeat() {
+    let app = App::new().await;
+    app.call(
+        Method::POST,
+        "/api/tasks",
+        Some("alice"),
+        Some(json!({"title": "Report", "list": "Work"})),
+    )
+    .await;
+    app.patch("alice", 1, json!({"title": "Quarterly report"}))
+        .await;
+    let lists = app
+        .call(Method::GET, "/api/lists", Some("alice"), None)
+        .await;
+    let work = lists.body["lists"][1]["id"].as_i64().unwrap();
+    app.call(
+        Method::DELETE,
+        &format!("/api/lists/{work}"),
+        Some("alice"),
+        None,
+    )
+    .await;
+    let moved = app.undo("alice", None).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.body["undone"][0]["kind"], "moved");
+    assert_eq!(
+        app.task("alice", 1).await.body["list"],
+        "Inbox",
+        "the list is gone"
+    );
+    let renamed = app.undo("alice", None).await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    assert_eq!(renamed.body["undone"][0]["kind"], "updated");
+    assert_eq!(app.task("alice", 1).await.body["title"], "Report");
 }
