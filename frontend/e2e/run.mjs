@@ -7,7 +7,9 @@
 //   E2E_BASE_URL=http://127.0.0.1:8080 node e2e/run.mjs
 //
 // E2E_SCREENSHOT_DIR=dir saves the README screenshots there; CHROMIUM overrides the browser path;
-// E2E_HEADED=1 shows the window (needs a display).
+// E2E_HEADED=1 shows the window (needs a display). With DATABASE_URL (serve-and-run.sh exports the
+// fresh database's) and psql, the undo-conflict step changes a task behind the server's back.
+import { execFileSync } from "node:child_process";
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -150,11 +152,40 @@ async function transcript() {
     .evaluateAll((els) => els.map((e) => `${e.dataset.role}: ${e.querySelector(".bubble")?.textContent?.trim()}`));
 }
 
-async function shot(name, opts = {}) {
+/** A screenshot; a toast is left out unless `toast` (the picture is of something else). */
+async function shot(name, { toast = false, ...opts } = {}) {
   if (!SHOTS) return;
   await mkdir(SHOTS, { recursive: true });
   await page.waitForTimeout(150); // let the last paint settle
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), ...opts });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), ...(toast ? {} : { style: ".toast-host { visibility: hidden; }" }), ...opts });
+}
+
+const toastBox = () => tasksPane().locator(".toast-host");
+const toastUndo = () => toastBox().getByRole("button", { name: "Undo", exact: true });
+
+/** Waits for the toast to say exactly `text`. */
+async function toastSays(text, what) {
+  await toastBox()
+    .locator(".toast-msg", { hasText: text })
+    .waitFor({ timeout: 5000 })
+    .catch(async () => {
+      throw new Error(`${what}: expected the toast “${text}”, got “${await toastBox().innerText().catch(() => "")}”`);
+    });
+  await expectEqual(toastBox().locator(".toast-msg").textContent(), text, what);
+}
+
+/** alice's history of one task, as the server reports it. */
+async function activity(taskId) {
+  return page.evaluate(async (id) => {
+    const token = JSON.parse(sessionStorage.getItem("smart-todo.session")).token;
+    const res = await fetch(`/api/activity?task_id=${id}&limit=50`, { headers: { Authorization: `Bearer ${token}` } });
+    return (await res.json()).events;
+  }, taskId);
+}
+
+/** Runs SQL on the server's database (a change no API makes: history does not see it). */
+function sql(statement) {
+  execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", process.env.DATABASE_URL, "-c", statement], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 async function noHorizontalOverflow(what) {
@@ -507,6 +538,168 @@ try {
     await tasksPane().getByRole("heading", { name: "All tasks" }).waitFor();
   });
 
+  await step("undo toast: Delete, then Undo brings the task back with its number; Undo again redoes; Ctrl+Z", async () => {
+    const before = await rowOf("Buy milk").innerText();
+    const id = Number(await rowOf("Buy milk").getAttribute("data-task-id"));
+    const deleting = page.waitForRequest((r) => r.method() === "DELETE" && r.url().endsWith(`/api/tasks/${id}`));
+    await tasksPane().getByRole("button", { name: "Delete “Buy milk”" }).click();
+    await expectEqual((await deleting).headers()["x-smart-todo-client"], "web", "the web app's header on DELETE");
+    await taskBox("Buy milk").waitFor({ state: "detached" });
+    await toastSays("Deleted “Buy milk”.", "the toast after Delete");
+    await expectEqual(toastBox().getAttribute("role"), "status", "the toast's role");
+    await expectEqual(toastBox().getAttribute("aria-live"), "polite", "the toast's aria-live");
+    await page.mouse.move(640, 60); // no hover left on a row
+    await shot("tasks-undo-toast-desktop-light", { toast: true });
+    const undoing = page.waitForRequest((r) => r.method() === "POST" && r.url().endsWith("/api/undo"));
+    await toastUndo().click();
+    const undoReq = await undoing;
+    await expectEqual([undoReq.postDataJSON(), undoReq.headers()["x-smart-todo-client"]], [{}, "web"], "the undo request");
+    await taskBox("Buy milk").waitFor();
+    await toastSays("Undone: Deleted “Buy milk”.", "the toast after Undo");
+    await expectEqual(rowOf("Buy milk").getAttribute("data-task-id"), String(id), "the number of the task brought back");
+    await expectEqual(rowOf("Buy milk").innerText(), before, "the row brought back (due, priority, tag, list)");
+    // Undo of the undo: deleted again.
+    await toastUndo().click();
+    await taskBox("Buy milk").waitFor({ state: "detached" });
+    await toastSays("Redone: Deleted “Buy milk”.", "the toast after Undo of the undo");
+    // Ctrl+Z (focus outside any field) presses Undo.
+    await tasksPane().getByRole("heading", { name: "All tasks" }).focus();
+    await page.keyboard.press("Control+z");
+    await taskBox("Buy milk").waitFor();
+    await toastSays("Undone: Deleted “Buy milk”.", "the toast after Ctrl+Z");
+    // The server recorded every step as the web app's.
+    const events = await activity(id);
+    await expectEqual(events.map((e) => e.kind), ["restored", "deleted", "restored", "deleted", "created"], "Buy milk's history");
+    await expectEqual([...new Set(events.map((e) => e.source))], ["ui"], "the sources of Buy milk's history");
+    await expectEqual(events.map((e) => e.undone), [false, true, true, true, false], "which changes are undone");
+    // Keyboard: Tab reaches the toast's buttons; Escape dismisses it and focus goes back to the panel.
+    await toastBox().getByRole("button", { name: "Dismiss" }).focus();
+    await page.keyboard.press("Escape");
+    await toastBox().locator(".toast").waitFor({ state: "detached" });
+    expect(await tasksPane().getByRole("heading", { name: "All tasks" }).evaluate((e) => e === document.activeElement), "focus did not go back to the heading");
+  });
+
+  await step("undo toast: a change made meanwhile behind the app is not overwritten (409, nothing undone)", async () => {
+    if (!process.env.DATABASE_URL) {
+      console.log("       (skipped: no DATABASE_URL to change a task behind the server's back)");
+      return;
+    }
+    const id = Number(await rowOf("Fix the tap").getAttribute("data-task-id"));
+    await taskBox("Fix the tap").check();
+    await toastSays("Completed “Fix the tap”.", "the toast after completing");
+    // Reopened by something that records no history (a script on the database).
+    sql(`UPDATE tasks SET completed = false, completed_at = NULL WHERE user_id = 'alice' AND id = ${id}`);
+    await toastUndo().click();
+    await toastSays("Couldn’t undo: task " + id + " was changed after that; undo the later change first.", "the toast of a refused undo");
+    await expectEqual(toastUndo().count(), 0, "Undo buttons on a refused undo");
+    await toastBox().locator('.toast[data-tone="error"]').waitFor();
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.mouse.move(640, 60);
+    await shot("tasks-undo-conflict-desktop-dark", { toast: true });
+    await page.emulateMedia({ colorScheme: "light" });
+    // The panel shows what the server has: pending, as the script left it.
+    await page.waitForFunction(() => {
+      const li = [...document.querySelectorAll("#tasks-pane li.task")].find((l) => l.textContent?.includes("Fix the tap"));
+      return li?.querySelector("input")?.checked === false;
+    });
+    await expectEqual((await activity(id)).map((e) => [e.kind, e.undone]), [["completed", false], ["updated", false], ["created", false]], "Fix the tap's history after the refused undo");
+    await toastBox().getByRole("button", { name: "Dismiss" }).click();
+  });
+
+  await step("edit dialog: the task's history, newest first, with when and where it came from", async () => {
+    // A change undone, so the history has one struck through.
+    await tasksPane().getByRole("button", { name: "Edit “Call the plumber on Monday”" }).click();
+    let dialog = page.getByRole("dialog", { name: "Edit task" });
+    await dialog.getByLabel("Priority").selectOption("high");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await toastSays("Saved “Call the plumber on Monday”.", "the toast after Save");
+    await toastUndo().click();
+    await toastSays("Undone: Changed “Call the plumber on Monday”: priority high.", "the toast after undoing the save");
+    await expectEqual(rowOf("Call the plumber on Monday").getByRole("img", { name: "High priority" }).count(), 0, "the high priority after Undo");
+    await toastBox().getByRole("button", { name: "Dismiss" }).click();
+
+    await page.emulateMedia({ colorScheme: "dark" });
+    await tasksPane().getByRole("button", { name: "Edit “Call the plumber on Monday”" }).click();
+    dialog = page.getByRole("dialog", { name: "Edit task" });
+    const toggle = dialog.getByRole("button", { name: "History" });
+    await expectEqual(toggle.getAttribute("aria-expanded"), "false", "History before it is opened");
+    const loading = page.waitForRequest((r) => /\/api\/activity\?task_id=2&limit=20$/.test(r.url()));
+    await toggle.click();
+    await loading;
+    const items = dialog.getByRole("list", { name: "Changes, newest first" }).getByRole("listitem");
+    await items.nth(5).waitFor();
+    await expectEqual(
+      items.locator(".task-history-summary").allTextContents(),
+      [
+        `Undo (of change ${(await activity(2))[1].id}): Changed “Call the plumber on Monday”: priority none`,
+        "Changed “Call the plumber on Monday”: priority high (undone)",
+        "Reopened “Call the plumber on Monday”",
+        "Completed “Call the plumber on Monday”",
+        "Renamed “Call the plumber” to “Call the plumber on Monday”, changed the description",
+        "Added “Call the plumber”",
+      ],
+      "the plumber's history",
+    );
+    await expectEqual(items.nth(1).locator("s").textContent(), "Changed “Call the plumber on Monday”: priority high", "the undone change, struck through");
+    const metas = await items.locator(".task-history-meta").allTextContents();
+    expect(metas.length === 6 && metas.every((m) => /^(just now|\d+ min ago) · from the app$/.test(m)), `when and where from: ${JSON.stringify(metas)}`);
+    const time = items.first().locator("time");
+    const at = await time.getAttribute("datetime");
+    expect(Math.abs(Date.parse(at) - Date.now()) < 120_000, `the time of the newest change: ${at}`);
+    expect(/\d/.test((await time.getAttribute("title")) ?? ""), "the full time is not in the title");
+    await expectEqual(dialog.getByRole("button", { name: "Show older" }).count(), 0, "Show older with one page");
+    await noHorizontalOverflow("the history");
+    await shot("tasks-history-desktop-dark");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    await page.emulateMedia({ colorScheme: "light" });
+
+    // The chat's changes say so.
+    await tasksPane().getByRole("button", { name: "Edit “Buy groceries”" }).click();
+    dialog = page.getByRole("dialog", { name: "Edit task" });
+    await dialog.getByRole("button", { name: "History" }).click();
+    const chatItems = dialog.getByRole("list", { name: "Changes, newest first" }).getByRole("listitem");
+    await chatItems.nth(1).waitFor();
+    const chatMetas = await chatItems.locator(".task-history-meta").allTextContents();
+    expect(chatMetas.length === 2 && chatMetas.every((m) => /^(just now|\d+ min ago) · from chat$/.test(m)), `the chat's changes: ${JSON.stringify(chatMetas)}`);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+  });
+
+  await step("trash: the deleted task is there; Restore brings it back with its number, and Undo takes it back", async () => {
+    await navItem("Trash").click();
+    await tasksPane().getByRole("heading", { name: "Trash" }).waitFor();
+    await tasksPane().getByText("Deleted tasks stay here for 30 days, then they are gone for good.").waitFor();
+    const row = tasksPane().locator("li.task", { hasText: "Temporary task" });
+    await row.waitFor();
+    await expectEqual(tasksPane().locator("li.task").count(), 1, "tasks in the trash");
+    await expectEqual(row.getByRole("checkbox").count(), 0, "checkboxes on a trashed task");
+    await expectEqual(row.getByRole("button").count(), 1, "buttons on a trashed task");
+    await row.getByRole("button", { name: "Restore “Temporary task”" }).waitFor();
+    await expectEqual(tasksPane().getByRole("textbox", { name: "New task" }).count(), 0, "the add field in the trash");
+    await tasksPane().getByText("1 in the trash").waitFor();
+    await shot("tasks-trash-desktop-light");
+    const id = await row.getAttribute("data-task-id");
+    await row.getByRole("button", { name: "Restore “Temporary task”" }).click();
+    await row.waitFor({ state: "detached" });
+    await tasksPane().getByText("Trash is empty").waitFor();
+    await toastSays("Restored “Temporary task”.", "the toast after Restore");
+    await navItem("All tasks").click();
+    await taskBox("Temporary task").waitFor();
+    await expectEqual(rowOf("Temporary task").getAttribute("data-task-id"), id, "the restored task's number");
+    // Undo puts it back in the trash.
+    await toastUndo().click();
+    await taskBox("Temporary task").waitFor({ state: "detached" });
+    await toastSays("Undone: Restored “Temporary task”.", "the toast after undoing the restore");
+    await toastBox().getByRole("button", { name: "Dismiss" }).click();
+    await navItem("Trash").click();
+    await tasksPane().locator("li.task", { hasText: "Temporary task" }).waitFor();
+    await navItem("All tasks").click();
+    await tasksPane().getByRole("heading", { name: "All tasks" }).waitFor();
+    await taskBox("Buy milk").waitFor();
+  });
+
   await step("chat: a new conversation, then back to the first one from the list", async () => {
     await page.getByRole("button", { name: "New chat" }).first().click();
     await page.getByText("What needs doing?").waitFor();
@@ -571,6 +764,17 @@ try {
     expect(await log().isHidden(), "the chat is visible on the tasks tab");
     await noHorizontalOverflow("phone tasks");
     await shot("phone-light-tasks");
+    // The toast fits a phone, and its Undo works there too.
+    await taskBox(/buy groceries/i).click();
+    await toastSays("Reopened “Buy groceries”.", "the toast on a phone");
+    const box = await toastBox().locator(".toast").boundingBox();
+    expect(box && box.x >= 0 && box.x + box.width <= 390 && box.y + box.height <= 844, `the toast is off the screen: ${JSON.stringify(box)}`);
+    await noHorizontalOverflow("phone toast");
+    await shot("phone-light-undo-toast", { toast: true });
+    await toastUndo().click();
+    await toastSays("Undone: Reopened “Buy groceries”.", "the toast after Undo on a phone");
+    expect(await taskBox(/buy groceries/i).isChecked(), "Buy groceries is not completed again after Undo");
+    await toastBox().getByRole("button", { name: "Dismiss" }).click();
     // The task sidebar is a drawer behind the menu button; Escape closes it and focus goes back.
     const lists = tasksPane().getByRole("button", { name: "Task lists" });
     expect(await nav().isHidden(), "the task sidebar is open on a phone before it was asked for");
@@ -634,8 +838,8 @@ try {
   });
 
   await step("no errors in the browser console", async () => {
-    // The aborted request of the retry step is expected to log a network error.
-    const unexpected = consoleErrors.filter((e) => !/ERR_CONNECTION_RESET|Failed to load resource.*(404|401)/.test(e));
+    // The aborted request of the retry step is expected to log a network error, and the refused undo its 409.
+    const unexpected = consoleErrors.filter((e) => !/ERR_CONNECTION_RESET|Failed to load resource.*(404|401|409)/.test(e));
     expect(unexpected.length === 0, `console errors: ${unexpected.join(" | ")}`);
   });
 } catch {

@@ -8,14 +8,17 @@ export class ApiError extends Error {
   readonly title: string;
   readonly detail: string | null;
   readonly errors: FieldError[];
+  /** Seconds to wait before trying again (`Retry-After` of a 429), when the server said. */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, title: string, detail: string | null = null, errors: FieldError[] = []) {
+  constructor(status: number, title: string, detail: string | null = null, errors: FieldError[] = [], retryAfter: number | null = null) {
     super(detail ?? title);
     this.name = "ApiError";
     this.status = status;
     this.title = title;
     this.detail = detail;
     this.errors = errors;
+    this.retryAfter = retryAfter;
   }
 
   /** The text to show: the first field error, else the detail, else the title. */
@@ -27,6 +30,8 @@ export class ApiError extends Error {
 
 /** Builds an ApiError from a non-2xx response, reading a problem+json body when there is one. */
 export async function problemFrom(res: Response): Promise<ApiError> {
+  const wait = Number(res.headers.get("Retry-After") ?? "");
+  const retryAfter = Number.isFinite(wait) && wait > 0 ? Math.ceil(wait) : null;
   let body: unknown = null;
   try {
     const text = await res.text();
@@ -46,9 +51,10 @@ export async function problemFrom(res: Response): Promise<ApiError> {
       typeof p.title === "string" ? p.title : res.statusText || `HTTP ${res.status}`,
       typeof p.detail === "string" ? p.detail : null,
       errors,
+      retryAfter,
     );
   }
-  return new ApiError(res.status, res.statusText || `HTTP ${res.status}`);
+  return new ApiError(res.status, res.statusText || `HTTP ${res.status}`, null, [], retryAfter);
 }
 
 /** A network failure (offline, connection refused, aborted) as an ApiError with status 0. */
@@ -61,8 +67,29 @@ export function networkError(cause: unknown): ApiError {
 export type TokenGetter = () => string | null;
 
 /**
+ * The header by which the web app says a request to `/api` is its own: history then records the
+ * change as made "from the app" (source `ui`) rather than through the API. Its only allowed value is
+ * `web`; anything else is a 400.
+ */
+export const CLIENT_HEADER = "X-Smart-Todo-Client";
+export const CLIENT_NAME = "web";
+
+/** Whether a request goes to the REST API (`…/api/…`, on this origin or `apiBase`'s). */
+export function isApiUrl(input: RequestInfo | URL): boolean {
+  const raw = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+  let path: string;
+  try {
+    path = new URL(raw, "http://localhost").pathname;
+  } catch {
+    return false;
+  }
+  return /\/api(\/|$)/.test(path);
+}
+
+/**
  * A `fetch` that adds `Authorization: Bearer <token>` and keeps every other header. `init.headers` may be
  * a Headers object, an array or a record, so it is copied through `new Headers` (never spread).
+ * Requests to `/api` also say they come from the web app ({@link CLIENT_HEADER}).
  * `onUnauthorized` runs on a 401 (expired or revoked token).
  */
 export function bearerFetch(getToken: TokenGetter, onUnauthorized?: () => void): typeof fetch {
@@ -70,6 +97,7 @@ export function bearerFetch(getToken: TokenGetter, onUnauthorized?: () => void):
     const headers = new Headers(init?.headers);
     const token = getToken();
     if (token) headers.set("Authorization", `Bearer ${token}`);
+    if (isApiUrl(input)) headers.set(CLIENT_HEADER, CLIENT_NAME);
     const res = await globalThis.fetch(input, { ...init, headers });
     if (res.status === 401 && onUnauthorized) onUnauthorized();
     return res;

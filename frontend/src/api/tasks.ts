@@ -99,6 +99,50 @@ export type QuickParse = {
   chips: { kind: "due" | "priority" | "tag" | "list"; text: string; label: string }[];
 };
 
+/** What a change did to a task. */
+export type EventKind = "created" | "updated" | "completed" | "reopened" | "deleted" | "restored" | "moved";
+/** Where a change came from: the REST API, the web app, an MCP client or the chat assistant. */
+export type EventSource = "rest" | "ui" | "mcp" | "chat";
+
+/** One change to one task, from its history (`GET /api/activity`). */
+export type TaskEvent = {
+  id: number;
+  task_id: number;
+  kind: EventKind;
+  source: EventSource;
+  turn_id: string | null;
+  /** The fields the change replaced / wrote (API-named, only those it touched). */
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  at: string;
+  /** The event this change reversed, when an undo made it. */
+  undoes: number | null;
+  /** Whether a later undo reversed this change. */
+  undone: boolean;
+  title: string;
+  /** One line: `Renamed “Buy milk” to “Buy oat milk”`. */
+  summary: string;
+};
+
+export type EventPage = { events: TaskEvent[]; next_cursor: string | null };
+
+export type ActivityQuery = { task_id?: number; limit?: number; cursor?: string | null };
+
+/** Deleted tasks, most recently deleted first; each stays 30 days. */
+export type TrashPage = { tasks: Task[]; next_cursor: string | null };
+
+/** How long a deleted task waits in the trash. */
+export const TRASH_DAYS = 30;
+
+function query(params: Record<string, unknown>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== "") qs.set(k, String(v));
+  }
+  const s = qs.toString();
+  return s ? `?${s}` : "";
+}
+
 export class TasksApi {
   private readonly fetchFn: typeof fetch;
   private readonly api: string;
@@ -138,8 +182,32 @@ export class TasksApi {
     return requestJson<Task>(this.fetchFn, `${this.base}/${id}/reopen`, { method: "POST" });
   }
 
+  /** Moves the task to the trash (for {@link TRASH_DAYS} days). */
   remove(id: number) {
     return requestJson<void>(this.fetchFn, `${this.base}/${id}`, { method: "DELETE" });
+  }
+
+  /** Brings a task back from the trash, with its number; a 404 when it is not there. */
+  restore(id: number) {
+    return requestJson<Task>(this.fetchFn, `${this.base}/${id}/restore`, { method: "POST" });
+  }
+
+  /** A page of the trash, most recently deleted first. */
+  trash(params: { limit?: number; cursor?: string | null } = {}, signal?: AbortSignal) {
+    return requestJson<TrashPage>(this.fetchFn, `${this.api}/trash${query(params)}`, { signal });
+  }
+
+  /** A page of the history (of one task with `task_id`), newest first. */
+  activity(params: ActivityQuery = {}, signal?: AbortSignal) {
+    return requestJson<EventPage>(this.fetchFn, `${this.api}/activity${query(params)}`, { signal });
+  }
+
+  /**
+   * Reverses the user's latest change, whatever made it (or everything the chat turn `turnId`
+   * changed); undoing again redoes it. A 409 (with the reason in `detail`) changed nothing.
+   */
+  undo(turnId?: string) {
+    return requestJson<{ undone: TaskEvent[] }>(this.fetchFn, `${this.api}/undo`, { method: "POST", body: turnId ? { turn_id: turnId } : {} });
   }
 
   /** The quick-add preview of a line ("Buy milk tomorrow 5pm #errands !high"); a 422 when it is not usable. */

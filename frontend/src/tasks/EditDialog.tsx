@@ -5,9 +5,10 @@
  */
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { ApiError } from "../api/http";
-import { INBOX, type Priority, type Task, type TaskList, type TaskPatch } from "../api/tasks";
+import { INBOX, type EventPage, type Priority, type Task, type TaskList, type TaskPatch } from "../api/tasks";
 import { CloseIcon } from "../ui/icons";
 import { PRIORITY_LABEL } from "./chips";
+import { TaskHistory } from "./TaskHistory";
 
 /** The repeats the select offers, as RRULE bodies the server understands (shared/src/due.rs). */
 export const REPEATS: { rule: string; label: string }[] = [
@@ -30,6 +31,8 @@ type Props = {
   lists: TaskList[];
   onSave: (patch: TaskPatch) => Promise<void>;
   onClose: () => void;
+  /** The task's history, a page at a time; without it the dialog has no History section. */
+  history?: (cursor: string | null, signal?: AbortSignal) => Promise<EventPage>;
 };
 
 const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
@@ -63,7 +66,7 @@ export function changes(
   return patch;
 }
 
-export function EditDialog({ task, lists, onSave, onClose }: Props) {
+export function EditDialog({ task, lists, onSave, onClose, history }: Props) {
   const [title, setTitle] = useState(task.title);
   const [description, setDescription] = useState(task.description ?? "");
   const [date, setDate] = useState(task.due?.date ?? "");
@@ -314,6 +317,8 @@ export function EditDialog({ task, lists, onSave, onClose }: Props) {
             </div>
             {err("tags")}
           </div>
+
+          {history && <TaskHistory load={history} />}
 
           {errors.form && (
             <p className="inline-error" role="alert">

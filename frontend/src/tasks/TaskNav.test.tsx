@@ -42,12 +42,12 @@ describe("the task sidebar", () => {
     expect(navButton(/^Family/)).toHaveAccessibleName("Family, 1 pending");
     expect(navButton(/^Health/)).toHaveAccessibleName("Health, 1 pending");
     expect(navButton(/^All tasks/)).toHaveAccessibleName("All tasks, 5 pending");
-    // The order: Today, Upcoming, Inbox, the lists by name, All tasks.
+    // The order: Today, Upcoming, Inbox, the lists by name, All tasks, then the Trash.
     const names = within(nav())
       .getAllByRole("button")
       .filter((b) => b.classList.contains("nav-item"))
       .map((b) => b.querySelector(".nav-label")!.textContent);
-    expect(names).toEqual(["Today", "Upcoming", "Inbox", "Family", "Health", "All tasks"]);
+    expect(names).toEqual(["Today", "Upcoming", "Inbox", "Family", "Health", "All tasks", "Trash"]);
     expect(navButton(/^All tasks/)).toHaveAttribute("aria-current", "page");
   });
 

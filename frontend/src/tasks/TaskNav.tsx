@@ -1,6 +1,6 @@
 /**
  * The task sidebar: Today (with the overdue count), Upcoming, the Inbox, the user's lists (add, rename,
- * delete) and All tasks. A column on wide screens, a drawer on narrow ones (TaskPanel decides).
+ * delete), All tasks and the Trash. A column on wide screens, a drawer on narrow ones (TaskPanel decides).
  */
 import { forwardRef, useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
 import { ApiError } from "../api/http";
@@ -127,6 +127,9 @@ export const TaskNav = forwardRef<HTMLElement, Props>(function TaskNav(
             onClick={() => onSelect({ kind: "all" })}
             badges={[{ n: counts?.pending, label: "pending" }]}
           />
+        </li>
+        <li>
+          <NavItem icon={<TrashIcon />} label="Trash" current={is({ kind: "trash" })} onClick={() => onSelect({ kind: "trash" })} />
         </li>
       </ul>
     </nav>

@@ -1,13 +1,24 @@
-/** What the task panel shows: a view of the sidebar, a list, or the tasks with a tag. */
+/** What the task panel shows: a view of the sidebar, a list, the tasks with a tag, or the trash. */
 import { INBOX, type TaskFilter, type TaskQuery } from "../api/tasks";
 
-export type Selection = { kind: "today" } | { kind: "upcoming" } | { kind: "all" } | { kind: "list"; name: string } | { kind: "tag"; tag: string };
+export type Selection =
+  | { kind: "today" }
+  | { kind: "upcoming" }
+  | { kind: "all" }
+  | { kind: "list"; name: string }
+  | { kind: "tag"; tag: string }
+  | { kind: "trash" };
 
 export const ALL: Selection = { kind: "all" };
 
 /** Today and Upcoming show pending tasks by date; the others can filter by status. */
 export function isDateView(sel: Selection) {
   return sel.kind === "today" || sel.kind === "upcoming";
+}
+
+/** The deleted tasks (`GET /api/trash`): read-only, each with Restore. */
+export function isTrash(sel: Selection) {
+  return sel.kind === "trash";
 }
 
 export function sameSelection(a: Selection, b: Selection) {
@@ -42,6 +53,8 @@ export function selectionTitle(sel: Selection): string {
       return sel.name;
     case "tag":
       return `#${sel.tag}`;
+    case "trash":
+      return "Trash";
     default:
       return "All tasks";
   }

@@ -76,7 +76,8 @@ function template(path: string): string | null {
   );
 }
 
-type Sample = { name: string; method: string; url: string; body?: unknown; status: number };
+/** `user`: who asks (default "contract"); `headers`: more request headers. */
+type Sample = { name: string; method: string; url: string; body?: unknown; status: number; user?: string; headers?: Record<string, string> };
 
 const SAMPLES: Sample[] = [
   { name: "list all tasks", method: "GET", url: "/api/tasks?status=all&limit=100", status: 200 },
@@ -120,13 +121,33 @@ const SAMPLES: Sample[] = [
   { name: "renaming a list", method: "PATCH", url: "/api/lists/1", body: { name: "Office" }, status: 200 },
   { name: "renaming the Inbox", method: "PATCH", url: "/api/lists/0", body: { name: "Box" }, status: 409 },
   { name: "deleting a list", method: "DELETE", url: "/api/lists/1", status: 204 },
+  { name: "a write from the web app", method: "PATCH", url: "/api/tasks/1", body: { priority: "low" }, status: 200, headers: { "X-Smart-Todo-Client": "web" } },
+  { name: "an unknown client", method: "POST", url: "/api/tasks", body: { title: "x" }, status: 400, headers: { "X-Smart-Todo-Client": "curl" } },
+  { name: "the history", method: "GET", url: "/api/activity", status: 200 },
+  { name: "a task's history, as the edit dialog asks", method: "GET", url: "/api/activity?task_id=1&limit=20", status: 200 },
+  { name: "older history", method: "GET", url: "/api/activity?task_id=1&limit=1&cursor=2", status: 200 },
+  { name: "a bad history page size", method: "GET", url: "/api/activity?limit=0", status: 422 },
+  { name: "the trash", method: "GET", url: "/api/trash?limit=100", status: 200 },
+  { name: "a bad trash cursor", method: "GET", url: "/api/trash?cursor=x.y", status: 422 },
+  { name: "restore", method: "POST", url: "/api/tasks/4/restore", status: 200 },
+  { name: "restore a task not in the trash", method: "POST", url: "/api/tasks/1/restore", status: 404 },
+  { name: "undo", method: "POST", url: "/api/undo", body: {}, status: 200, headers: { "X-Smart-Todo-Client": "web" } },
+  { name: "undo a chat turn of nobody's", method: "POST", url: "/api/undo", body: { turn_id: "00000000-0000-4000-8000-0000000000ff" }, status: 404 },
+  { name: "undo with a bad turn", method: "POST", url: "/api/undo", body: { turn_id: "not-a-uuid" }, status: 422 },
+  { name: "nothing to undo", method: "POST", url: "/api/undo", body: {}, status: 409, user: "newcomer" },
 ];
 
-function seeded(): FakeBackend {
+/** Three tasks, some history (task 1 renamed and completed) and a task in the trash (4). */
+async function seeded(): Promise<FakeBackend> {
   const b = new FakeBackend();
   b.addTask("contract", "Buy milk", "semi-skimmed", false, { due: b.due("contract", 0, "17:00"), priority: "high", tags: ["errands"], list: "Work" });
   b.addTask("contract", "Water the plants", null, false, { due: b.due("contract", 1, null, "FREQ=DAILY") });
   b.addTask("contract", "Read", null, true);
+  const headers = { Authorization: `Bearer ${fakeToken("contract")}`, "Content-Type": "application/json", "X-Smart-Todo-Client": "web" };
+  await b.fetch("/api/tasks/1", { method: "PATCH", headers, body: JSON.stringify({ title: "Buy oat milk" }) });
+  await b.fetch("/api/tasks/1/complete", { method: "POST", headers });
+  await b.fetch("/api/tasks", { method: "POST", headers, body: JSON.stringify({ title: "Old", due: "tomorrow" }) });
+  await b.fetch("/api/tasks/4", { method: "DELETE", headers });
   return b;
 }
 
@@ -152,9 +173,9 @@ describe("the fake's REST API matches the backend's OpenAPI document", () => {
     }
 
     // The fake's answer is one the operation documents.
-    const res = await seeded().fetch(sample.url, {
+    const res = await (await seeded()).fetch(sample.url, {
       method: sample.method,
-      headers: { Authorization: `Bearer ${fakeToken("contract")}`, "Content-Type": "application/json" },
+      headers: { Authorization: `Bearer ${fakeToken(sample.user ?? "contract")}`, "Content-Type": "application/json", ...sample.headers },
       body: sample.body === undefined ? undefined : JSON.stringify(sample.body),
     });
     expect(res.status, "status").toBe(sample.status);
@@ -167,7 +188,21 @@ describe("the fake's REST API matches the backend's OpenAPI document", () => {
     }
     const type = (res.headers.get("Content-Type") ?? "").split(";")[0];
     expect(Object.keys(documented.content), "media type").toContain(type);
-    expect(check(documented.content[type].schema, JSON.parse(text)), "body against the schema").toEqual([]);
+    const parsed = JSON.parse(text);
+    expect(check(documented.content[type].schema, parsed), "body against the schema").toEqual([]);
+    // The pages the new routes answer are not empty, so the check above saw real items.
+    if (res.status === 200 && /^\/api\/(activity|trash)/.test(u.pathname)) expect((parsed.events ?? parsed.tasks).length, "items on the page").toBeGreaterThan(0);
+    if (res.status === 200 && u.pathname === "/api/undo") expect(parsed.undone.length, "events undone").toBeGreaterThan(0);
+  });
+
+  it("every sample of a history route checks something: the routes are in the document", () => {
+    for (const path of ["/api/activity", "/api/trash", "/api/undo", "/api/tasks/{id}/restore"]) expect(paths[path], path).toBeDefined();
+    const event = {
+      id: 1, task_id: 1, kind: "moved", source: "ui", turn_id: null, before: { list: "Inbox" }, after: { list: "Work" },
+      at: "2026-12-03T18:00:00Z", undoes: null, undone: false, title: "x", summary: "Moved “x” to Work",
+    };
+    expect(check({ $ref: "#/components/schemas/Event" }, event)).toEqual([]);
+    expect(check({ $ref: "#/components/schemas/Event" }, { ...event, source: "web" }).join()).toMatch(/not one of/);
   });
 
   it("the checker notices a missing field, a wrong type, an unknown field and a value outside an enum", () => {

@@ -18,13 +18,49 @@
  * sort, order, limit and cursor; lists (the Inbox is id 0; names unique ignoring case; deleting one
  * moves its tasks to the Inbox); `/api/counts`; and `/api/parse` and `/api/due/parse` with a small
  * subset of the server's date parser (test/fakeDue.ts).
+ *
+ * History, trash and undo as the server keeps them (migration V10, shared/src/history.rs): every change
+ * made through a route or by the chat records one event (its source: `ui` when the request says
+ * `X-Smart-Todo-Client: web`, `rest` without it, a 400 for any other value; `chat` with the turn's id);
+ * a change that changes nothing records none, and `addTask` (a seed) records none. `GET /api/activity`
+ * pages them newest first with the server's summaries. `DELETE` moves a task to the trash for 30 days
+ * (`GET /api/trash`, `POST /api/tasks/{id}/restore`, back with its number; to the Inbox when its list
+ * went meanwhile). `POST /api/undo` reverses the newest change not undone yet (every event its request
+ * or chat turn made), or a whole turn; it is a change too, so undoing again redoes it; a 409 says why
+ * nothing was undone (a later change would be overwritten, nothing to undo), and changes nothing.
  */
 import { INBOX, type Due, type Priority, type Task } from "../api/tasks";
 import { SseParser } from "../chat/sse";
 import { addDays, localDate, makeDue, nextAfter, parseDuePhrase, parseDueWords, parseRule } from "./fakeDue";
 
-/** A task as stored: whose it is; `list` is the list's name. */
-type Stored = Task & { user: string };
+/** A task as stored: whose it is; `list` is the list's name; when a recurring task was last completed. */
+type Stored = Task & { user: string; last_completed_at?: string | null };
+type Source = "rest" | "ui" | "mcp" | "chat";
+/** Who asked for a write, as history records it. */
+type Origin = { source: Source; turn: string | null };
+/** The fields history records and undo restores; the list by id (null: the Inbox), as the server stores it. */
+type Fields = Record<string, unknown>;
+/** One change, as stored (`task_events`). */
+type EventRec = {
+  id: number;
+  user: string;
+  task_id: number;
+  kind: string;
+  source: Source;
+  turn_id: string | null;
+  /** The request that made it: one undo reverses every event of the same request. */
+  xact: number;
+  undoes: number | null;
+  undone_by: number | null;
+  before: Fields | null;
+  after: Fields | null;
+  at: string;
+};
+/** A deleted task, with its number, and the id of its list (which may be deleted meanwhile). */
+type Trashed = { task: Stored; list_id: number | null; deleted_at: string };
+const TRASH_DAYS = 30;
+const DAY_MS = 86_400_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 type FieldError = { field: string; message: string };
 const PRIORITIES = ["none", "low", "medium", "high"];
 
@@ -38,6 +74,8 @@ type Run = {
   threadId: string;
   userItem: Item;
   toolsDone: boolean;
+  /** The chat turn's id, as history records it (`turn_id`). */
+  turnId: string;
   task?: Task;
   reply?: Item;
 };
@@ -63,6 +101,7 @@ const PROBLEM_TYPES: Record<number, string> = {
   405: "method-not-allowed",
   409: "conflict",
   422: "validation",
+  429: "rate-limited",
 };
 
 function problem(status: number, title: string, detail: string, errors?: { field: string; message: string }[]) {
@@ -133,6 +172,14 @@ export class FakeBackend {
   chunkSize = 17;
   /** Idempotency keys per user: the request they were first used for and its turn. */
   private keys = new Map<string, { fingerprint: string; run: Run }>();
+  /** Every user's history, oldest first; ids are global and increase, as the server's. */
+  events: EventRec[] = [];
+  private nextEventId = 1;
+  private lastXact = 0;
+  /** Deleted tasks, for {@link TRASH_DAYS} days. */
+  trash: Trashed[] = [];
+  /** Answer the next `POST /api/undo` with a 429 (Retry-After: this many seconds). */
+  rateLimitNextUndo: number | null = null;
 
   readonly fetch: typeof fetch = async (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.toString() : input.url;
@@ -148,8 +195,17 @@ export class FakeBackend {
     }
     const user = userOf(headers);
     if (!user) return problem(401, "Unauthorized", "missing bearer token");
-    if (u.pathname.startsWith("/api/tasks")) return this.rest(u, method, body, user);
-    if (u.pathname.startsWith("/api/lists")) return this.listsRoute(u, method, body, user);
+    // Writes say where they come from; the server reads the header on every write.
+    const client = headers.get("X-Smart-Todo-Client");
+    if (u.pathname.startsWith("/api/") && method !== "GET" && client !== null && client !== "web") {
+      return problem(400, "Bad Request", "x-smart-todo-client may only be sent once, as 'web' (the web app)");
+    }
+    const origin: Origin = { source: client === "web" ? "ui" : "rest", turn: null };
+    if (u.pathname === "/api/activity" && method === "GET") return this.activity(u, user);
+    if (u.pathname === "/api/trash" && method === "GET") return this.trashPage(u, user);
+    if (u.pathname === "/api/undo") return method === "POST" ? this.undo(body, user, origin) : problem(405, "Method Not Allowed", "POST");
+    if (u.pathname.startsWith("/api/tasks")) return this.rest(u, method, body, user, origin);
+    if (u.pathname.startsWith("/api/lists")) return this.listsRoute(u, method, body, user, origin);
     if (u.pathname === "/api/counts" && method === "GET") return this.counts(user);
     if (u.pathname === "/api/parse" && method === "GET") return this.quickParse(u.searchParams.get("text") ?? "", user);
     if (u.pathname === "/api/due/parse" && method === "GET") {
@@ -164,7 +220,10 @@ export class FakeBackend {
 
   // ------------------------------------------------------------------ REST
 
-  /** A task as the server stores it: `list` is the list's name ("Inbox" when on no other list). */
+  /**
+   * A task as the server stores it: `list` is the list's name ("Inbox" when on no other list). Records
+   * no history (a seed, as a write that does not say where it comes from on the server).
+   */
   addTask(
     user: string,
     title: string,
@@ -396,7 +455,7 @@ export class FakeBackend {
     }
   }
 
-  private rest(u: URL, method: string, body: Record<string, unknown> | undefined, user: string): Response {
+  private rest(u: URL, method: string, body: Record<string, unknown> | undefined, user: string, origin: Origin): Response {
     const parts = u.pathname.split("/").filter(Boolean); // api, tasks, {id}, {action}
     const mine = this.tasks.filter((t) => t.user === user);
     if (parts.length === 2) {
@@ -407,12 +466,21 @@ export class FakeBackend {
         this.applyFields(draft, body ?? {}, user, false, errors);
         if (errors.length) return invalid(errors);
         const task = this.addTask(user, draft.title, draft.description, false, { due: draft.due, priority: draft.priority, tags: draft.tags, list: draft.list });
+        this.recordCreated(user, task.id, origin, this.xact());
         return json(201, task);
       }
       return problem(405, "Method Not Allowed", "GET or POST");
     }
+    if (parts[3] === "restore") {
+      if (method !== "POST") return problem(405, "Method Not Allowed", "POST");
+      const id = /^\d+$/.test(parts[2]) ? Number(parts[2]) : NaN;
+      const entry = this.binned(user).find((b) => b.task.id === id);
+      if (!entry) return problem(404, "Not Found", `task ${parts[2]} is not in the trash (deleted tasks stay there ${TRASH_DAYS} days)`);
+      return json(200, strip(this.unbin(entry, origin, this.xact(), null)));
+    }
     const task = mine.find((t) => t.id === Number(parts[2]));
     if (!task) return problem(404, "Not Found", "No task with that id.");
+    const was = this.fieldsOf(task);
     if (parts[3] === "complete" && task.due?.recurrence) {
       // As the server: a recurring task stays pending and moves on, once per occurrence sent.
       const occurrence = u.searchParams.get("occurrence");
@@ -422,6 +490,8 @@ export class FakeBackend {
         while (date <= today) date = nextAfter(task.due.recurrence.rule, date);
         task.due = makeDue(date, task.due.time, task.due.timezone, task.due.recurrence.rule, this.now());
         task.updated_at = this.stamp();
+        task.last_completed_at = task.updated_at;
+        this.recordWrite(task, was, origin, this.xact());
       }
       return json(200, strip(task));
     }
@@ -429,6 +499,7 @@ export class FakeBackend {
       task.completed = parts[3] === "complete";
       task.completed_at = task.completed ? (task.completed_at ?? this.stamp()) : null;
       task.updated_at = this.stamp();
+      this.recordWrite(task, was, origin, this.xact());
       return json(200, strip(task));
     }
     if (method === "GET") return json(200, strip(task));
@@ -439,10 +510,11 @@ export class FakeBackend {
       this.applyFields(draft, body, user, true, errors);
       if (errors.length) return invalid(errors);
       Object.assign(task, draft, { list: this.listFor(user, draft.list).name, updated_at: this.stamp() });
+      this.recordWrite(task, was, origin, this.xact());
       return json(200, strip(task));
     }
     if (method === "DELETE") {
-      this.tasks = this.tasks.filter((t) => t !== task);
+      this.bin(task, origin, this.xact(), null);
       return new Response(null, { status: 204 });
     }
     return problem(405, "Method Not Allowed", "");
@@ -452,7 +524,7 @@ export class FakeBackend {
     return { id: 0, user, title: "", description: null, completed: false, created_at: "", updated_at: "", completed_at: null, due: null, priority: "none", list: INBOX, tags: [] };
   }
 
-  private listsRoute(u: URL, method: string, body: Record<string, unknown> | undefined, user: string): Response {
+  private listsRoute(u: URL, method: string, body: Record<string, unknown> | undefined, user: string, origin: Origin): Response {
     const parts = u.pathname.split("/").filter(Boolean); // api, lists, {id}
     const json1 = (l: { id: number; name: string }) => {
       const on = this.tasks.filter((t) => t.user === user && t.list.toLowerCase() === l.name.toLowerCase());
@@ -498,7 +570,14 @@ export class FakeBackend {
       return json(200, json1(list));
     }
     if (method === "DELETE") {
-      for (const t of this.tasks) if (t.user === user && t.list === list.name) t.list = INBOX;
+      // Its tasks go to the Inbox, each move recorded, all in the one request (one undo).
+      const xact = this.xact();
+      for (const t of this.tasks.filter((x) => x.user === user && x.list === list.name).sort((a, b) => a.id - b.id)) {
+        const was = this.fieldsOf(t);
+        t.list = INBOX;
+        t.updated_at = this.stamp();
+        this.recordWrite(t, was, origin, xact);
+      }
       this.lists = this.lists.filter((l) => l !== list);
       return new Response(null, { status: 204 });
     }
@@ -516,6 +595,315 @@ export class FakeBackend {
       pending: pending.length,
       completed: this.tasks.filter((t) => t.user === user && t.completed).length,
     });
+  }
+
+  // ------------------------------------------------------------------ History, trash and undo
+
+  /** A new request's number: the events one request makes share it, and one undo reverses them all. */
+  private xact() {
+    return ++this.lastXact;
+  }
+
+  private newTurnId() {
+    return `00000000-0000-4000-8000-${(this.nextId++).toString(16).padStart(12, "0")}`;
+  }
+
+  /** The id of the user's list of that name; null for the Inbox. */
+  private listIdOf(user: string, name: string): number | null {
+    if (name.toLowerCase() === INBOX.toLowerCase()) return null;
+    return this.lists.find((l) => l.user === user && l.name.toLowerCase() === name.toLowerCase())?.id ?? null;
+  }
+
+  private listById(user: string, id: unknown) {
+    return typeof id === "number" ? this.lists.find((l) => l.user === user && l.id === id) : undefined;
+  }
+
+  /** The fields of a task that history records (the list by id), as the server's `smart_todo_fields`. */
+  private fieldsOf(t: Stored): Fields {
+    return {
+      title: t.title,
+      description: t.description,
+      completed: t.completed,
+      completed_at: t.completed_at,
+      due: t.due,
+      priority: t.priority,
+      tags: [...t.tags],
+      list_id: this.listIdOf(t.user, t.list),
+      last_completed_at: t.last_completed_at ?? null,
+    };
+  }
+
+  private record(user: string, taskId: number, kind: string, origin: Origin, xact: number, before: Fields | null, after: Fields | null, undoes: number | null) {
+    const event: EventRec = {
+      id: this.nextEventId++,
+      user,
+      task_id: taskId,
+      kind,
+      source: origin.source,
+      turn_id: origin.turn,
+      xact,
+      undoes,
+      undone_by: null,
+      before,
+      after,
+      at: this.stamp(),
+    };
+    this.events.push(event);
+    if (undoes !== null) {
+      const undone = this.events.find((e) => e.user === user && e.id === undoes);
+      if (undone) undone.undone_by = event.id;
+    }
+  }
+
+  /** A new task (or one back from the trash): every field is in `after`. */
+  private recordCreated(user: string, taskId: number, origin: Origin, xact: number, restored = false, undoes: number | null = null) {
+    const task = this.tasks.find((t) => t.user === user && t.id === taskId)!;
+    this.record(user, taskId, restored ? "restored" : "created", origin, xact, null, this.fieldsOf(task), undoes);
+  }
+
+  /** A change of `task` from `was`: only the fields it changed, and none at all when it changed nothing. */
+  private recordWrite(task: Stored, was: Fields, origin: Origin, xact: number, undoes: number | null = null) {
+    const now = this.fieldsOf(task);
+    const before: Fields = {};
+    const after: Fields = {};
+    for (const k of Object.keys(now)) {
+      if (canonical(now[k]) !== canonical(was[k])) {
+        before[k] = was[k];
+        after[k] = now[k];
+      }
+    }
+    const keys = Object.keys(after);
+    if (keys.length === 0) return;
+    const last = (v: unknown) => (typeof v === "string" ? Date.parse(v) : -Infinity);
+    const kind =
+      "completed" in after
+        ? task.completed
+          ? "completed"
+          : "reopened"
+        : "last_completed_at" in after && after.last_completed_at !== null && last(after.last_completed_at) > last(before.last_completed_at)
+          ? "completed"
+          : keys.length === 1 && keys[0] === "list_id"
+            ? "moved"
+            : "updated";
+    this.record(task.user, task.id, kind, origin, xact, before, after, undoes);
+  }
+
+  /** Moves a task to the trash (and sweeps the user's tasks deleted more than 30 days ago). */
+  private bin(task: Stored, origin: Origin, xact: number, undoes: number | null) {
+    const fields = this.fieldsOf(task);
+    const cutoff = this.now().getTime() - TRASH_DAYS * DAY_MS;
+    this.trash = this.trash.filter((b) => b.task.user !== task.user || Date.parse(b.deleted_at) > cutoff);
+    this.tasks = this.tasks.filter((t) => t !== task);
+    const deleted_at = this.stamp();
+    this.trash.push({ task: { ...task, tags: [...task.tags], updated_at: deleted_at }, list_id: fields.list_id as number | null, deleted_at });
+    this.record(task.user, task.id, "deleted", origin, xact, fields, null, undoes);
+  }
+
+  /** The user's trash, most recently deleted first, without what was deleted more than 30 days ago. */
+  private binned(user: string): Trashed[] {
+    const cutoff = this.now().getTime() - TRASH_DAYS * DAY_MS;
+    return this.trash
+      .filter((b) => b.task.user === user && Date.parse(b.deleted_at) > cutoff)
+      .sort((a, b) => (a.deleted_at === b.deleted_at ? b.task.id - a.task.id : a.deleted_at < b.deleted_at ? 1 : -1));
+  }
+
+  /** The task as the trash shows it: on its list, or in the Inbox when the list is gone. */
+  private trashedTask(b: Trashed): Stored {
+    return { ...b.task, list: this.listById(b.task.user, b.list_id)?.name ?? INBOX };
+  }
+
+  /** Brings a task back from the trash with its number. */
+  private unbin(entry: Trashed, origin: Origin, xact: number, undoes: number | null): Stored {
+    this.trash = this.trash.filter((b) => b !== entry);
+    const task: Stored = { ...this.trashedTask(entry), updated_at: this.stamp() };
+    this.tasks.push(task);
+    this.recordCreated(task.user, task.id, origin, xact, true, undoes);
+    return task;
+  }
+
+  /** Stored fields as the API names them: the list by name ("a deleted list" when it is gone). */
+  private apiFields(user: string, fields: Fields | null): Fields | null {
+    if (!fields) return null;
+    const out: Fields = {};
+    for (const [k, v] of Object.entries(fields)) {
+      if (k === "list_id") out.list = v === null ? INBOX : (this.listById(user, v)?.name ?? "a deleted list");
+      else out[k] = v;
+    }
+    return out;
+  }
+
+  /** An event as `GET /api/activity` shows it. */
+  private showEvent(e: EventRec) {
+    const before = this.apiFields(e.user, e.before);
+    const after = this.apiFields(e.user, e.after);
+    const titleNow =
+      this.tasks.find((t) => t.user === e.user && t.id === e.task_id)?.title ?? this.trash.find((b) => b.task.user === e.user && b.task.id === e.task_id)?.task.title;
+    const title = textOf(after ?? {}, "title") ?? textOf(before ?? {}, "title") ?? titleNow ?? "";
+    return {
+      id: e.id,
+      task_id: e.task_id,
+      kind: e.kind,
+      source: e.source,
+      turn_id: e.turn_id,
+      before,
+      after,
+      at: e.at,
+      undoes: e.undoes,
+      undone: e.undone_by !== null,
+      title,
+      summary: summarise(e.kind, title, before, after, e.undoes),
+    };
+  }
+
+  /** Query parameters outside `allowed` are a 400, as the server's. */
+  private unknownParams(u: URL, allowed: string[]): Response | null {
+    const bad = [...u.searchParams.keys()].find((k) => !allowed.includes(k));
+    return bad ? problem(400, "Bad Request", `unknown query parameter '${bad}'`) : null;
+  }
+
+  private pageLimit(u: URL, errors: FieldError[]): number {
+    const raw = u.searchParams.get("limit");
+    const limit = raw === null ? 50 : /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) errors.push({ field: "limit", message: "must be 1 to 100" });
+    return limit;
+  }
+
+  /** `GET /api/activity?task_id&limit&cursor`: the user's events, newest first. */
+  private activity(u: URL, user: string): Response {
+    const unknown = this.unknownParams(u, ["task_id", "limit", "cursor"]);
+    if (unknown) return unknown;
+    const errors: FieldError[] = [];
+    const limit = this.pageLimit(u, errors);
+    const positive = (field: string, message: string) => {
+      const raw = u.searchParams.get(field);
+      if (raw === null) return null;
+      if (!/^\d+$/.test(raw) || Number(raw) < 1) errors.push({ field, message });
+      return Number(raw);
+    };
+    const taskId = positive("task_id", "must be a task number");
+    const cursor = positive("cursor", "must be the next_cursor of a page");
+    if (errors.length) return invalid(errors);
+    const rows = this.events
+      .filter((e) => e.user === user && (taskId === null || e.task_id === taskId) && (cursor === null || e.id < cursor))
+      .sort((a, b) => b.id - a.id);
+    const page = rows.slice(0, limit);
+    const more = rows.length > limit;
+    return json(200, { events: page.map((e) => this.showEvent(e)), next_cursor: more ? String(page[page.length - 1].id) : null });
+  }
+
+  /** `GET /api/trash?limit&cursor`: deleted tasks, most recently deleted first. */
+  private trashPage(u: URL, user: string): Response {
+    const unknown = this.unknownParams(u, ["limit", "cursor"]);
+    if (unknown) return unknown;
+    const errors: FieldError[] = [];
+    const limit = this.pageLimit(u, errors);
+    const raw = u.searchParams.get("cursor");
+    const m = raw === null ? null : /^(\d+)\.(\d+)$/.exec(raw);
+    if (raw !== null && !m) errors.push({ field: "cursor", message: "must be the next_cursor of a page" });
+    if (errors.length) return invalid(errors);
+    let rows = this.binned(user);
+    if (m) {
+      const [at, id] = [Number(m[1]), Number(m[2])];
+      rows = rows.filter((b) => Date.parse(b.deleted_at) < at || (Date.parse(b.deleted_at) === at && b.task.id < id));
+    }
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const next = rows.length > limit ? `${Date.parse(last.deleted_at)}.${last.task.id}` : null;
+    return json(200, { tasks: page.map((b) => strip(this.trashedTask(b))), next_cursor: next });
+  }
+
+  /**
+   * `POST /api/undo`: reverses the user's newest change not undone yet (every event of its request, or
+   * of its chat turn), or all that the chat turn `turn_id` changed, newest first, as one change (the
+   * server's `smart_todo_undo`). Refused, changing nothing, when a later change would be overwritten.
+   */
+  private undo(body: unknown, user: string, origin: Origin): Response {
+    if (this.rateLimitNextUndo !== null) {
+      const wait = this.rateLimitNextUndo;
+      this.rateLimitNextUndo = null;
+      const res = problem(429, "Too Many Requests", `too many changes in a minute; try again in ${wait} s`);
+      res.headers.set("Retry-After", String(wait));
+      return res;
+    }
+    if (body !== undefined && body !== null && (typeof body !== "object" || Array.isArray(body))) {
+      return invalid([{ field: "body", message: "must be an object {turn_id}" }]);
+    }
+    const b = (body ?? {}) as Record<string, unknown>;
+    for (const k of Object.keys(b)) if (k !== "turn_id") return invalid([{ field: k, message: "unknown field" }]);
+    const turn = b.turn_id ?? null;
+    if (turn !== null && (typeof turn !== "string" || !UUID.test(turn))) return invalid([{ field: "turn_id", message: "must be a UUID" }]);
+    const mine = this.events.filter((e) => e.user === user);
+    let group: EventRec[];
+    if (turn === null) {
+      const latest = mine.filter((e) => e.undone_by === null).sort((x, y) => y.id - x.id)[0];
+      if (!latest) return problem(409, "Conflict", "there is nothing to undo");
+      group = mine.filter((e) => e.undone_by === null && (latest.turn_id !== null ? e.turn_id === latest.turn_id : e.turn_id === null && e.xact === latest.xact));
+    } else {
+      if (!mine.some((e) => e.turn_id === turn)) return problem(404, "Not Found", "no task was changed in that turn");
+      group = mine.filter((e) => e.undone_by === null && e.turn_id === turn);
+    }
+    group.sort((x, y) => y.id - x.id);
+    if (group.length === 0) return problem(409, "Conflict", "everything that changed has been undone already");
+
+    // All or nothing: what the loop changed is put back when one step is refused.
+    const saved = {
+      tasks: this.tasks.slice(),
+      copies: this.tasks.map((t) => ({ ...t, tags: [...t.tags] })),
+      trash: this.trash.slice(),
+      events: this.events.slice(),
+      undoneBy: this.events.map((e) => e.undone_by),
+      nextEventId: this.nextEventId,
+    };
+    const xact = this.xact();
+    const by: Origin = { source: origin.source, turn: null };
+    const unchanged = (t: Stored, written: Fields | null) => {
+      const now = this.fieldsOf(t);
+      return Object.entries(written ?? {}).every(([k, v]) => canonical(now[k]) === canonical(v));
+    };
+    let reason: string | null = null;
+    for (const e of group) {
+      const task = this.tasks.find((t) => t.user === user && t.id === e.task_id);
+      if (e.kind === "created" || e.kind === "restored") {
+        if (task && unchanged(task, e.after)) {
+          this.bin(task, by, xact, e.id);
+          continue;
+        }
+      } else if (e.kind === "deleted") {
+        const entry = this.trash.find((x) => x.task.user === user && x.task.id === e.task_id);
+        if (!entry) {
+          reason = `task ${e.task_id} is no longer in the trash`;
+          break;
+        }
+        this.unbin(entry, by, xact, e.id);
+        continue;
+      } else if (task && unchanged(task, e.after)) {
+        const was = this.fieldsOf(task);
+        for (const [k, v] of Object.entries(e.before ?? {})) {
+          if (k === "list_id") task.list = this.listById(user, v)?.name ?? INBOX;
+          else (task as Record<string, unknown>)[k] = Array.isArray(v) ? [...v] : v;
+        }
+        task.updated_at = this.stamp();
+        this.recordWrite(task, was, by, xact, e.id);
+        // As the server: a reversal that changed nothing (a move back to a list deleted since)
+        // still counts as undone.
+        if (e.undone_by === null) e.undone_by = e.id;
+        continue;
+      }
+      reason = this.tasks.some((t) => t.user === user && t.id === e.task_id)
+        ? `task ${e.task_id} was changed after that; undo the later change first`
+        : `task ${e.task_id} was deleted after that; restore it first`;
+      break;
+    }
+    if (reason !== null) {
+      saved.tasks.forEach((t, i) => Object.assign(t, saved.copies[i]));
+      this.tasks = saved.tasks;
+      this.trash = saved.trash;
+      this.events = saved.events;
+      this.events.forEach((e, i) => (e.undone_by = saved.undoneBy[i]));
+      this.nextEventId = saved.nextEventId;
+      return problem(409, "Conflict", reason);
+    }
+    return json(200, { undone: group.map((e) => this.showEvent(e)) });
   }
 
   /** `GET /api/parse`: the quick-add syntax (#tag, !high or !1–!3, ~list or ~"two words", a trailing date phrase). */
@@ -580,12 +968,12 @@ export class FakeBackend {
       const userItem = this.userItem(id, q);
       const reply = this.assistantItem(id, a);
       items.push(userItem, reply);
-      last = { status: "done", created: false, threadId: id, userItem, toolsDone: true, reply };
+      last = { status: "done", created: false, threadId: id, userItem, toolsDone: true, turnId: this.newTurnId(), reply };
     }
     if (opts.unanswered !== undefined) {
       const userItem = this.userItem(id, opts.unanswered);
       items.push(userItem);
-      last = { status: opts.status ?? "failed", created: false, threadId: id, userItem, toolsDone: true };
+      last = { status: opts.status ?? "failed", created: false, threadId: id, userItem, toolsDone: true, turnId: this.newTurnId() };
     } else if (last && opts.status) {
       last.status = opts.status;
     }
@@ -771,6 +1159,7 @@ export class FakeBackend {
         threadId: t.id,
         userItem: t.items[at],
         toolsDone: previous?.toolsDone ?? true,
+        turnId: previous?.turnId ?? this.newTurnId(),
         task: previous?.task,
       };
       t.turn = run;
@@ -785,7 +1174,7 @@ export class FakeBackend {
     const text = ((p.input as { content: { text: string }[] }).content[0] ?? { text: "" }).text;
     const userItem = this.userItem(thread.id, text);
     thread.items.push(userItem);
-    const run: Run = { status: "running", created, threadId: thread.id, userItem, toolsDone: false };
+    const run: Run = { status: "running", created, threadId: thread.id, userItem, toolsDone: false, turnId: this.newTurnId() };
     thread.turn = run;
     if (keyed) this.keys.set(slot, { fingerprint, run });
     const head: Step[] = created ? [{ event: { type: "thread.created", thread: this.threadJson(thread) } }] : [];
@@ -803,6 +1192,7 @@ export class FakeBackend {
     if (m && !run.toolsDone) {
       steps.push({ event: { type: "progress_update", text: "Adding a task…" } });
       run.task = this.addTask(thread.user, m[1][0].toUpperCase() + m[1].slice(1));
+      this.recordCreated(thread.user, run.task.id, { source: "chat", turn: run.turnId }, this.xact());
       steps.push({ event: { type: "client_effect", name: "tasks_changed", data: { tool: "add_task" } } });
     }
     run.toolsDone = true;
@@ -889,10 +1279,69 @@ export class FakeBackend {
   }
 }
 
-function strip(t: Task & { user?: string }): Task {
-  const { user: _user, ...rest } = t;
+function strip(t: Task & { user?: string; last_completed_at?: string | null }): Task {
+  const { user: _user, last_completed_at: _last, ...rest } = t;
   void _user;
+  void _last;
   return rest;
+}
+
+const quoted = (text: string) => `\u201c${text}\u201d`;
+const textOf = (fields: Fields, key: string) => (typeof fields[key] === "string" ? (fields[key] as string) : null);
+const dueText = (fields: Fields) => {
+  const due = fields.due as { text?: unknown } | null | undefined;
+  return due && typeof due.text === "string" ? due.text : null;
+};
+
+/** One line for an event, as the server writes it (shared/src/history.rs `summarise`). */
+export function summarise(kind: string, title: string, before: Fields | null, after: Fields | null, undoes: number | null): string {
+  const name = quoted(title);
+  const b = before ?? {};
+  const a = after ?? {};
+  let line: string;
+  switch (kind) {
+    case "created":
+      line = `Added ${name}`;
+      break;
+    case "deleted":
+      line = `Deleted ${name}`;
+      break;
+    case "restored":
+      line = `Restored ${name}`;
+      break;
+    case "reopened":
+      line = `Reopened ${name}`;
+      break;
+    case "completed": {
+      const next = dueText(a);
+      line = next !== null && !("completed" in a) ? `Completed ${name}; next due ${next}` : `Completed ${name}`;
+      break;
+    }
+    case "moved":
+      line = `Moved ${name} to ${textOf(a, "list") ?? INBOX}`;
+      break;
+    default: {
+      const parts: string[] = [];
+      const [was, now] = [textOf(b, "title"), textOf(a, "title")];
+      if (was !== null && now !== null) parts.push(`renamed ${quoted(was)} to ${quoted(now)}`);
+      if ("description" in a) parts.push(textOf(a, "description") !== null ? "changed the description" : "removed the description");
+      if ("due" in a) {
+        const text = dueText(a);
+        parts.push(text !== null ? `due ${text}` : "removed the due date");
+      }
+      const priority = textOf(a, "priority");
+      if (priority !== null) parts.push(`priority ${priority}`);
+      if (Array.isArray(a.tags)) parts.push(a.tags.length === 0 ? "removed the tags" : `tags ${a.tags.map((t) => `#${String(t)}`).join(" ")}`);
+      const list = textOf(a, "list");
+      if (list !== null) parts.push(`moved to ${list}`);
+      if (parts.length === 0) line = `Changed ${name}`;
+      else if (now !== null) {
+        const joined = parts.join(", ");
+        line = joined[0].toUpperCase() + joined.slice(1);
+      } else line = `Changed ${name}: ${parts.join(", ")}`;
+    }
+  }
+  return undoes !== null ? `Undo (of change ${undoes}): ${line}` : line;
 }
 
 /** An unsigned JWT-shaped token carrying `sub` (the fake accepts it as proof of the user). */
