@@ -6,8 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use common::{App, Script, deltas, done_items, fake_openai, input, model_requests};
-use serde_json::json;
+use common::{App, Script, deltas, done_items, fake_openai, input, model_requests, strict_openai};
+use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -584,4 +584,89 @@ async fn a_true_claim_streams_unchanged() {
         "I've added \u{201c}Milk\u{201d} as task 1."
     );
     assert_eq!(app.tasks("alice").await, [(1, "Milk".into(), false)]);
+}
+
+/// The model may call tools in parallel: it is offered `tool_choice: auto` and
+/// `parallel_tool_calls: true`, and a round of 25 calls ("complete tasks 1 to 25") runs whole, in
+/// order, within the turn's bounds — checked in the database. A 31st call in the turn is refused.
+#[tokio::test]
+async fn a_batch_of_twenty_five_parallel_calls_runs_whole() {
+    let completes: Vec<(&'static str, Value)> = (1..=25)
+        .map(|id| ("complete_task", json!({"task_id": id})))
+        .collect();
+    let adds: Vec<(&'static str, Value)> = (1..=30)
+        .map(|n| ("add_task", json!({"title": format!("Chore {n}")})))
+        .collect();
+    let (fake, model) = strict_openai(
+        vec![
+            Script::Calls(adds),
+            Script::Text(vec!["Added 30 chores."]),
+            Script::Calls(completes),
+            Script::Text(vec!["I've completed tasks 1 to 25."]),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let app = App::with_model(model).await;
+    let added = app.chat("alice", None, "add 30 chores").await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert_eq!(app.tasks("alice").await.len(), 30);
+    let conversation = added.body["conversation_id"].as_str().unwrap();
+    let done = app
+        .chat("alice", Some(conversation), "complete tasks 1 to 25")
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body["tool_calls"].as_array().unwrap().len(), 25);
+    assert_eq!(done.body["response"], "I've completed tasks 1 to 25.");
+    let completed: Vec<i64> = app
+        .tasks("alice")
+        .await
+        .into_iter()
+        .filter(|t| t.2)
+        .map(|t| t.0)
+        .collect();
+    assert_eq!(completed, (1..=25).collect::<Vec<i64>>());
+    assert_eq!(fake.rejected(), 0, "every request was one OpenAI accepts");
+    let requests = model_requests(&fake.server).await;
+    for request in &requests {
+        assert_eq!(request["tool_choice"], "auto");
+        assert_eq!(request["parallel_tool_calls"], true);
+    }
+    // The results go back to the model in the order of the calls.
+    let last = requests.last().unwrap()["messages"].as_array().unwrap();
+    let ids: Vec<&str> = last
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["tool_call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 25 + 30);
+    assert!(ids.ends_with(&["call_2_23", "call_2_24"]), "{ids:?}");
+}
+
+/// More calls than a turn may make: those past the bound are answered with an error the model
+/// sees, and not run.
+#[tokio::test]
+async fn calls_past_the_turn_bound_are_refused_not_run() {
+    let adds: Vec<(&'static str, Value)> = (1..=32)
+        .map(|n| ("add_task", json!({"title": format!("Item {n}")})))
+        .collect();
+    let (fake, model) = strict_openai(
+        vec![
+            Script::Calls(adds),
+            Script::Text(vec!["Added what I could."]),
+        ],
+        TIMEOUT,
+    )
+    .await;
+    let app = App::with_model(model).await;
+    let reply = app.chat("alice", None, "add 32 items").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(app.tasks("alice").await.len(), 30);
+    let calls = reply.body["tool_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 32);
+    assert_eq!(
+        calls[31]["result"]["error"],
+        "too many tool calls in one turn"
+    );
+    assert_eq!(fake.rejected(), 0);
 }

@@ -12,8 +12,9 @@ use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestSystemMessageContent, ChatCompletionRequestToolMessage,
     ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessage,
-    ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionTools,
-    CreateChatCompletionRequest, FunctionCall, FunctionObject,
+    ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionToolChoiceOption,
+    ChatCompletionTools, CreateChatCompletionRequest, FunctionCall, FunctionObject,
+    ToolChoiceOptions,
 };
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
@@ -90,10 +91,18 @@ impl OpenAiModel {
                 })
             })
             .collect();
+        let tools: Vec<ChatCompletionTools> = tools;
+        let offered = !tools.is_empty();
         CreateChatCompletionRequest {
             model: self.model.clone(),
             messages,
-            tools: Some(tools),
+            // The model decides whether to call tools, and may call several at once ("complete
+            // 3 and 4", a batch of 25): each call of a round runs, in order.
+            tool_choice: offered.then_some(ChatCompletionToolChoiceOption::Mode(
+                ToolChoiceOptions::Auto,
+            )),
+            parallel_tool_calls: offered.then_some(true),
+            tools: offered.then_some(tools),
             stream: Some(true),
             ..Default::default()
         }

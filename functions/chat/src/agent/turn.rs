@@ -37,7 +37,7 @@ pub const HISTORY_ROWS: i64 = 200;
 /// Most model rounds in one turn.
 pub const MAX_ROUNDS: usize = 5;
 /// Most tool calls executed in one turn.
-pub const MAX_TOOL_CALLS: usize = 10;
+pub const MAX_TOOL_CALLS: usize = 30;
 /// How long a running turn holds its conversation without renewing: longer than its longest step
 /// (one model round, bounded by the model's 60 s timeout). A function that died is taken over
 /// once it has lapsed; one that failed frees the conversation at once.

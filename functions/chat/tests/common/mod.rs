@@ -301,6 +301,8 @@ pub enum Script {
     SlowCall(&'static str, Value, Duration),
     /// These exact text chunks (may hold any character).
     Raw(String),
+    /// Several tool calls in one answer (parallel tool calls), streamed interleaved.
+    Calls(Vec<(&'static str, Value)>),
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
@@ -336,6 +338,30 @@ pub fn openai_violation(body: &Value) -> Option<String> {
     };
     if body["model"].as_str().is_none_or(|m| m.is_empty()) {
         return Some("you must provide a model parameter".into());
+    }
+    let tools = body["tools"].as_array().filter(|t| !t.is_empty());
+    if tools.is_none() {
+        if body
+            .get("parallel_tool_calls")
+            .is_some_and(|p| !p.is_null())
+        {
+            return Some("parallel_tool_calls is only allowed when 'tools' are specified.".into());
+        }
+        if body.get("tool_choice").is_some_and(|c| !c.is_null()) {
+            return Some("tool_choice is only allowed when 'tools' are specified.".into());
+        }
+    }
+    match body.get("tool_choice") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(mode)) if ["auto", "none", "required"].contains(&mode.as_str()) => {}
+        Some(choice) if choice["type"] == "function" && choice["function"]["name"].is_string() => {}
+        Some(other) => return Some(format!("Invalid value for 'tool_choice': {other}")),
+    }
+    if body
+        .get("parallel_tool_calls")
+        .is_some_and(|p| !p.is_null() && !p.is_boolean())
+    {
+        return Some("Invalid type for 'parallel_tool_calls': expected a boolean".into());
     }
     for (i, tool) in body["tools"].as_array().into_iter().flatten().enumerate() {
         let name = tool["function"]["name"].as_str().unwrap_or_default();
@@ -471,6 +497,25 @@ impl Respond for Scripted {
                     ),
                     chunk(json!({}), Some("tool_calls")),
                 ])
+            }
+            Script::Calls(calls) => {
+                let mut chunks = vec![chunk(json!({"role": "assistant", "content": null}), None)];
+                // Every call's head first, then every call's arguments: as OpenAI interleaves them.
+                for (i, (name, _)) in calls.iter().enumerate() {
+                    chunks.push(chunk(
+                        json!({"tool_calls": [{"index": i, "id": format!("call_{raw}_{i}"),
+                            "type": "function", "function": {"name": name, "arguments": ""}}]}),
+                        None,
+                    ));
+                }
+                for (i, (_, arguments)) in calls.iter().enumerate() {
+                    chunks.push(chunk(
+                        json!({"tool_calls": [{"index": i, "function": {"arguments": arguments.to_string()}}]}),
+                        None,
+                    ));
+                }
+                chunks.push(chunk(json!({}), Some("tool_calls")));
+                sse(chunks)
             }
             Script::Fail(status) => {
                 ResponseTemplate::new(*status).set_body_string("upstream exploded")
