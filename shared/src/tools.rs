@@ -168,6 +168,102 @@ pub struct FoundTasks {
     pub closest: Vec<Task>,
 }
 
+/// What `change_tasks` would do to each task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkAction {
+    Delete,
+    Complete,
+    Reopen,
+}
+
+impl BulkAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Complete => "complete",
+            Self::Reopen => "reopen",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Delete, Self::Complete, Self::Reopen]
+            .into_iter()
+            .find(|a| a.as_str() == text)
+    }
+}
+
+/// Arguments of `change_tasks`: what to do, and which tasks (at least one filter).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeTasksArgs {
+    /// "delete", "complete" or "reopen".
+    pub action: BulkAction,
+    /// "pending" or "completed" ("all" with another filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusFilter>,
+    /// "today", "overdue", "upcoming" or "no_date".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<View>,
+    /// Words in the titles or descriptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// A list's name, e.g. "Work".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    /// A tag, e.g. "errands".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Only tasks of this priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+}
+
+/// Result of `change_tasks`: the question to ask, and the tasks it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Proposal {
+    pub action: BulkAction,
+    /// Exactly the tasks a yes will change, stored with this turn (none: nothing matches, and
+    /// nothing is asked).
+    pub tasks: Vec<Task>,
+    /// What to ask, word for word.
+    pub question: String,
+}
+
+/// The answer to the question `change_tasks` asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    Yes,
+    No,
+}
+
+/// Arguments of `confirm_change`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmArgs {
+    /// "yes" to carry out exactly what was asked, "no" to drop it.
+    pub answer: Answer,
+}
+
+/// A task a confirmed change left alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Skipped {
+    pub task_id: i64,
+    pub reason: String,
+}
+
+/// Result of `confirm_change`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Confirmed {
+    pub answer: Answer,
+    pub action: BulkAction,
+    /// The tasks changed (none after a no).
+    pub changed: Vec<TaskChange>,
+    /// Tasks of the question that could not be changed (deleted since, a limit).
+    pub skipped: Vec<Skipped>,
+}
+
 /// Arguments of `undo_last_change` (none).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -595,6 +691,165 @@ pub async fn find_task(
     })
 }
 
+/// Most tasks one confirmed change may touch.
+const BULK_MAX: i64 = 100;
+
+fn chat_turn(origin: &Origin) -> Result<crate::domain::TurnId, ToolError> {
+    origin.turn.ok_or_else(|| ToolError::Invalid {
+        field: "action",
+        message: "a change to several tasks is confirmed in a chat conversation; elsewhere, \
+                  change the tasks one by one by id"
+            .into(),
+    })
+}
+
+/// Prepares a change to every task matching a filter and stores it with the turn; nothing
+/// changes until `confirm_change` hears yes.
+pub async fn change_tasks(
+    db: &impl Executor,
+    user: &UserId,
+    origin: &Origin,
+    args: ChangeTasksArgs,
+) -> Result<Proposal, ToolError> {
+    let turn = chat_turn(origin)?;
+    let filtered = args.view.is_some_and(|v| v != View::All)
+        || args.status.is_some_and(|s| s != StatusFilter::All)
+        || args.q.as_deref().is_some_and(|q| !q.trim().is_empty())
+        || args.list.as_deref().is_some_and(|l| !l.trim().is_empty())
+        || args.tag.as_deref().is_some_and(|t| !t.trim().is_empty())
+        || args.priority.is_some();
+    if !filtered {
+        return Err(ToolError::Invalid {
+            field: "filter",
+            message: "say which tasks (a status, view, list, tag, priority or words): a change \
+                      to every task at once is refused"
+                .into(),
+        });
+    }
+    let listing = ListTasksArgs {
+        status: Some(args.status.unwrap_or(StatusFilter::All)),
+        view: args.view,
+        q: args.q.clone(),
+        list: args.list.clone(),
+        tag: args.tag.clone(),
+        priority: args.priority,
+        limit: Some(BULK_MAX),
+        ..ListTasksArgs::default()
+    };
+    let page = list_tasks(db, user, listing).await?;
+    let verb = match args.action {
+        BulkAction::Delete => "Delete",
+        BulkAction::Complete => "Complete",
+        BulkAction::Reopen => "Reopen",
+    };
+    if page.total == 0 {
+        return Ok(Proposal {
+            action: args.action,
+            tasks: vec![],
+            question: "No task matches, so there is nothing to change.".into(),
+        });
+    }
+    if page.total > BULK_MAX {
+        return Err(ToolError::Invalid {
+            field: "filter",
+            message: format!(
+                "that is {} tasks; at most {BULK_MAX} change at once: narrow it down",
+                page.total
+            ),
+        });
+    }
+    let counts = service::counts(db, user).await?;
+    let everything = counts.pending + counts.completed;
+    if page.total >= everything && everything > 1 {
+        return Err(ToolError::Invalid {
+            field: "filter",
+            message: format!("that is every task you have ({everything}); say which ones"),
+        });
+    }
+    let ids: Vec<i64> = page.tasks.iter().map(|t| t.id).collect();
+    crate::repo::propose(db, user, turn, args.action.as_str(), &ids)
+        .await?
+        .ok_or_else(|| ToolError::Missing("this conversation is not yours".into()))?;
+    let what = if ids.len() == 1 {
+        "this task".to_owned()
+    } else {
+        format!("these {} tasks", ids.len())
+    };
+    Ok(Proposal {
+        action: args.action,
+        tasks: page.tasks,
+        question: format!("{verb} {what}? Answer yes or no."),
+    })
+}
+
+/// Carries out (yes) or drops (no) the change the previous message asked about, on exactly the
+/// tasks it listed.
+pub async fn confirm_change(
+    db: &impl Executor,
+    user: &UserId,
+    origin: &Origin,
+    limits: &Limits,
+    args: ConfirmArgs,
+) -> Result<Confirmed, ToolError> {
+    let turn = chat_turn(origin)?;
+    let pending = crate::repo::open_question(db, user, turn)
+        .await?
+        .ok_or_else(|| {
+            ToolError::Missing(
+                "no change is waiting for an answer (a question holds only until the next \
+                 message); ask for the change again"
+                    .into(),
+            )
+        })?;
+    let action = BulkAction::parse(&pending.action).unwrap_or(BulkAction::Complete);
+    if args.answer == Answer::No {
+        crate::repo::resolve(db, pending.id, "cancelled", turn).await?;
+        return Ok(Confirmed {
+            answer: Answer::No,
+            action,
+            changed: vec![],
+            skipped: vec![],
+        });
+    }
+    let mut changed = vec![];
+    let mut skipped = vec![];
+    for raw in pending.task_ids {
+        let id = task_id(raw)?;
+        let done = match action {
+            BulkAction::Delete => service::delete_task(db, user, origin, id, limits)
+                .await
+                .map(|t| TaskChange::new(&t, ChangeStatus::Deleted)),
+            BulkAction::Complete => {
+                service::set_completed(db, user, origin, id, true, None, limits)
+                    .await
+                    .map(|t| TaskChange::new(&t, ChangeStatus::Completed))
+            }
+            BulkAction::Reopen => service::set_completed(db, user, origin, id, false, None, limits)
+                .await
+                .map(|t| TaskChange::new(&t, ChangeStatus::Reopened)),
+        };
+        match done {
+            Ok(change) => changed.push(change),
+            Err(ToolError::Db(e)) => return Err(ToolError::Db(e)),
+            Err(ToolError::NotFound(_)) => skipped.push(Skipped {
+                task_id: raw,
+                reason: "it no longer exists".into(),
+            }),
+            Err(e) => skipped.push(Skipped {
+                task_id: raw,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    crate::repo::resolve(db, pending.id, "done", turn).await?;
+    Ok(Confirmed {
+        answer: Answer::Yes,
+        action,
+        changed,
+        skipped,
+    })
+}
+
 /// Brings a deleted task back from the trash.
 pub async fn restore_task(
     db: &impl Executor,
@@ -707,6 +962,8 @@ pub enum Tool {
     ReopenTask,
     UpdateTask,
     DeleteTask,
+    ChangeTasks,
+    ConfirmChange,
     RestoreTask,
     Activity,
     UndoLastChange,
@@ -772,7 +1029,7 @@ const WRITE: Traits = Traits {
 
 impl Tool {
     /// Every tool, in the order they are offered.
-    pub const ALL: [Tool; 13] = [
+    pub const ALL: [Tool; 15] = [
         Tool::AddTask,
         Tool::AddTasks,
         Tool::ListTasks,
@@ -783,6 +1040,8 @@ impl Tool {
         Tool::ReopenTask,
         Tool::UpdateTask,
         Tool::DeleteTask,
+        Tool::ChangeTasks,
+        Tool::ConfirmChange,
         Tool::RestoreTask,
         Tool::Activity,
         Tool::UndoLastChange,
@@ -801,6 +1060,8 @@ impl Tool {
             Tool::ReopenTask => "reopen_task",
             Tool::UpdateTask => "update_task",
             Tool::DeleteTask => "delete_task",
+            Tool::ChangeTasks => "change_tasks",
+            Tool::ConfirmChange => "confirm_change",
             Tool::RestoreTask => "restore_task",
             Tool::Activity => "activity",
             Tool::UndoLastChange => "undo_last_change",
@@ -927,6 +1188,29 @@ impl Tool {
                 "Deleting a task",
                 "Delete a task: it goes to the trash for 30 days, from where restore_task or undo_last_change brings it back. Needs the task's id; if several tasks could match the user's words, ask which one instead of guessing."
             ),
+            Tool::ChangeTasks => spec!(
+                "Change several tasks",
+                ChangeTasksArgs,
+                Proposal,
+                Traits {
+                    idempotent: false,
+                    ..WRITE
+                },
+                "Preparing the change",
+                "Delete, complete or reopen every task matching a filter (\"delete all completed tasks\", \"mark everything on my work list done\"). Nothing changes yet: it answers the exact tasks and a question; ask it word for word and stop. The yes or no in the next message goes to confirm_change. Refused without a filter, or when the filter matches every task. For one task by id use delete_task, complete_task or reopen_task instead."
+            ),
+            Tool::ConfirmChange => spec!(
+                "Confirm change",
+                ConfirmArgs,
+                Confirmed,
+                Traits {
+                    read_only: false,
+                    destructive: true,
+                    idempotent: false,
+                },
+                "Carrying out the change",
+                "The answer to the question change_tasks asked in the previous message: yes carries out exactly the tasks it listed (even if the list changed since), no drops it. Call it only with a yes or no the person wrote."
+            ),
             Tool::RestoreTask => spec!(
                 "Restore task",
                 TaskRefArgs,
@@ -972,6 +1256,8 @@ impl Tool {
                 args::<TaskRefArgs>(name, arguments).map(drop)
             }
             Tool::Activity => args::<ActivityArgs>(name, arguments).map(drop),
+            Tool::ChangeTasks => args::<ChangeTasksArgs>(name, arguments).map(drop),
+            Tool::ConfirmChange => args::<ConfirmArgs>(name, arguments).map(drop),
             Tool::UndoLastChange => args::<UndoArgs>(name, arguments).map(drop),
             Tool::UpdateTask => args::<UpdateTaskArgs>(name, arguments).map(drop),
         }
@@ -1026,6 +1312,12 @@ impl Tool {
                 restore_task(db, user, origin, limits, args(name, arguments)?).await?,
             ),
             Tool::Activity => ToolOutput::Events(activity(db, user, args(name, arguments)?).await?),
+            Tool::ChangeTasks => {
+                ToolOutput::Proposal(change_tasks(db, user, origin, args(name, arguments)?).await?)
+            }
+            Tool::ConfirmChange => ToolOutput::Confirmed(
+                confirm_change(db, user, origin, limits, args(name, arguments)?).await?,
+            ),
             Tool::UndoLastChange => {
                 args::<UndoArgs>(name, arguments)?;
                 ToolOutput::Undone(service::undo(db, user, origin, None, limits).await?)
@@ -1042,7 +1334,14 @@ pub fn single_statement(name: &str, arguments: &Value) -> bool {
         .get("due")
         .is_some_and(|due| due.as_str().is_some_and(|d| !d.trim().is_empty()));
     match Tool::from_name(name) {
-        Some(Tool::CompleteTask | Tool::AddTasks | Tool::UndoLastChange | Tool::FindTask) => false,
+        Some(
+            Tool::CompleteTask
+            | Tool::AddTasks
+            | Tool::UndoLastChange
+            | Tool::FindTask
+            | Tool::ChangeTasks
+            | Tool::ConfirmChange,
+        ) => false,
         Some(Tool::AddTask | Tool::UpdateTask) => !phrase,
         _ => true,
     }
@@ -1065,6 +1364,8 @@ pub enum ToolOutput {
     Events(EventPage),
     Undone(Undone),
     Found(FoundTasks),
+    Proposal(Proposal),
+    Confirmed(Confirmed),
 }
 
 impl ToolOutput {
@@ -1135,6 +1436,26 @@ impl ToolOutput {
                     }
                 }
             }
+            ToolOutput::Proposal(proposal) if proposal.tasks.is_empty() => {
+                proposal.question.clone()
+            }
+            ToolOutput::Proposal(proposal) => {
+                let lines: Vec<String> = proposal.tasks.iter().map(list_line).collect();
+                format!("{}\n{}", proposal.question, lines.join("\n"))
+            }
+            ToolOutput::Confirmed(confirmed) if confirmed.answer == Answer::No => {
+                "Cancelled: nothing was changed.".into()
+            }
+            ToolOutput::Confirmed(confirmed) => {
+                let mut lines: Vec<String> = confirmed.changed.iter().map(change_line).collect();
+                lines.extend(
+                    confirmed
+                        .skipped
+                        .iter()
+                        .map(|s| format!("Task {} skipped: {}", s.task_id, s.reason)),
+                );
+                lines.join("\n")
+            }
             ToolOutput::Events(page) if page.events.is_empty() => "No changes yet.".into(),
             ToolOutput::Events(page) => {
                 let lines: Vec<String> = page
@@ -1187,6 +1508,7 @@ impl ToolOutput {
         match self {
             ToolOutput::Change(_) => true,
             ToolOutput::Undone(undone) => !undone.undone.is_empty(),
+            ToolOutput::Confirmed(confirmed) => !confirmed.changed.is_empty(),
             ToolOutput::Added(added) => added.results.iter().any(|r| r.task.is_some()),
             _ => false,
         }
@@ -1368,7 +1690,7 @@ mod tests {
         for spec in catalog() {
             assert_eq!(
                 spec.destructive,
-                spec.tool == Tool::DeleteTask,
+                matches!(spec.tool, Tool::DeleteTask | Tool::ConfirmChange),
                 "{}",
                 spec.name
             );

@@ -18,7 +18,7 @@ deltas concatenated), then the whole JSON (key sets and values, exactly, after n
 `<id>` accepts any id). Texts of the offline assistant are deterministic, so they are compared too.
 
 SQL (psql "$DATABASE_URL", the fresh database serve_on_fresh_db made), and what each stands for:
-  * before each transcript: TRUNCATE tasks, conversations, messages, turns, users, task_events, trash RESTART IDENTITY --
+  * before each transcript: TRUNCATE tasks, conversations, messages, turns, users, task_events, trash, pending_actions RESTART IDENTITY --
     the transcripts' "one fresh user (no tasks, no threads)" on a fresh database, so the user's task
     numbers (which the offline replies name, "as task 1") start at 1 in every transcript;
   * a step that later steps name in `while_running`: the offline assistant answers at once, so once its
@@ -370,7 +370,7 @@ def play(server: Server, steps: list[dict[str, Any]]) -> tuple[list[Answer], lis
                 f"UPDATE turns SET status = '{status}', lease_until = now() WHERE id = {uuid_literal(turn_id)}"
             )
 
-    server.sql("TRUNCATE tasks, conversations, messages, turns, users, task_events, trash RESTART IDENTITY")
+    server.sql("TRUNCATE tasks, conversations, messages, turns, users, task_events, trash, pending_actions RESTART IDENTITY")
     try:
         for i, step in enumerate(steps):
             release(i)

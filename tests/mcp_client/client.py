@@ -49,13 +49,16 @@ TOOLS = [
     "reopen_task",
     "update_task",
     "delete_task",
+    "change_tasks",
+    "confirm_change",
     "restore_task",
     "activity",
     "undo_last_change",
 ]
 READ_ONLY = {"list_tasks", "list_lists", "find_task", "get_task", "activity"}
 # Calling these twice does more than calling them once.
-NOT_IDEMPOTENT = {"add_task", "add_tasks", "complete_task", "delete_task", "undo_last_change"}
+NOT_IDEMPOTENT = {"add_task", "add_tasks", "complete_task", "delete_task", "undo_last_change", "change_tasks", "confirm_change"}
+DESTRUCTIVE = {"delete_task", "confirm_change"}
 LISTING_KEYS = {"tasks", "next_cursor", "total"}
 INVALID_PARAMS = -32602
 ACCEPT = "application/json, text/event-stream"
@@ -263,7 +266,7 @@ class Suite:
                 f"{name}: annotations",
                 ann is not None
                 and ann.read_only_hint == (name in READ_ONLY)
-                and ann.destructive_hint == (name == "delete_task")
+                and ann.destructive_hint == (name in DESTRUCTIVE)
                 and ann.open_world_hint is False
                 and (name != "reopen_task" or ann.idempotent_hint is True)
                 # complete_task moves a recurring task on each call; each add adds one more

@@ -889,3 +889,122 @@ async fn ambiguity_is_resolved_in_the_tool_with_two_and_three_candidates() {
     assert_eq!(app.tasks("alice").await.len(), 4);
     assert_eq!(app.tasks("bob").await.len(), 1);
 }
+
+/// A change to several tasks is never made from one message: the assistant lists exactly what it
+/// would change and asks; "yes" in the next message changes exactly that set (even after the list
+/// changed), "no" changes nothing, a question expires with the next message, a filter matching
+/// nothing or everything is refused in code, and one user cannot answer another's question.
+#[tokio::test]
+async fn changes_to_several_tasks_wait_for_a_yes() {
+    let app = App::offline().await;
+    let first = app.chat("alice", None, "add report ~Work").await;
+    let conversation = first.body["conversation_id"].as_str().unwrap().to_owned();
+    let say = |message: &'static str| {
+        let app = &app;
+        let conversation = conversation.clone();
+        async move { app.chat("alice", Some(&conversation), message).await }
+    };
+    say("add slides ~Work").await;
+    say("add buy milk").await;
+    say("add call mom").await;
+    say("mark task 3 as complete").await;
+    say("mark task 4 as complete").await;
+
+    // Ask: nothing changes, the exact set is listed.
+    let asked = say("delete all completed tasks").await;
+    assert_eq!(tool_names(&asked), ["change_tasks"]);
+    let text = asked.body["response"].as_str().unwrap();
+    assert!(
+        text.starts_with("Delete these 2 tasks? Answer yes or no."),
+        "{text}"
+    );
+    assert!(
+        text.contains("#3 Buy milk") && text.contains("#4 Call mom"),
+        "{text}"
+    );
+    assert_eq!(app.tasks("alice").await.len(), 4, "nothing deleted yet");
+
+    // No: nothing changes.
+    let no = say("no").await;
+    assert_eq!(no.body["response"], "Cancelled: nothing was changed.");
+    assert_eq!(app.tasks("alice").await.len(), 4);
+    let late = say("yes").await;
+    assert_eq!(
+        late.body["response"],
+        "There is no change waiting for a yes or no."
+    );
+    assert_eq!(app.tasks("alice").await.len(), 4);
+
+    // Ask again; the list changes before the yes (task 2 completed from elsewhere): the yes
+    // deletes exactly the two it listed, not the newly completed one.
+    say("delete all completed tasks").await;
+    let conn = app.db.conn().await;
+    conn.execute(
+        "UPDATE tasks SET completed = true, completed_at = now() WHERE user_id = 'alice' AND id = 2",
+        &[],
+    )
+    .await
+    .unwrap();
+    // Bob cannot answer alice's question, in his conversation or by naming hers.
+    let bob = app.chat("bob", None, "yes").await;
+    assert_eq!(
+        bob.body["response"],
+        "There is no change waiting for a yes or no."
+    );
+    let bob = app.chat("bob", Some(&conversation), "yes").await;
+    assert_eq!(bob.status, StatusCode::NOT_FOUND);
+    let yes = say("yes").await;
+    assert_eq!(tool_names(&yes), ["confirm_change"]);
+    let text = yes.body["response"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "Deleted 2 tasks: #3 \u{201c}Buy milk\u{201d}, #4 \u{201c}Call mom\u{201d}."
+        ),
+        "{text}"
+    );
+    let left: Vec<i64> = app.tasks("alice").await.into_iter().map(|t| t.0).collect();
+    assert_eq!(left, [1, 2], "exactly the listed set; task 2 stays");
+    // One undo takes the whole confirmed change back.
+    say("undo").await;
+    assert_eq!(app.tasks("alice").await.len(), 4);
+
+    // A question expires with the next message.
+    say("mark everything on my work list done").await;
+    say("what's pending?").await;
+    let expired = say("yes").await;
+    assert_eq!(
+        expired.body["response"],
+        "There is no change waiting for a yes or no."
+    );
+    assert!(!app.tasks("alice").await[0].2, "task 1 is still pending");
+
+    // Refused in code: no filter, a filter matching every task, a filter matching nothing.
+    let everything = say("delete all tasks").await;
+    let text = everything.body["response"].as_str().unwrap();
+    assert!(
+        text.starts_with("I won't do that:") && text.contains("say which tasks"),
+        "{text}"
+    );
+    let all_work = say("complete all tasks on my work list").await;
+    let text = all_work.body["response"].as_str().unwrap();
+    assert!(
+        text.starts_with("Complete this task? Answer yes or no."),
+        "{text}"
+    );
+    say("no").await;
+    let nothing = say("delete all tasks tagged nowhere").await;
+    assert_eq!(
+        nothing.body["response"],
+        "No task matches, so there is nothing to change."
+    );
+    let stored: i64 = conn
+        .query_one(
+            "SELECT count(*) FROM pending_actions WHERE user_id = 'alice' AND state = 'done'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 1);
+    assert_eq!(app.tasks("alice").await.len(), 4);
+}

@@ -231,6 +231,8 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
             "reopen_task",
             "update_task",
             "delete_task",
+            "change_tasks",
+            "confirm_change",
             "restore_task",
             "activity",
             "undo_last_change"
@@ -256,7 +258,7 @@ async fn tools_list_offers_the_catalog_with_schemas_and_annotations() {
         assert_eq!(annotations["readOnlyHint"], read_only, "{name}");
         assert_eq!(
             annotations["destructiveHint"],
-            name == "delete_task",
+            name == "delete_task" || name == "confirm_change",
             "{name}"
         );
         // complete_task moves a recurring task on each call: not idempotent.

@@ -197,6 +197,20 @@ impl Achieved {
                 Tool::ReopenTask => Effect::Reopened,
                 Tool::UpdateTask => Effect::Changed,
                 Tool::RestoreTask => Effect::Restored,
+                Tool::ConfirmChange => {
+                    let changed = record.result["changed"]
+                        .as_array()
+                        .is_some_and(|c| !c.is_empty());
+                    if !changed {
+                        continue;
+                    }
+                    match record.result["action"].as_str() {
+                        Some("delete") => Effect::Deleted,
+                        Some("reopen") => Effect::Reopened,
+                        _ => Effect::Completed,
+                    }
+                }
+                Tool::ChangeTasks => continue,
                 Tool::UndoLastChange => Effect::Undone,
                 Tool::ListTasks | Tool::ListLists | Tool::GetTask | Tool::FindTask => continue,
             };

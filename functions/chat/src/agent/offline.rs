@@ -291,6 +291,10 @@ enum Intent {
     History(Option<i64>),
     /// "Restore task 3": back from the trash.
     Restore(i64),
+    /// "Delete all completed tasks": `change_tasks` with these arguments, which asks first.
+    Bulk(Value),
+    /// "Yes" / "no" to the question a bulk change asked.
+    Confirm(bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,6 +349,17 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
                     Some(id) => json!({"task_id": id, "limit": 10}),
                     None => json!({"limit": 10}),
                 },
+            ),
+        },
+        Intent::Bulk(arguments) => match result(Tool::ChangeTasks) {
+            Some(value) => Decision::Say(describe_proposal(value)),
+            None => Decision::Call(Tool::ChangeTasks, arguments),
+        },
+        Intent::Confirm(yes) => match result(Tool::ConfirmChange) {
+            Some(value) => Decision::Say(describe_confirmed(value)),
+            None => Decision::Call(
+                Tool::ConfirmChange,
+                json!({"answer": if yes { "yes" } else { "no" }}),
             ),
         },
         Intent::Restore(id) => match result(Tool::RestoreTask) {
@@ -509,6 +524,59 @@ fn resolve_pick(intent: Intent, before: &[ModelMessage]) -> Intent {
 
 fn error_of(value: &Value) -> Option<&str> {
     value.get("error").and_then(Value::as_str)
+}
+
+/// The question a bulk change asks, with the tasks it is about.
+fn describe_proposal(value: &Value) -> String {
+    if let Some(error) = error_of(value) {
+        return format!("I won't do that: {error}.");
+    }
+    let tasks = value["tasks"].as_array().cloned().unwrap_or_default();
+    let question = value["question"].as_str().unwrap_or_default();
+    if tasks.is_empty() {
+        return question.to_owned();
+    }
+    let bullets: Vec<String> = tasks.iter().map(|t| bullet(t, None)).collect();
+    format!("{question}\n{}", bullets.join("\n"))
+}
+
+/// What a yes or a no did.
+fn describe_confirmed(value: &Value) -> String {
+    if error_of(value).is_some() {
+        return "There is no change waiting for a yes or no.".into();
+    }
+    if value["answer"] == "no" {
+        return "Cancelled: nothing was changed.".into();
+    }
+    let changed = value["changed"].as_array().cloned().unwrap_or_default();
+    let verb = match value["action"].as_str() {
+        Some("delete") => "Deleted",
+        Some("reopen") => "Reopened",
+        _ => "Completed",
+    };
+    let names: Vec<String> = changed
+        .iter()
+        .map(|c| {
+            format!(
+                "#{} \u{201c}{}\u{201d}",
+                c["task_id"],
+                c["title"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    let noun = if changed.len() == 1 { "task" } else { "tasks" };
+    let mut text = format!("{verb} {} {noun}: {}.", changed.len(), names.join(", "));
+    for skipped in value["skipped"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            " Task {} was left alone: {}.",
+            skipped["task_id"],
+            skipped["reason"].as_str().unwrap_or_default()
+        ));
+    }
+    if !changed.is_empty() {
+        text.push_str(" Say \"undo\" to take it all back.");
+    }
+    text
 }
 
 /// What an undo did, from its tool result.
@@ -1008,6 +1076,156 @@ fn capitalise(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// A change to several tasks ("delete all completed tasks", "mark everything on my work list
+/// done", "clear completed tasks"), or the yes or no that answers one.
+fn bulk_intent(lower: &str) -> Option<Intent> {
+    let yes = [
+        "yes",
+        "y",
+        "yes please",
+        "yep",
+        "yeah",
+        "sure",
+        "ok",
+        "okay",
+        "do it",
+        "go ahead",
+        "confirm",
+        "yes, do it",
+        "yes do it",
+        "please do",
+        "yes go ahead",
+    ];
+    let no = [
+        "no",
+        "n",
+        "nope",
+        "cancel",
+        "don't",
+        "do not",
+        "never mind",
+        "nevermind",
+        "stop",
+        "no thanks",
+        "no, cancel",
+        "no, don't",
+        "cancel that",
+        "don't do it",
+    ];
+    if yes.contains(&lower) {
+        return Some(Intent::Confirm(true));
+    }
+    if no.contains(&lower) {
+        return Some(Intent::Confirm(false));
+    }
+    let (action, rest) = if let Some(rest) = strip_any(
+        lower,
+        &[
+            "delete ",
+            "remove ",
+            "clear ",
+            "get rid of ",
+            "erase ",
+            "trash ",
+        ],
+    ) {
+        ("delete", rest)
+    } else if let Some(rest) = strip_any(lower, &["complete ", "finish "]) {
+        ("complete", rest)
+    } else if let Some(rest) = strip_any(lower, &["reopen ", "uncomplete "]) {
+        ("reopen", rest)
+    } else if let Some(rest) = strip_ci(lower, "mark ") {
+        let reopening = [
+            " as not done",
+            " not done",
+            " as pending",
+            " as undone",
+            " as incomplete",
+        ];
+        let done = [
+            " as done",
+            " done",
+            " as complete",
+            " as completed",
+            " complete",
+            " completed",
+            " as finished",
+        ];
+        match (
+            reopening.iter().find_map(|s| strip_suffix_ci(rest, s)),
+            done.iter().find_map(|s| strip_suffix_ci(rest, s)),
+        ) {
+            (Some(rest), _) => ("reopen", rest),
+            (None, Some(rest)) => ("complete", rest),
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    // "remove all tags from task 3" is about one task's tags, not about several tasks.
+    let one_task = words.iter().any(|w| {
+        let w = w.trim_start_matches('#');
+        !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit())
+    });
+    if one_task || words.contains(&"tags") || words.contains(&"priorities") {
+        return None;
+    }
+    let quantified = words
+        .iter()
+        .any(|w| ["all", "every", "everything", "each"].contains(w));
+    // "clear completed tasks" needs no "all".
+    let clearing = lower.starts_with("clear ") && rest.contains("completed");
+    if !quantified && !clearing {
+        return None;
+    }
+    let mut arguments = json!({ "action": action });
+    let has = |w: &str| words.contains(&w);
+    // Completing is of pending tasks, reopening of completed ones, unless the words say.
+    match action {
+        "complete" => arguments["status"] = json!("pending"),
+        "reopen" => arguments["status"] = json!("completed"),
+        _ => {}
+    }
+    if has("completed") || has("done") || has("finished") {
+        if action != "complete" {
+            arguments["status"] = json!("completed");
+        }
+    } else if has("pending") || has("open") || has("unfinished") {
+        arguments["status"] = json!("pending");
+    }
+    if has("overdue") {
+        arguments["view"] = json!("overdue");
+    } else if rest.contains("due today") || has("today's") {
+        arguments["view"] = json!("today");
+    }
+    for lead in [" my ", " the "] {
+        if let Some(at) = format!(" {rest}").find(lead) {
+            let after = &format!(" {rest}")[at + lead.len()..];
+            if let Some(end) = after.find(" list") {
+                let name = after[..end].trim();
+                if !name.is_empty() && name.split(' ').count() <= 3 {
+                    arguments["list"] = json!(name);
+                }
+                break;
+            }
+        }
+    }
+    if let Some(at) = rest.find("tagged ") {
+        if let Some(tag) = rest[at + 7..].split_whitespace().next() {
+            arguments["tag"] = json!(tag.trim_start_matches('#'));
+        }
+    } else if let Some(tag) = words.iter().find_map(|w| w.strip_prefix('#')) {
+        arguments["tag"] = json!(tag);
+    }
+    for (word, level) in [("high", "high"), ("medium", "medium"), ("low", "low")] {
+        if rest.contains(&format!("{word} priority")) {
+            arguments["priority"] = json!(level);
+        }
+    }
+    Some(Intent::Bulk(arguments))
 }
 
 /// Undo, history and restore: "undo that", "put it back", "what did I change?", "history of task
@@ -1822,6 +2040,9 @@ fn parse(raw: &str) -> Intent {
         return Intent::Pick(pick);
     }
     if let Some(intent) = history_intent(lower) {
+        return intent;
+    }
+    if let Some(intent) = bulk_intent(lower) {
         return intent;
     }
     if let Some((change, target)) = parse_edit(text) {
@@ -3328,6 +3549,63 @@ mod tests {
         assert_eq!(
             called(&user("rename task 3 to Buy oat milk")).1,
             json!({"task_id": 3, "title": "Buy oat milk"})
+        );
+    }
+
+    #[test]
+    fn changes_to_several_tasks_ask_first_and_one_task_does_not() {
+        let table: [(&str, Value); 9] = [
+            (
+                "delete all completed tasks",
+                json!({"action": "delete", "status": "completed"}),
+            ),
+            (
+                "clear completed tasks",
+                json!({"action": "delete", "status": "completed"}),
+            ),
+            (
+                "mark everything on my work list done",
+                json!({"action": "complete", "status": "pending", "list": "work"}),
+            ),
+            (
+                "complete all overdue tasks",
+                json!({"action": "complete", "status": "pending", "view": "overdue"}),
+            ),
+            (
+                "delete all tasks tagged errands",
+                json!({"action": "delete", "tag": "errands"}),
+            ),
+            (
+                "reopen all completed tasks",
+                json!({"action": "reopen", "status": "completed"}),
+            ),
+            (
+                "mark all high priority tasks as done",
+                json!({"action": "complete", "status": "pending", "priority": "high"}),
+            ),
+            ("delete all tasks", json!({"action": "delete"})),
+            ("remove everything", json!({"action": "delete"})),
+        ];
+        for (text, arguments) in table {
+            assert_eq!(called(&user(text)), ("change_tasks", arguments), "{text}");
+        }
+        for (text, answer) in [
+            ("yes", "yes"),
+            ("go ahead", "yes"),
+            ("no", "no"),
+            ("cancel", "no"),
+        ] {
+            assert_eq!(
+                called(&user(text)),
+                ("confirm_change", json!({"answer": answer})),
+                "{text}"
+            );
+        }
+        // One task: at once, no question.
+        assert_eq!(called(&user("delete task 3")).0, "delete_task");
+        assert_eq!(
+            called(&user("remove all tags from task 3")).0,
+            "update_task"
         );
     }
 

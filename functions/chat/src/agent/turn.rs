@@ -625,9 +625,14 @@ with view today, overdue, upcoming or no_date; to find tasks by words, its q. Wh
 has a next_cursor, it shows one page of total: say so, or read on with the cursor.\n\
 - \"Undo\", \"undo that\" or \"put it back\" is {undo}: it reverses the user's latest change, \
 whatever made it (deleted tasks wait in a trash for 30 days; {restore} brings one back by id). \
-Questions about what changed are {activity}.",
+Questions about what changed are {activity}.\n\
+- To delete, complete or reopen several tasks at once, call {bulk} (never one call per task for a \
+request about many): ask its question word for word and stop. When the next message is yes or no, \
+call {confirm} with it.",
         undo = Tool::UndoLastChange.name(),
         find = Tool::FindTask.name(),
+        bulk = Tool::ChangeTasks.name(),
+        confirm = Tool::ConfirmChange.name(),
         restore = Tool::RestoreTask.name(),
         activity = Tool::Activity.name(),
     );
