@@ -174,6 +174,15 @@ async function toastSays(text, what) {
   await expectEqual(toastBox().locator(".toast-msg").textContent(), text, what);
 }
 
+/** Waits until a checkbox is (or is not) checked: the list refreshes after the toast shows. */
+async function waitChecked(box, want, message) {
+  const deadline = Date.now() + 5000;
+  while ((await box.isChecked()) !== want) {
+    if (Date.now() > deadline) throw new Error(message);
+    await page.waitForTimeout(50);
+  }
+}
+
 /** alice's history of one task, as the server reports it. */
 async function activity(taskId) {
   return page.evaluate(async (id) => {
@@ -773,7 +782,7 @@ try {
     await shot("phone-light-undo-toast", { toast: true });
     await toastUndo().click();
     await toastSays("Undone: Reopened “Buy groceries”.", "the toast after Undo on a phone");
-    expect(await taskBox(/buy groceries/i).isChecked(), "Buy groceries is not completed again after Undo");
+    await waitChecked(taskBox(/buy groceries/i), true, "Buy groceries is not completed again after Undo");
     await toastBox().getByRole("button", { name: "Dismiss" }).click();
     // The task sidebar is a drawer behind the menu button; Escape closes it and focus goes back.
     const lists = tasksPane().getByRole("button", { name: "Task lists" });
