@@ -178,6 +178,8 @@ impl Change {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct NewTask {
     title: String,
+    /// "… with description 'before the 1st'".
+    description: Option<String>,
     /// The date phrase, for the tool to read in the user's zone.
     due: Option<String>,
     priority: Option<Priority>,
@@ -195,6 +197,9 @@ impl NewTask {
 
     fn arguments(&self) -> Value {
         let mut arguments = json!({ "title": self.title });
+        if let Some(description) = &self.description {
+            arguments["description"] = json!(description);
+        }
         if let Some(due) = &self.due {
             arguments["due"] = json!(due);
         }
@@ -272,6 +277,8 @@ impl Query {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Intent {
     Help,
+    /// "Thanks!", "bye": a short answer, no tool.
+    SmallTalk(&'static str),
     Unknown,
     Add(NewTask),
     List(Query),
@@ -334,9 +341,12 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
 
     match intent {
         Intent::Help => Decision::Say(HELP.into()),
-        Intent::Unknown | Intent::Pick(_) => {
-            Decision::Say(format!("Sorry, I didn't understand that. {HELP}"))
-        }
+        Intent::SmallTalk(reply) => Decision::Say(reply.into()),
+        Intent::Unknown | Intent::Pick(_) => Decision::Say(
+            "Sorry, I didn't understand that. Try \"add buy milk tomorrow\", \"what's pending?\", \
+             \"complete task 3\" or \"undo\" — or say \"help\" for more."
+                .into(),
+        ),
         Intent::Undo => match result(Tool::UndoLastChange) {
             Some(value) => Decision::Say(describe_undo(value)),
             None => Decision::Call(Tool::UndoLastChange, json!({})),
@@ -2036,6 +2046,30 @@ fn parse(raw: &str) -> Intent {
     {
         return Intent::Help;
     }
+    let thanks = [
+        "thanks",
+        "thank you",
+        "thx",
+        "ty",
+        "thanks a lot",
+        "thank you so much",
+        "cheers",
+        "great thanks",
+        "great, thanks",
+        "ok thanks",
+        "ok, thanks",
+        "perfect",
+        "awesome",
+        "cool",
+        "nice",
+        "great",
+    ];
+    if thanks.contains(&lower) {
+        return Intent::SmallTalk("You're welcome! Anything else on your list?");
+    }
+    if ["bye", "goodbye", "see you", "good night", "later"].contains(&lower) {
+        return Intent::SmallTalk("Bye! Your tasks are saved for next time.");
+    }
     if let Some(pick) = pick(lower) {
         return Intent::Pick(pick);
     }
@@ -2052,7 +2086,9 @@ fn parse(raw: &str) -> Intent {
     if let Some(rest) = strip_any(text, &["change ", "rename ", "update ", "edit ", "modify "]) {
         let renaming = strip_ci(text, "rename ").is_some();
         let rest_lower = rest.to_ascii_lowercase();
-        let Some(at) = rest_lower.rfind(" to ") else {
+        // The last " to " before a quoted title: "change task 1 to 'Go to the gym'".
+        let before_quote = quoted_range(rest).map_or(rest.len(), |(start, _, _)| start);
+        let Some(at) = rest_lower[..before_quote].rfind(" to ") else {
             return Intent::RenameWithoutTitle;
         };
         let value = &rest[at + 4..];
@@ -2111,8 +2147,18 @@ fn parse(raw: &str) -> Intent {
             target: target(rest),
         };
     }
+    // The state is what follows the last " as " (or the last words): "mark the pending invoices
+    // task as done" completes the task called "pending invoices".
+    let state = match lower.rfind(" as ") {
+        Some(at) => &lower[at + 4..],
+        None => {
+            let words: Vec<&str> = lower.split_whitespace().collect();
+            let at = words.len().saturating_sub(2);
+            &lower[lower.len() - words[at..].join(" ").len()..]
+        }
+    };
     if let Some(rest) = strip_ci(text, "mark ")
-        && undone.iter().any(|u| lower.contains(u))
+        && undone.iter().any(|u| state.contains(u))
     {
         return Intent::Change {
             change: Change::Reopen,
@@ -2186,9 +2232,12 @@ fn parse(raw: &str) -> Intent {
                 "!!" => Some(Priority::Medium),
                 _ => None,
             });
+        // "add 'pay rent' with description 'before the 1st'": the description is its own field.
+        let (rest, description) = split_description(rest);
         return match parse_add(rest) {
             Some(mut task) => {
                 task.priority = task.priority.or(bangs);
+                task.description = description;
                 Intent::Add(task)
             }
             None => Intent::Unknown,
@@ -2199,6 +2248,35 @@ fn parse(raw: &str) -> Intent {
         return intent;
     }
     Intent::Unknown
+}
+
+/// Splits "… with description 'x'" (or "with a note", "with notes", "description:") off an add.
+fn split_description(rest: &str) -> (&str, Option<String>) {
+    let lower = rest.to_lowercase();
+    let markers = [
+        " with the description ",
+        " with a description ",
+        " with description ",
+        " with a note ",
+        " with the note ",
+        " with note ",
+        " with notes ",
+        " with details ",
+        ", description: ",
+        " description: ",
+    ];
+    for marker in markers {
+        if let Some(at) = lower.find(marker)
+            && lower.len() == rest.len()
+        {
+            let text = rest[at + marker.len()..].trim();
+            let text = quoted(text).unwrap_or_else(|| trim_punctuation(text).to_owned());
+            if !text.is_empty() {
+                return (&rest[..at], Some(text));
+            }
+        }
+    }
+    (rest, None)
 }
 
 /// What is left of "add …" after its lead: the task, with its date, priority, list and tags.
@@ -3214,7 +3292,11 @@ fn parse_question(text: &str, lower: &str) -> Option<Intent> {
         set.iter()
             .any(|w| find_words(&words, &vec![false; words.len()], w).is_some())
     };
-    let pending = has(&pending_words);
+    // "Which tasks haven't I finished?": a status word under a negation means the opposite.
+    let negated = ["not ", "n't ", "n’t ", " yet", "never "]
+        .iter()
+        .any(|n| lower.contains(n));
+    let pending = has(&pending_words) || (negated && has(&completed_words));
     let completed = !pending && has(&completed_words);
     for w in pending_words.iter().chain(&completed_words) {
         take(&mut used, w);
@@ -3550,6 +3632,59 @@ mod tests {
             called(&user("rename task 3 to Buy oat milk")).1,
             json!({"task_id": 3, "title": "Buy oat milk"})
         );
+    }
+
+    /// The phrasings a new user typed that went wrong: each now becomes the right first step.
+    #[test]
+    fn the_phrasings_that_went_wrong_now_go_right() {
+        let calls: [(&str, &str, Value); 6] = [
+            (
+                "What's not done yet?",
+                "list_tasks",
+                json!({"status": "pending"}),
+            ),
+            (
+                "Which tasks haven't I finished?",
+                "list_tasks",
+                json!({"status": "pending"}),
+            ),
+            (
+                "how many tasks do I have?",
+                "list_tasks",
+                json!({"status": "all"}),
+            ),
+            (
+                "Mark the pending invoices task as done",
+                "find_task",
+                json!({"words": "pending invoices"}),
+            ),
+            (
+                "Change task 1 to 'Go to the gym tonight'",
+                "update_task",
+                json!({"task_id": 1, "title": "Go to the gym tonight"}),
+            ),
+            (
+                "add 'pay rent' with description 'before the 1st'",
+                "add_task",
+                json!({"title": "Pay rent", "description": "before the 1st"}),
+            ),
+        ];
+        for (text, tool, arguments) in calls {
+            assert_eq!(called(&user(text)), (tool, arguments), "{text}");
+        }
+        // "Mark the pending invoices task as done" completes the task it names.
+        let found = after(
+            user("Mark the pending invoices task as done"),
+            "find_task",
+            json!({"words": "pending invoices"}),
+            json!({"matches": [{"id": 6, "title": "Pending invoices", "completed": false}],
+                   "more": false, "closest": []}),
+        );
+        assert_eq!(called(&found), ("complete_task", json!({"task_id": 6})));
+        for text in ["thanks!", "thank you", "thx"] {
+            let reply = said(&user(text));
+            assert!(!reply.starts_with("Sorry"), "{text}: {reply}");
+        }
     }
 
     #[test]
