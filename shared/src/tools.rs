@@ -217,6 +217,9 @@ pub struct ChangeTasksArgs {
     /// Only tasks of this priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
+    /// These tasks by id ("complete 3 and 4"), instead of a filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_ids: Option<Vec<i64>>,
 }
 
 /// Result of `change_tasks`: the question to ask, and the tasks it is about.
@@ -712,6 +715,14 @@ pub async fn change_tasks(
     args: ChangeTasksArgs,
 ) -> Result<Proposal, ToolError> {
     let turn = chat_turn(origin)?;
+    let verb = match args.action {
+        BulkAction::Delete => "Delete",
+        BulkAction::Complete => "Complete",
+        BulkAction::Reopen => "Reopen",
+    };
+    if let Some(ids) = args.task_ids.as_ref().filter(|ids| !ids.is_empty()) {
+        return change_listed(db, user, turn, args.action, verb, ids).await;
+    }
     let filtered = args.view.is_some_and(|v| v != View::All)
         || args.status.is_some_and(|s| s != StatusFilter::All)
         || args.q.as_deref().is_some_and(|q| !q.trim().is_empty())
@@ -737,11 +748,6 @@ pub async fn change_tasks(
         ..ListTasksArgs::default()
     };
     let page = list_tasks(db, user, listing).await?;
-    let verb = match args.action {
-        BulkAction::Delete => "Delete",
-        BulkAction::Complete => "Complete",
-        BulkAction::Reopen => "Reopen",
-    };
     if page.total == 0 {
         return Ok(Proposal {
             action: args.action,
@@ -766,8 +772,21 @@ pub async fn change_tasks(
             message: format!("that is every task you have ({everything}); say which ones"),
         });
     }
-    let ids: Vec<i64> = page.tasks.iter().map(|t| t.id).collect();
-    crate::repo::propose(db, user, turn, args.action.as_str(), &ids)
+    ask(db, user, turn, args.action, verb, page.tasks, "").await
+}
+
+/// Stores the question and words it.
+async fn ask(
+    db: &impl Executor,
+    user: &UserId,
+    turn: crate::domain::TurnId,
+    action: BulkAction,
+    verb: &str,
+    tasks: Vec<Task>,
+    note: &str,
+) -> Result<Proposal, ToolError> {
+    let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
+    crate::repo::propose(db, user, turn, action.as_str(), &ids)
         .await?
         .ok_or_else(|| ToolError::Missing("this conversation is not yours".into()))?;
     let what = if ids.len() == 1 {
@@ -776,10 +795,61 @@ pub async fn change_tasks(
         format!("these {} tasks", ids.len())
     };
     Ok(Proposal {
-        action: args.action,
-        tasks: page.tasks,
-        question: format!("{verb} {what}? Answer yes or no."),
+        action,
+        tasks,
+        question: format!("{note}{verb} {what}? Answer yes or no."),
     })
+}
+
+/// `change_tasks` on tasks named by id: the ones that exist are asked about.
+async fn change_listed(
+    db: &impl Executor,
+    user: &UserId,
+    turn: crate::domain::TurnId,
+    action: BulkAction,
+    verb: &str,
+    ids: &[i64],
+) -> Result<Proposal, ToolError> {
+    if ids.len() as i64 > BULK_MAX {
+        return Err(ToolError::Invalid {
+            field: "task_ids",
+            message: format!("at most {BULK_MAX} tasks change at once"),
+        });
+    }
+    let mut tasks: Vec<Task> = vec![];
+    let mut missing = vec![];
+    for &raw in ids {
+        if tasks.iter().any(|t| t.id == raw) {
+            continue;
+        }
+        match TaskId::new(raw) {
+            Ok(id) => match service::get_task(db, user, id).await {
+                Ok(task) => tasks.push(task),
+                Err(ToolError::NotFound(_)) => missing.push(raw),
+                Err(e) => return Err(e),
+            },
+            Err(_) => missing.push(raw),
+        }
+    }
+    let note = match missing.as_slice() {
+        [] => String::new(),
+        [one] => format!("There is no task {one}. "),
+        many => format!(
+            "There are no tasks {}. ",
+            many.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    if tasks.is_empty() {
+        return Ok(Proposal {
+            action,
+            tasks,
+            question: format!("{note}Nothing to change."),
+        });
+    }
+    ask(db, user, turn, action, verb, tasks, &note).await
 }
 
 /// Carries out (yes) or drops (no) the change the previous message asked about, on exactly the

@@ -1008,3 +1008,32 @@ async fn changes_to_several_tasks_wait_for_a_yes() {
     assert_eq!(stored, 1);
     assert_eq!(app.tasks("alice").await.len(), 4);
 }
+
+/// Several items in one message: "add milk, eggs and bread" adds three tasks; "complete 2 and 3"
+/// asks first, naming a number that does not exist, then completes exactly those — in the database.
+#[tokio::test]
+async fn several_items_in_one_message() {
+    let app = App::offline().await;
+    let added = app.chat("alice", None, "add milk, eggs and bread").await;
+    assert_eq!(tool_names(&added), ["add_tasks"]);
+    assert_eq!(
+        added.body["response"],
+        "Added 3 tasks: #1 \"Milk\", #2 \"Eggs\", #3 \"Bread\"."
+    );
+    let conversation = added.body["conversation_id"].as_str().unwrap().to_owned();
+    let titles: Vec<String> = app.tasks("alice").await.into_iter().map(|t| t.1).collect();
+    assert_eq!(titles, ["Milk", "Eggs", "Bread"]);
+
+    let asked = app
+        .chat("alice", Some(&conversation), "complete tasks 2, 3 and 9")
+        .await;
+    let text = asked.body["response"].as_str().unwrap();
+    assert!(
+        text.starts_with("There is no task 9. Complete these 2 tasks? Answer yes or no."),
+        "{text}"
+    );
+    assert!(app.tasks("alice").await.iter().all(|t| !t.2), "nothing completed yet");
+    app.chat("alice", Some(&conversation), "yes").await;
+    let done: Vec<bool> = app.tasks("alice").await.into_iter().map(|t| t.2).collect();
+    assert_eq!(done, [false, true, true]);
+}

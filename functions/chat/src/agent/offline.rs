@@ -302,6 +302,8 @@ enum Intent {
     Bulk(Value),
     /// "Yes" / "no" to the question a bulk change asked.
     Confirm(bool),
+    /// "Add milk, eggs and bread": one task each.
+    AddMany(Vec<NewTask>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,6 +361,13 @@ pub fn decide(messages: &[ModelMessage]) -> Decision {
                     Some(id) => json!({"task_id": id, "limit": 10}),
                     None => json!({"limit": 10}),
                 },
+            ),
+        },
+        Intent::AddMany(tasks) => match result(Tool::AddTasks) {
+            Some(value) => Decision::Say(confirm_added_many(value)),
+            None => Decision::Call(
+                Tool::AddTasks,
+                json!({"tasks": tasks.iter().map(NewTask::arguments).collect::<Vec<_>>()}),
             ),
         },
         Intent::Bulk(arguments) => match result(Tool::ChangeTasks) {
@@ -769,6 +778,36 @@ fn confirm_added(value: &Value) -> String {
     format!("Added \"{title}\" to {place} as task {id}{notes}.")
 }
 
+/// What `add_tasks` did: each task added, and each refused with why.
+fn confirm_added_many(value: &Value) -> String {
+    if let Some(error) = error_of(value) {
+        return format!("I couldn't add those: {error}.");
+    }
+    let results = value["results"].as_array().cloned().unwrap_or_default();
+    let added: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.get("task"))
+        .map(|t| {
+            format!(
+                "#{} \"{}\"",
+                t["task_id"],
+                t["title"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut text = match added.len() {
+        0 => "I couldn't add any of those.".to_owned(),
+        1 => format!("Added 1 task: {}.", added[0]),
+        n => format!("Added {n} tasks: {}.", added.join(", ")),
+    };
+    for (i, result) in results.iter().enumerate() {
+        if let Some(error) = result["error"].as_str() {
+            text.push_str(&format!(" Item {} was not added: {error}.", i + 1));
+        }
+    }
+    text
+}
+
 fn confirm(change: &Change, value: &Value) -> String {
     if let Some(error) = error_of(value) {
         return format!("I couldn't {} that: {error}.", change.verb());
@@ -1174,6 +1213,24 @@ fn bulk_intent(lower: &str) -> Option<Intent> {
     } else {
         return None;
     };
+    // "complete 3 and 4", "delete tasks 2, 5 and 7": several tasks by number.
+    let parts: Vec<&str> = rest
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let numbers: Vec<i64> = parts
+        .iter()
+        .filter_map(|w| w.trim_start_matches('#').parse().ok())
+        .collect();
+    let only_numbers = parts.iter().all(|w| {
+        ["task", "tasks", "and", "&", "number", "numbers"].contains(w)
+            || w.trim_start_matches('#').parse::<i64>().is_ok()
+    });
+    if numbers.len() >= 2 && only_numbers {
+        return Some(Intent::Bulk(
+            json!({ "action": action, "task_ids": numbers }),
+        ));
+    }
     let words: Vec<&str> = rest.split_whitespace().collect();
     // "remove all tags from task 3" is about one task's tags, not about several tasks.
     let one_task = words.iter().any(|w| {
@@ -2234,6 +2291,34 @@ fn parse(raw: &str) -> Intent {
             });
         // "add 'pay rent' with description 'before the 1st'": the description is its own field.
         let (rest, description) = split_description(rest);
+        // "add milk, eggs and bread": a list with commas is one task per item.
+        // Only when the title itself keeps a comma: "add call the bank, high priority" is one.
+        let listed = parse_add(rest).is_some_and(|whole| whole.title.contains(','));
+        if description.is_none() && quoted(rest).is_none() && listed {
+            let items: Vec<&str> = rest
+                .split(',')
+                .flat_map(|part| {
+                    let part = part.trim();
+                    match strip_ci(part, "and ") {
+                        Some(last) => vec![last],
+                        None => part
+                            .rsplitn(2, " and ")
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev()
+                            .collect(),
+                    }
+                })
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .collect();
+            if items.len() >= 2 && items.len() <= 25 {
+                let tasks: Option<Vec<NewTask>> = items.into_iter().map(parse_add).collect();
+                if let Some(tasks) = tasks {
+                    return Intent::AddMany(tasks);
+                }
+            }
+        }
         return match parse_add(rest) {
             Some(mut task) => {
                 task.priority = task.priority.or(bangs);
@@ -3736,6 +3821,39 @@ mod tests {
                 "{text}"
             );
         }
+        assert_eq!(
+            called(&user("complete tasks 3 and 4")),
+            (
+                "change_tasks",
+                json!({"action": "complete", "task_ids": [3, 4]})
+            )
+        );
+        assert_eq!(
+            called(&user("delete tasks 2, 5 and 7")),
+            (
+                "change_tasks",
+                json!({"action": "delete", "task_ids": [2, 5, 7]})
+            )
+        );
+        assert_eq!(
+            called(&user("mark 3 and 4 as done")),
+            (
+                "change_tasks",
+                json!({"action": "complete", "task_ids": [3, 4]})
+            )
+        );
+        assert_eq!(
+            called(&user("add milk, eggs and bread")),
+            (
+                "add_tasks",
+                json!({"tasks": [{"title": "Milk"}, {"title": "Eggs"}, {"title": "Bread"}]})
+            )
+        );
+        assert_eq!(
+            called(&user("add salt and pepper")),
+            ("add_task", json!({"title": "Salt and pepper"})),
+            "without commas, one task"
+        );
         // One task: at once, no question.
         assert_eq!(called(&user("delete task 3")).0, "delete_task");
         assert_eq!(
