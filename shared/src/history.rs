@@ -430,8 +430,9 @@ fn summarise(
             }
         }
     };
-    if let Some(id) = undoes {
-        line = format!("Undo (of change {id}): {line}");
+    // The event undone is in `undoes`; its id, one of every user's, is no words for a person.
+    if undoes.is_some() {
+        line = format!("Undo: {line}");
     }
     line
 }

@@ -80,7 +80,7 @@ describe("a task's history", () => {
     await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("Undone: Completed “Call mom”."));
     await openHistory(ue, "Call mom");
     const [undo, completed, added] = items();
-    expect(undo).toHaveTextContent(/^Undo \(of change 2\): Reopened “Call mom”just now · from the app$/);
+    expect(undo).toHaveTextContent(/^Undo: Reopened “Call mom”just now · from the app$/);
     expect(undo).not.toHaveAttribute("data-undone");
     expect(completed.querySelector("s")).toHaveTextContent("Completed “Call mom”");
     expect(completed).toHaveTextContent("(undone)");

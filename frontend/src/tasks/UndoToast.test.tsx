@@ -182,12 +182,12 @@ describe("undoneText", () => {
   it("names an undo, a redo, and an undo it cannot trace, as the server says", () => {
     const known = new Map([
       [12, { summary: "Deleted “x”", undoes: null }],
-      [13, { summary: "Undo (of change 12): Restored “x”", undoes: 12 }],
+      [13, { summary: "Undo: Restored “x”", undoes: 12 }],
     ]);
     expect(undoneText([ev(12, "Deleted “x”", null)], known)).toBe("Undone: Deleted “x”.");
-    expect(undoneText([ev(13, "Undo (of change 12): Restored “x”", 12)], known)).toBe("Redone: Deleted “x”.");
-    expect(undoneText([ev(14, "Undo (of change 13): Deleted “x”", 13)], known)).toBe("Undone: Deleted “x”.");
-    expect(undoneText([ev(20, "Undo (of change 19): Restored “y”", 19)], known)).toBe("Undone: Undo (of change 19): Restored “y”.");
+    expect(undoneText([ev(13, "Undo: Restored “x”", 12)], known)).toBe("Redone: Deleted “x”.");
+    expect(undoneText([ev(14, "Undo: Deleted “x”", 13)], known)).toBe("Undone: Deleted “x”.");
+    expect(undoneText([ev(20, "Undo: Restored “y”", 19)], known)).toBe("Undone: Undo: Restored “y”.");
     expect(undoneText([ev(12, "Deleted “x”", null), ev(11, "Added “y”", null), ev(10, "Added “z”", null)], known)).toBe("Undone: Deleted “x” and 2 more changes.");
   });
 });

@@ -84,7 +84,7 @@ describe("the fake's history", () => {
     expect(summarise("updated", "x", { due: {} }, { due: null }, null)).toBe("Changed “x”: removed the due date");
     expect(summarise("updated", "x", { tags: ["a"] }, { tags: [] }, null)).toBe("Changed “x”: removed the tags");
     expect(summarise("updated", "x", {}, {}, null)).toBe("Changed “x”");
-    expect(summarise("restored", "x", null, {}, 12)).toBe("Undo (of change 12): Restored “x”");
+    expect(summarise("restored", "x", null, {}, 12)).toBe("Undo: Restored “x”");
   });
 });
 
@@ -133,7 +133,7 @@ describe("the fake's undo", () => {
     expect(first.body.undone).toMatchObject([{ kind: "updated", undone: true, summary: "Renamed “Call mom” to “Call mom tonight”" }]);
     expect((await call("GET", `/api/tasks/${id}`)).body.title).toBe("Call mom");
     const ev = await events();
-    expect(ev[0]).toMatchObject({ undoes: ev[1].id, source: "ui", summary: "Undo (of change 2): Renamed “Call mom tonight” to “Call mom”" });
+    expect(ev[0]).toMatchObject({ undoes: ev[1].id, source: "ui", summary: "Undo: Renamed “Call mom tonight” to “Call mom”" });
     await undo();
     expect((await call("GET", `/api/tasks/${id}`)).body.title).toBe("Call mom tonight");
     await undo();

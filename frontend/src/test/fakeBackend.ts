@@ -1341,7 +1341,7 @@ export function summarise(kind: string, title: string, before: Fields | null, af
       } else line = `Changed ${name}: ${parts.join(", ")}`;
     }
   }
-  return undoes !== null ? `Undo (of change ${undoes}): ${line}` : line;
+  return undoes !== null ? `Undo: ${line}` : line;
 }
 
 /** An unsigned JWT-shaped token carrying `sub` (the fake accepts it as proof of the user). */
