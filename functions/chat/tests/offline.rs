@@ -1032,7 +1032,10 @@ async fn several_items_in_one_message() {
         text.starts_with("There is no task 9. Complete these 2 tasks? Answer yes or no."),
         "{text}"
     );
-    assert!(app.tasks("alice").await.iter().all(|t| !t.2), "nothing completed yet");
+    assert!(
+        app.tasks("alice").await.iter().all(|t| !t.2),
+        "nothing completed yet"
+    );
     app.chat("alice", Some(&conversation), "yes").await;
     let done: Vec<bool> = app.tasks("alice").await.into_iter().map(|t| t.2).collect();
     assert_eq!(done, [false, true, true]);
