@@ -232,6 +232,14 @@ impl PageLimit {
         Ok(Self(raw))
     }
 
+    /// A limit as a query string writes it.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        raw.trim()
+            .parse::<i64>()
+            .map_err(|_| ParseError("limit must be a whole number".into()))
+            .and_then(Self::new)
+    }
+
     pub fn get(self) -> i64 {
         self.0
     }

@@ -570,14 +570,10 @@ impl ListParams {
             };
             fields.take("status", status)
         });
-        let limit = self.limit.as_deref().and_then(|raw| {
-            fields.take(
-                "limit",
-                raw.parse::<i64>()
-                    .map_err(|_| ParseError("limit must be a whole number".into()))
-                    .and_then(PageLimit::new),
-            )
-        });
+        let limit = self
+            .limit
+            .as_deref()
+            .and_then(|raw| fields.take("limit", PageLimit::parse(raw)));
         let request = ListRequest {
             status,
             view: given(&self.view).and_then(|raw| fields.take("view", View::parse(raw))),
@@ -1032,17 +1028,12 @@ pub struct ActivityParams {
     pub cursor: Option<String>,
 }
 
-/// A page size given as a query parameter: 1 to 100, `default` when absent.
-fn page_limit(raw: Option<&str>, default: i64) -> Result<PageLimit, ApiError> {
-    match raw {
-        None => PageLimit::new(default).map_err(|e| ApiError::invalid("limit", e.0)),
-        Some(raw) => raw
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .and_then(|n| PageLimit::new(n).ok())
-            .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 100")),
-    }
+/// A page size given as a query parameter: 1 to 100, 50 when absent.
+fn page_limit(raw: Option<&str>) -> Result<PageLimit, ApiError> {
+    raw.map(PageLimit::parse)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| ApiError::invalid("limit", e.0))
 }
 
 #[utoipa::path(get, path = "/api/activity", tag = "history", params(ActivityParams), security(("bearer" = [])),
@@ -1053,7 +1044,7 @@ async fn get_activity(
     AuthUser(user): AuthUser,
     ApiQuery(params): ApiQuery<ActivityParams>,
 ) -> Result<Json<EventPage>, ApiError> {
-    let limit = page_limit(params.limit.as_deref(), 50)?;
+    let limit = page_limit(params.limit.as_deref())?;
     let task = params
         .task_id
         .as_deref()
@@ -1112,7 +1103,7 @@ async fn get_trash(
     AuthUser(user): AuthUser,
     ApiQuery(params): ApiQuery<TrashParams>,
 ) -> Result<Json<TrashPage>, ApiError> {
-    let limit = page_limit(params.limit.as_deref(), 50)?;
+    let limit = page_limit(params.limit.as_deref())?;
     let after = params
         .cursor
         .as_deref()
