@@ -178,7 +178,7 @@ pub enum BulkAction {
 }
 
 impl BulkAction {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Delete => "delete",
             Self::Complete => "complete",
@@ -186,7 +186,7 @@ impl BulkAction {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         [Self::Delete, Self::Complete, Self::Reopen]
             .into_iter()
             .find(|a| a.as_str() == text)
@@ -715,13 +715,8 @@ pub async fn change_tasks(
     args: ChangeTasksArgs,
 ) -> Result<Proposal, ToolError> {
     let turn = chat_turn(origin)?;
-    let verb = match args.action {
-        BulkAction::Delete => "Delete",
-        BulkAction::Complete => "Complete",
-        BulkAction::Reopen => "Reopen",
-    };
     if let Some(ids) = args.task_ids.as_ref().filter(|ids| !ids.is_empty()) {
-        return change_listed(db, user, turn, args.action, verb, ids).await;
+        return change_listed(db, user, turn, args.action, ids).await;
     }
     let filtered = args.view.is_some_and(|v| v != View::All)
         || args.status.is_some_and(|s| s != StatusFilter::All)
@@ -772,7 +767,21 @@ pub async fn change_tasks(
             message: format!("that is every task you have ({everything}); say which ones"),
         });
     }
-    ask(db, user, turn, args.action, verb, page.tasks, "").await
+    ask(db, user, turn, args.action, page.tasks, "").await
+}
+
+/// The question a change to `count` tasks asks, as the chat shows it: "Delete these 3 tasks?".
+pub fn bulk_question(action: BulkAction, count: usize) -> String {
+    let verb = match action {
+        BulkAction::Delete => "Delete",
+        BulkAction::Complete => "Complete",
+        BulkAction::Reopen => "Reopen",
+    };
+    if count == 1 {
+        format!("{verb} this task?")
+    } else {
+        format!("{verb} these {count} tasks?")
+    }
 }
 
 /// Stores the question and words it.
@@ -781,7 +790,6 @@ async fn ask(
     user: &UserId,
     turn: crate::domain::TurnId,
     action: BulkAction,
-    verb: &str,
     tasks: Vec<Task>,
     note: &str,
 ) -> Result<Proposal, ToolError> {
@@ -789,15 +797,13 @@ async fn ask(
     crate::repo::propose(db, user, turn, action.as_str(), &ids)
         .await?
         .ok_or_else(|| ToolError::Missing("this conversation is not yours".into()))?;
-    let what = if ids.len() == 1 {
-        "this task".to_owned()
-    } else {
-        format!("these {} tasks", ids.len())
-    };
     Ok(Proposal {
         action,
+        question: format!(
+            "{note}{} Answer yes or no.",
+            bulk_question(action, ids.len())
+        ),
         tasks,
-        question: format!("{note}{verb} {what}? Answer yes or no."),
     })
 }
 
@@ -807,7 +813,6 @@ async fn change_listed(
     user: &UserId,
     turn: crate::domain::TurnId,
     action: BulkAction,
-    verb: &str,
     ids: &[i64],
 ) -> Result<Proposal, ToolError> {
     if ids.len() as i64 > BULK_MAX {
@@ -849,7 +854,7 @@ async fn change_listed(
             question: format!("{note}Nothing to change."),
         });
     }
-    ask(db, user, turn, action, verb, tasks, &note).await
+    ask(db, user, turn, action, tasks, &note).await
 }
 
 /// Carries out (yes) or drops (no) the change the previous message asked about, on exactly the

@@ -52,6 +52,9 @@ from chatkit.types import (
     ItemsListReq,
     Page,
     Thread,
+    StructuredInputAnswerSubmission,
+    StructuredInputSubmission,
+    ThreadAddStructuredInputParams,
     ThreadAddUserMessageParams,
     ThreadCreateParams,
     ThreadDeleteParams,
@@ -59,6 +62,7 @@ from chatkit.types import (
     ThreadItem,
     ThreadListParams,
     ThreadRetryAfterItemParams,
+    ThreadsAddStructuredInputReq,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
     ThreadsDeleteReq,
@@ -757,6 +761,9 @@ class Session:
         # 9. Retry after the first user message.
         self.retry(t1, renamed)
 
+        # 9b. A change to several tasks asks with a structured input item; its Yes answers it.
+        self.confirmation()
+
         # 10. Feedback, then delete.
         assistant_ids = [it["id"] for it in self.expected if it.get("type") == "assistant_message"]
         self.json_call(
@@ -1029,6 +1036,114 @@ class Session:
                 "isolation: Alice's thread is untouched (same items, same title)",
                 before == after and thread.get("title") == title,
                 first_difference(after.get("data", []), before.get("data", [])),
+            )
+
+    def confirmation(self) -> None:
+        """The question of a change to several tasks as a `structured_input` item (after the reply,
+        in the stream and in the thread), answered with `threads.add_structured_input`: the answer
+        replaces the item, runs as the next message, and changes exactly the listed tasks, once."""
+        c = self.checks
+        turn = self.stream(
+            "question: threads.create",
+            body_of(ThreadsCreateReq(params=ThreadCreateParams(input=user_input("add Alpha conformance #confx")))),
+            self.alice,
+        )
+        if turn is None or not turn.events or turn.events[0].get("type") != "thread.created":
+            c.check("question: a thread to ask in", False, "no thread.created: question checks skipped")
+            return
+        thread = turn.events[0]["thread"]["id"]
+
+        def say(name: str, text: str) -> Turn | None:
+            body = body_of(ThreadsAddUserMessageReq(params=ThreadAddUserMessageParams(thread_id=thread, input=user_input(text))))
+            return self.stream(name, body, self.alice)
+
+        say("question: add a second tagged task", "add Beta conformance #confx")
+        before = self.task_titles()
+        turn = say("question: 'delete all tasks tagged confx'", "delete all tasks tagged confx")
+        if turn is None:
+            return
+        done = [e["item"] for e in turn.events if e.get("type") == "thread.item.done"]
+        question = done[-1] if done else {}
+        c.check(
+            "question: the last item is a structured_input, right after the reply",
+            question.get("type") == "structured_input" and len(done) >= 2 and done[-2].get("type") == "assistant_message",
+            [d.get("type") for d in done],
+        )
+        added = [e["item"] for e in turn.events if e.get("type") == "thread.item.added"]
+        c.check("question: thread.item.added comes before its done", question in added, [a.get("type") for a in added])
+        choice = (question.get("inputs") or [{}])[0]
+        c.check(
+            "question: pending, one multiple_choice input with Yes and No",
+            question.get("status") == "pending"
+            and choice.get("type") == "multiple_choice"
+            and choice.get("question") == "Delete these 2 tasks?"
+            and [o.get("value") for o in choice.get("options", [])] == ["Yes", "No"]
+            and choice.get("multiple") is False,
+            question,
+        )
+        c.check("question: asking changed nothing", self.task_titles() == before, self.task_titles())
+        page = self.list_items("question: items.list desc limit 1", thread, self.alice, limit=1, order="desc")
+        if isinstance(page, dict):
+            c.check(
+                "question: items.list shows the question with the reply that asked",
+                [i.get("type") for i in page.get("data", [])] == ["structured_input", "assistant_message"]
+                and page["data"][0] == question,
+                page.get("data"),
+            )
+        item_id = question.get("id", "")
+
+        def answer(value: str) -> str:
+            submission = StructuredInputSubmission(
+                status="answered", answers={choice.get("id", "confirm"): StructuredInputAnswerSubmission(values=[value])}
+            )
+            params = ThreadAddStructuredInputParams(thread_id=thread, item_id=item_id, input=submission)
+            return body_of(ThreadsAddStructuredInputReq(params=params))
+
+        self.problem("question: Bob answers Alice's question", answer("Yes"), self.bob, 404)
+        c.check("question: Bob's answer changed nothing", self.task_titles() == before, self.task_titles())
+        turn = self.stream("question: threads.add_structured_input Yes", answer("Yes"), self.alice)
+        if turn is None:
+            return
+        first = turn.events[0] if turn.events else {}
+        replaced = first.get("item", {})
+        c.check(
+            "question: thread.item.replaced first, the item answered Yes",
+            first.get("type") == "thread.item.replaced"
+            and replaced.get("id") == item_id
+            and replaced.get("status") == "answered"
+            and replaced.get("inputs", [{}])[0].get("answer") == {"values": ["Yes"], "skipped": False},
+            first,
+        )
+        done = [e["item"] for e in turn.events if e.get("type") == "thread.item.done"]
+        c.check(
+            "question: the answer is the next user message, then the reply",
+            [d.get("type") for d in done] == ["user_message", "assistant_message"] and text_of(done[0]) == "Yes",
+            done,
+        )
+        reply = text_of(done[-1]) if done else ""
+        c.check("question: the reply says what was deleted", reply.startswith("Deleted 2 tasks"), reply)
+        after = self.task_titles()
+        c.check(
+            "question: exactly the two listed tasks are gone",
+            sorted(t for t in before if "conformance" not in t[1]) == sorted(after),
+            (before, after),
+        )
+        c.check(
+            "question: a tasks_changed effect",
+            any(e.get("name") == "tasks_changed" for _, e in self.effects(turn)),
+            self.effects(turn),
+        )
+        self.problem("question: answering again", answer("Yes"), self.alice, 409)
+        c.check("question: the second answer changed nothing", self.task_titles() == after, self.task_titles())
+        page = self.list_items("question: items.list after the answer", thread, self.alice, limit=100, order="asc")
+        if isinstance(page, dict):
+            shown = [i for i in page.get("data", []) if i.get("id") == item_id]
+            c.check(
+                "question: the thread shows it answered Yes",
+                len(shown) == 1
+                and shown[0].get("status") == "answered"
+                and shown[0]["inputs"][0].get("answer") == {"values": ["Yes"], "skipped": False},
+                shown,
             )
 
     def errors(self, t1: str) -> None:

@@ -1040,3 +1040,222 @@ async fn several_items_in_one_message() {
     let done: Vec<bool> = app.tasks("alice").await.into_iter().map(|t| t.2).collect();
     assert_eq!(done, [false, true, true]);
 }
+
+/// The question of a change to several tasks, on `/chatkit`: a `structured_input` item with Yes
+/// and No after the reply (streamed, and in the thread), answered by `threads.add_structured_input`
+/// — exactly once, by its owner, and only while it is open; the database says what happened.
+#[tokio::test]
+async fn a_chatkit_question_is_answered_with_its_buttons() {
+    let app = App::offline().await;
+    let created = app
+        .chatkit(
+            "alice",
+            "threads.create",
+            json!({"input": input("add report")}),
+        )
+        .await;
+    let thread = created.frames[0]["thread"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let say = |text: &'static str| {
+        let (app, thread) = (&app, thread.clone());
+        async move {
+            app.chatkit(
+                "alice",
+                "threads.add_user_message",
+                json!({"thread_id": thread, "input": input(text)}),
+            )
+            .await
+        }
+    };
+    for text in [
+        "add slides",
+        "add buy milk",
+        "complete task 2",
+        "complete task 3",
+    ] {
+        say(text).await;
+    }
+    let question_of = |frames: &[Value]| -> Value {
+        let items = done_items(frames);
+        let question = items.last().unwrap().clone();
+        assert_eq!(question["type"], "structured_input", "{items:?}");
+        question
+    };
+
+    // Asked: the reply, then the question, pending; nothing changed.
+    let asked = say("delete all completed tasks").await;
+    let question = question_of(&asked.frames);
+    assert_eq!(question["status"], "pending");
+    assert_eq!(question["thread_id"], thread.as_str());
+    let choice = &question["inputs"][0];
+    assert_eq!(
+        (
+            choice["type"].as_str(),
+            choice["id"].as_str(),
+            choice["question"].as_str()
+        ),
+        (
+            Some("multiple_choice"),
+            Some("confirm"),
+            Some("Delete these 2 tasks?")
+        )
+    );
+    assert_eq!(
+        choice["options"],
+        json!([{"value": "Yes"}, {"value": "No"}])
+    );
+    assert!(choice.get("answer").is_none());
+    let id = question["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.tasks("alice").await.len(), 3);
+    // The thread shows it right after the reply that asked.
+    let got = app
+        .chatkit("alice", "threads.get_by_id", json!({"thread_id": thread}))
+        .await;
+    let items = got.body["items"]["data"].as_array().unwrap();
+    let at = items.iter().position(|i| i["id"] == id.as_str()).unwrap();
+    assert_eq!(items[at]["status"], "pending");
+    assert_eq!(items[at - 1]["type"], "assistant_message");
+    let newest = app
+        .chatkit(
+            "alice",
+            "items.list",
+            json!({"thread_id": thread, "order": "desc", "limit": 1}),
+        )
+        .await;
+    let newest = newest.body["data"].as_array().unwrap();
+    assert_eq!(
+        newest
+            .iter()
+            .map(|i| i["type"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["structured_input", "assistant_message"],
+        "a page does not separate a reply from its question"
+    );
+
+    // An item as the thread's newest page shows it.
+    let shown = |id: String| {
+        let (app, thread) = (&app, thread.clone());
+        async move {
+            let page = app
+                .chatkit(
+                    "alice",
+                    "items.list",
+                    json!({"thread_id": thread, "order": "desc", "limit": 10}),
+                )
+                .await;
+            let items = page.body["data"].as_array().unwrap().clone();
+            items.into_iter().find(|i| i["id"] == id.as_str()).unwrap()
+        }
+    };
+    let answer = |user: &'static str, item: String, values: Value| {
+        let (app, thread) = (&app, thread.clone());
+        async move {
+            app.chatkit(
+                user,
+                "threads.add_structured_input",
+                json!({"thread_id": thread, "item_id": item,
+                       "input": {"status": "answered", "answers": {"confirm": {"values": values}}}}),
+            )
+            .await
+        }
+    };
+    // Bob cannot answer it; an unknown item or a bad submission is refused; nothing changes.
+    assert_eq!(
+        answer("bob", id.clone(), json!(["Yes"])).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let unknown = format!("confirm_{}", uuid::Uuid::now_v7());
+    assert_eq!(
+        answer("alice", unknown, json!(["Yes"])).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        answer("alice", "not-an-item".into(), json!(["Yes"]))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let bad = answer("alice", id.clone(), json!("Yes")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.tasks("alice").await.len(), 3);
+
+    // No: the question is replaced with its answer first; nothing is deleted.
+    let no = answer("alice", id.clone(), json!(["No"])).await;
+    assert_eq!(no.status, StatusCode::OK);
+    assert_eq!(no.frames[0]["type"], "thread.item.replaced");
+    assert_eq!(no.frames[0]["item"]["status"], "answered");
+    assert_eq!(
+        no.frames[0]["item"]["inputs"][0]["answer"],
+        json!({"values": ["No"], "skipped": false})
+    );
+    let items = done_items(&no.frames);
+    assert_eq!(items[0]["content"][0]["text"], "No");
+    assert_eq!(
+        items[1]["content"][0]["text"],
+        "Cancelled: nothing was changed."
+    );
+    assert_eq!(app.tasks("alice").await.len(), 3);
+    // Closed now: a second press is a 409 and changes nothing.
+    let again = answer("alice", id.clone(), json!(["Yes"])).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("answered no")
+    );
+    assert_eq!(app.tasks("alice").await.len(), 3);
+
+    // Yes: exactly the listed set goes, even though task 1 was completed in between.
+    let asked = say("delete all completed tasks").await;
+    let id = question_of(&asked.frames)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let conn = app.db.conn().await;
+    conn.execute(
+        "UPDATE tasks SET completed = true, completed_at = now() WHERE user_id = 'alice' AND id = 1",
+        &[],
+    )
+    .await
+    .unwrap();
+    let yes = answer("alice", id.clone(), json!(["yes"])).await;
+    assert_eq!(yes.frames[0]["type"], "thread.item.replaced");
+    let text = done_items(&yes.frames)[1]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.starts_with("Deleted 2 tasks"), "{text}");
+    assert!(yes.frames.iter().any(|f| f["name"] == "tasks_changed"));
+    let left: Vec<i64> = app.tasks("alice").await.into_iter().map(|t| t.0).collect();
+    assert_eq!(left, [1]);
+    let item = shown(id.clone()).await;
+    assert_eq!(item["status"], "answered");
+    assert_eq!(item["inputs"][0]["answer"]["values"], json!(["Yes"]));
+    assert_eq!(
+        answer("alice", id, json!(["Yes"])).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(app.tasks("alice").await.len(), 1);
+
+    // A question another message came after is shown as skipped and cannot be answered.
+    say("undo").await;
+    say("reopen task 1").await;
+    let asked = say("delete all completed tasks").await;
+    let id = question_of(&asked.frames)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    say("what's pending?").await;
+    let item = shown(id.clone()).await;
+    assert_eq!(item["status"], "skipped");
+    let late = answer("alice", id, json!(["Yes"])).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(
+        app.tasks("alice").await.len(),
+        3,
+        "the undo brought them back; nothing since"
+    );
+}

@@ -4,7 +4,7 @@ use tokio_postgres::types::Type;
 use tracing::instrument;
 
 use crate::db::{DbError, Executor};
-use crate::domain::{TurnId, UserId};
+use crate::domain::{ConversationId, TurnId, UserId};
 
 /// A stored question: what it would do to which tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,4 +107,59 @@ pub async fn resolve(
     )
     .await?;
     Ok(())
+}
+
+/// A question as its conversation shows it: what it asks, of how many tasks, and how it stands
+/// (`open`, `done`, `cancelled`, `expired`; an open one with a later message counts as expired).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    pub turn: TurnId,
+    pub action: String,
+    pub count: i64,
+    pub state: String,
+    /// When the turn's reply was stored (the question is shown with it); `None` before it is.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The questions the given turns of one of `user`'s conversations asked (a turn that asked twice
+/// shows its last question).
+#[instrument(skip_all, fields(user_id = %user))]
+pub async fn questions(
+    db: &impl Executor,
+    user: &UserId,
+    conversation: ConversationId,
+    turns: &[TurnId],
+) -> Result<Vec<Question>, DbError> {
+    let turns: Vec<uuid::Uuid> = turns.iter().map(|t| t.0).collect();
+    let rows = db
+        .query_typed(
+            concat!(
+                "SELECT DISTINCT ON (p.turn_id) p.turn_id, p.action, cardinality(p.task_ids)::int8,",
+                " CASE WHEN p.state = 'open' AND EXISTS (SELECT 1 FROM turns o, turns asked",
+                "   WHERE asked.id = p.turn_id AND o.conversation_id = p.conversation_id",
+                "   AND o.id <> p.turn_id AND o.started_at > asked.started_at)",
+                "  THEN 'expired' ELSE p.state END,",
+                " (SELECT max(m.created_at) FROM messages m WHERE m.turn_id = p.turn_id",
+                "   AND m.role = 'assistant' AND m.tool_calls IS NULL)",
+                " FROM pending_actions p",
+                " WHERE p.user_id = $1 AND p.conversation_id = $2 AND p.turn_id = ANY($3)",
+                " ORDER BY p.turn_id, p.id DESC"
+            ),
+            &[
+                (&user.as_str(), Type::TEXT),
+                (&conversation.0, Type::UUID),
+                (&turns, Type::UUID_ARRAY),
+            ],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Question {
+            turn: TurnId(r.get(0)),
+            action: r.get(1),
+            count: r.get(2),
+            state: r.get(3),
+            at: r.get(4),
+        })
+        .collect())
 }

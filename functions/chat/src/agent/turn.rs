@@ -168,6 +168,10 @@ pub struct Begun {
     /// The user's time zone and lists, when [`begin`] read them with its decision; `None` to
     /// read them when the turn runs.
     pub context: Option<UserContext>,
+    /// The message answers the conversation's open question by a button (ChatKit structured
+    /// input), not in words: the turn calls `confirm_change` with this answer before the model
+    /// speaks, so a press never depends on how the model reads "Yes".
+    pub answer: Option<tools::Answer>,
 }
 
 /// A finished turn named again by its idempotency key: what it answered.
@@ -509,6 +513,7 @@ fn run(
         reply_id: MessageId::generate(),
         history,
         context,
+        answer: None,
     }))
 }
 
@@ -1067,6 +1072,30 @@ impl Runner<'_> {
                 repo::get_context(&client, self.user).await?
             }
         };
+        if let (Some(answer), false) = (self.begun.answer, resumed) {
+            let call = ToolCall {
+                id: "call_answer".into(),
+                name: Tool::ConfirmChange.name().into(),
+                arguments: json!({ "answer": answer }).to_string(),
+            };
+            let request = NewMessage {
+                tool_calls: Some(json!([call])),
+                ..NewMessage::new(Role::Assistant, String::new(), Some(self.turn()))
+            };
+            let (request_rows, result) = self.execute(&call, calls_made, Some(request)).await?;
+            stored.extend(request_rows);
+            calls_made += 1;
+            rounds += 1;
+            messages.push(ModelMessage::Assistant {
+                text: String::new(),
+                tool_calls: vec![call],
+            });
+            messages.push(ModelMessage::Tool {
+                call_id: "call_answer".into(),
+                content: result.content.clone(),
+            });
+            stored.push(result);
+        }
         let system = system_prompt(resumed, &context, Utc::now());
         let catalog: Vec<_> = tools::catalog().collect();
         // Streamed text of a new round starts after a blank line when earlier rounds said something.

@@ -16,18 +16,19 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 use smart_todo_shared::domain::{
-    ChatText, Conversation, ConversationId, ConversationTitle, Message, MessageId, Role, SortOrder,
-    TurnStatus, UserId,
+    ChatText, Conversation, ConversationId, ConversationTitle, IdempotencyKey, Message, MessageId,
+    Role, SortOrder, TurnId, TurnStatus, UserId,
 };
 use smart_todo_shared::http::JsonBody;
-use smart_todo_shared::{ApiError, AuthUser, db, repo};
+use smart_todo_shared::{ApiError, AuthUser, db, repo, tools};
 use tokio::sync::mpsc;
 
 use crate::agent::turn::{self, Begun, Replayed, Start, TurnError, TurnEvent, TurnRequest};
 use crate::{ChatState, Deadline, IdempotencyKeyHeader, conversation_id};
 use types::{
-    ErrorCode, Event, InferenceOptions, InputText, ItemUpdate, OutputText, Page, Request,
-    StreamOptions, TasksChanged, Thread, ThreadItem, ThreadMetadata, ThreadStatus, Timestamp,
+    ChoiceOption, ErrorCode, Event, InferenceOptions, InputAnswer, InputStatus, InputText,
+    ItemUpdate, MultipleChoice, OutputText, Page, Request, StreamOptions, TasksChanged, Thread,
+    ThreadItem, ThreadMetadata, ThreadStatus, Timestamp,
 };
 
 /// Page size when a request gives none (or 0), and the most we return in one page.
@@ -102,7 +103,7 @@ pub async fn handle(
             )
             .await
             {
-                Ok(begun) => Ok(stream_turn(state, user, begun, deadline)),
+                Ok(begun) => Ok(stream_turn(state, user, begun, deadline, None)),
                 Err(TurnError::Busy) => Ok(busy_stream()),
                 Err(TurnError::Limited { message, .. }) => Ok(error_stream(message)),
                 Err(err) => Err(err.into()),
@@ -116,7 +117,15 @@ pub async fn handle(
             let rows =
                 repo::visible_messages(&client, &user, id, SortOrder::Asc, None, DEFAULT_PAGE + 1)
                     .await?;
-            let items = items_page(&conversation, rows, DEFAULT_PAGE);
+            let items = items_page(
+                &client,
+                &user,
+                &conversation,
+                rows,
+                DEFAULT_PAGE,
+                SortOrder::Asc,
+            )
+            .await?;
             Ok(Json(thread(&conversation, metadata, items)).into_response())
         }
         Request::ListThreads(p) => {
@@ -170,16 +179,10 @@ pub async fn handle(
                     .ok_or_else(|| ApiError::NotFound("the `after` item was not found".into()))?;
             }
             let limit = page_limit(p.limit);
-            let rows = repo::visible_messages(
-                &client,
-                &user,
-                id,
-                p.order.unwrap_or_default(),
-                after,
-                limit + 1,
-            )
-            .await?;
-            Ok(Json(items_page(&conversation, rows, limit)).into_response())
+            let order = p.order.unwrap_or_default();
+            let rows = repo::visible_messages(&client, &user, id, order, after, limit + 1).await?;
+            let page = items_page(&client, &user, &conversation, rows, limit, order).await?;
+            Ok(Json(page).into_response())
         }
         Request::UpdateThread(p) => {
             let title = ConversationTitle::parse(&p.title)
@@ -204,8 +207,8 @@ pub async fn handle(
             owned(repo::get_conversation(&client, &user, conversation_id(&p.thread_id)?).await?)?;
             Ok(Json(types::Empty {}).into_response())
         }
+        Request::AddStructuredInput(p) => answer_question(state, user, key, deadline, p).await,
         Request::AddClientToolOutput(_)
-        | Request::AddStructuredInput(_)
         | Request::CustomAction(_)
         | Request::SyncCustomAction(_)
         | Request::CreateAttachment(_)
@@ -224,13 +227,182 @@ async fn start_turn(
     request: TurnRequest,
     deadline: Option<Instant>,
 ) -> Result<Response, ApiError> {
+    start_answering(state, user, request, deadline, None).await
+}
+
+/// [`start_turn`] for a press on a question's button: the stream first replaces the question
+/// with its answered form, and the turn carries out the answer.
+async fn start_answering(
+    state: ChatState,
+    user: UserId,
+    request: TurnRequest,
+    deadline: Option<Instant>,
+    answered: Option<(ThreadItem, Option<tools::Answer>)>,
+) -> Result<Response, ApiError> {
     match turn::begin(&state.app.pool, &state.app.limits, &user, &request).await {
-        Ok(Start::Run(begun)) => Ok(stream_turn(state, user, *begun, deadline)),
+        Ok(Start::Run(mut begun)) => {
+            let replaced = answered.map(|(item, answer)| {
+                begun.answer = answer;
+                Event::ItemReplaced { item }
+            });
+            Ok(stream_turn(state, user, *begun, deadline, replaced))
+        }
         Ok(Start::Replay(replayed)) => Ok(replay_stream(&replayed)),
         Err(TurnError::Busy) => Ok(busy_stream()),
         Err(TurnError::Limited { message, .. }) => Ok(error_stream(message)),
         Err(err) => Err(err.into()),
     }
+}
+
+/// The id of a question's item: named after the turn that asked.
+const QUESTION_PREFIX: &str = "confirm_";
+/// The id of the one input a question has.
+const QUESTION_INPUT: &str = "confirm";
+
+fn question_id(turn: TurnId) -> String {
+    format!("{QUESTION_PREFIX}{turn}")
+}
+
+fn item_not_found() -> ApiError {
+    ApiError::NotFound("item not found".into())
+}
+
+/// The question a change to several tasks asks, as a structured input item with Yes and No.
+fn question_item(thread: ConversationId, question: &repo::Question) -> ThreadItem {
+    let action = tools::BulkAction::parse(&question.action).unwrap_or(tools::BulkAction::Complete);
+    let (status, answer) = match question.state.as_str() {
+        "open" => (InputStatus::Pending, None),
+        "done" | "cancelled" => (
+            InputStatus::Answered,
+            Some(InputAnswer {
+                values: vec![
+                    if question.state == "done" {
+                        "Yes"
+                    } else {
+                        "No"
+                    }
+                    .into(),
+                ],
+                skipped: false,
+            }),
+        ),
+        _ => (
+            InputStatus::Skipped,
+            Some(InputAnswer {
+                values: vec![],
+                skipped: true,
+            }),
+        ),
+    };
+    ThreadItem::StructuredInput {
+        id: question_id(question.turn),
+        thread_id: thread.to_string(),
+        created_at: Timestamp(question.at.unwrap_or_else(chrono::Utc::now)),
+        status,
+        inputs: vec![MultipleChoice {
+            id: QUESTION_INPUT.into(),
+            question: tools::bulk_question(action, question.count.max(0) as usize),
+            options: ["Yes", "No"]
+                .map(|value| ChoiceOption {
+                    value: value.into(),
+                })
+                .into(),
+            multiple: false,
+            answer,
+        }],
+    }
+}
+
+/// The question a finished turn asked, if it asked one: its last `change_tasks` that found
+/// tasks (the question stays open until the next message).
+fn asked(reply: &turn::Reply) -> Option<repo::Question> {
+    let turn = reply.message.turn_id?;
+    let records = &reply.tool_calls;
+    let proposal = records
+        .iter()
+        .rev()
+        .find(|r| r.name == tools::Tool::ChangeTasks.name() && r.result.get("error").is_none())?;
+    let count = proposal.result["tasks"].as_array().map_or(0, Vec::len);
+    (count > 0).then(|| repo::Question {
+        turn,
+        action: proposal.result["action"]
+            .as_str()
+            .unwrap_or("complete")
+            .into(),
+        count: count as i64,
+        state: "open".into(),
+        at: Some(reply.message.created_at),
+    })
+}
+
+/// `threads.add_structured_input`: a press on Yes or No answers the question it belongs to, as
+/// the next message of the conversation ("Yes", "No", or the words given instead).
+async fn answer_question(
+    state: ChatState,
+    user: UserId,
+    key: Option<IdempotencyKey>,
+    deadline: Option<Instant>,
+    p: types::AddStructuredInputParams,
+) -> Result<Response, ApiError> {
+    let conversation = conversation_id(&p.thread_id)?;
+    let turn = p
+        .item_id
+        .strip_prefix(QUESTION_PREFIX)
+        .and_then(|raw| TurnId::parse(raw).ok())
+        .ok_or_else(item_not_found)?;
+    let client = db::client(&state.app.pool).await?;
+    owned(repo::get_conversation(&client, &user, conversation).await?)?;
+    let question = repo::questions(&client, &user, conversation, &[turn])
+        .await?
+        .pop()
+        .ok_or_else(item_not_found)?;
+    if question.state != "open" {
+        // A repeated request (same key) is answered as it was the first time.
+        let repeated = match &key {
+            Some(key) => repo::turn_by_key(&client, &user, key).await?.is_some(),
+            None => false,
+        };
+        if !repeated {
+            let why = match question.state.as_str() {
+                "done" => "it was answered yes",
+                "cancelled" => "it was answered no",
+                _ => "another message came after it",
+            };
+            return Err(ApiError::Conflict(format!(
+                "this question is closed: {why}; ask for the change again"
+            )));
+        }
+    }
+    drop(client);
+    let given = p.input.answer(QUESTION_INPUT).unwrap_or("No");
+    let answer = match given.to_lowercase().as_str() {
+        "yes" => Some(tools::Answer::Yes),
+        "no" => Some(tools::Answer::No),
+        _ => None,
+    };
+    let text = match answer {
+        Some(tools::Answer::Yes) => "Yes",
+        Some(tools::Answer::No) => "No",
+        None => given,
+    };
+    let text = ChatText::parse(text).map_err(|e| ApiError::invalid("params.input.answers", e.0))?;
+    let mut replaced = question_item(conversation, &question);
+    if let ThreadItem::StructuredInput { status, inputs, .. } = &mut replaced {
+        *status = InputStatus::Answered;
+        for input in inputs {
+            input.answer = Some(InputAnswer {
+                values: vec![text.as_str().into()],
+                skipped: false,
+            });
+        }
+    }
+    let request = TurnRequest {
+        conversation: Some(conversation),
+        text,
+        key,
+        channel: "chatkit",
+    };
+    start_answering(state, user, request, deadline, Some((replaced, answer))).await
 }
 
 fn not_found() -> ApiError {
@@ -256,17 +428,49 @@ async fn metadata(
     })
 }
 
-fn items_page(conversation: &Conversation, mut rows: Vec<Message>, limit: i64) -> Page<ThreadItem> {
+/// A page of items: the messages, each reply followed by the question its turn asked (so a
+/// page never separates them, and its `after` is always a message).
+async fn items_page(
+    db: &impl db::Executor,
+    user: &UserId,
+    conversation: &Conversation,
+    mut rows: Vec<Message>,
+    limit: i64,
+    order: SortOrder,
+) -> Result<Page<ThreadItem>, ApiError> {
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let after = has_more
         .then(|| rows.last().map(|m| m.id.to_string()))
         .flatten();
-    Page {
-        data: rows.iter().map(|m| item(conversation.id, m)).collect(),
+    let turns: Vec<TurnId> = rows
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .filter_map(|m| m.turn_id)
+        .collect();
+    let questions = if turns.is_empty() {
+        vec![]
+    } else {
+        repo::questions(db, user, conversation.id, &turns).await?
+    };
+    let mut data = Vec::with_capacity(rows.len() + questions.len());
+    for message in &rows {
+        let question = questions
+            .iter()
+            .find(|q| message.role == Role::Assistant && Some(q.turn) == message.turn_id)
+            .map(|q| question_item(conversation.id, q));
+        let message = item(conversation.id, message);
+        match (question, order) {
+            (Some(question), SortOrder::Asc) => data.extend([message, question]),
+            (Some(question), SortOrder::Desc) => data.extend([question, message]),
+            (None, _) => data.push(message),
+        }
+    }
+    Ok(Page {
+        data,
         has_more,
         after,
-    }
+    })
 }
 
 fn thread(
@@ -412,10 +616,14 @@ fn stream_turn(
     user: UserId,
     begun: Begun,
     deadline: Option<Instant>,
+    first: Option<Event>,
 ) -> Response {
     let (sink, response) = sse_response(state.keep_alive);
     tokio::spawn(async move {
         let thread_id = begun.conversation.id;
+        if let Some(event) = first {
+            sink.send(event);
+        }
         if begun.created {
             sink.send(Event::ThreadCreated {
                 thread: thread(
@@ -510,6 +718,13 @@ fn stream_turn(
                 sink.send(Event::ItemDone {
                     item: item(thread_id, &reply.message),
                 });
+                if let Some(question) = asked(&reply) {
+                    let question = question_item(thread_id, &question);
+                    sink.send(Event::ItemAdded {
+                        item: question.clone(),
+                    });
+                    sink.send(Event::ItemDone { item: question });
+                }
                 if reply.titled {
                     sink.send(Event::ThreadUpdated {
                         thread: thread(

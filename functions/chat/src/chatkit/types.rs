@@ -33,7 +33,7 @@ pub enum Request {
     #[serde(rename = "threads.add_client_tool_output")]
     AddClientToolOutput(Value),
     #[serde(rename = "threads.add_structured_input")]
-    AddStructuredInput(Value),
+    AddStructuredInput(AddStructuredInputParams),
     #[serde(rename = "threads.custom_action")]
     CustomAction(Value),
     #[serde(rename = "threads.sync_custom_action")]
@@ -99,6 +99,54 @@ pub struct AddUserMessageParams {
 pub struct RetryAfterItemParams {
     pub thread_id: String,
     pub item_id: String,
+}
+
+/// The answers to a structured input item (`chatkit.types.ThreadAddStructuredInputParams`).
+#[derive(Debug, Deserialize)]
+pub struct AddStructuredInputParams {
+    pub thread_id: String,
+    pub item_id: String,
+    pub input: StructuredInputSubmission,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StructuredInputSubmission {
+    #[serde(default)]
+    pub status: SubmissionStatus,
+    /// Keyed by the input's id.
+    #[serde(default)]
+    pub answers: std::collections::BTreeMap<String, AnswerSubmission>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionStatus {
+    #[default]
+    Answered,
+    Skipped,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AnswerSubmission {
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub skipped: bool,
+}
+
+impl StructuredInputSubmission {
+    /// The text answered to the input `id`; `None` when it was skipped or left empty.
+    pub fn answer(&self, id: &str) -> Option<&str> {
+        if self.status == SubmissionStatus::Skipped {
+            return None;
+        }
+        let answer = self.answers.get(id).filter(|a| !a.skipped)?;
+        answer
+            .values
+            .first()
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +300,47 @@ pub enum ThreadItem {
         created_at: Timestamp,
         content: Vec<OutputText>,
     },
+    /// A question with choices: how a change to several tasks asks for a yes.
+    #[serde(rename = "structured_input")]
+    StructuredInput {
+        id: String,
+        thread_id: String,
+        created_at: Timestamp,
+        status: InputStatus,
+        inputs: Vec<MultipleChoice>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputStatus {
+    Pending,
+    Answered,
+    Skipped,
+}
+
+/// `chatkit.types.StructuredInputMultipleChoice`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename = "multiple_choice")]
+pub struct MultipleChoice {
+    pub id: String,
+    pub question: String,
+    pub options: Vec<ChoiceOption>,
+    pub multiple: bool,
+    /// None while the question is open (omitted, as ChatKit omits nulls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<InputAnswer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChoiceOption {
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputAnswer {
+    pub values: Vec<String>,
+    pub skipped: bool,
 }
 
 /// A change to an item being streamed.
@@ -307,6 +396,8 @@ pub enum Event {
     ItemUpdated { item_id: String, update: ItemUpdate },
     #[serde(rename = "thread.item.done")]
     ItemDone { item: ThreadItem },
+    #[serde(rename = "thread.item.replaced")]
+    ItemReplaced { item: ThreadItem },
     #[serde(rename = "stream_options")]
     StreamOptions { stream_options: StreamOptions },
     #[serde(rename = "progress_update")]
