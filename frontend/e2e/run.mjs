@@ -57,6 +57,19 @@ function expect(cond, message) {
   if (!cond) throw new Error(message);
 }
 
+// Focus often moves in a requestAnimationFrame after the change that causes it (a dialog closing, a
+// drawer opening), so a check polls for a moment instead of reading document.activeElement once.
+async function expectFocused(locator, message) {
+  const focused = await locator
+    .evaluate((e) => new Promise((resolve) => {
+      const deadline = performance.now() + 2000;
+      const poll = () => (e === document.activeElement ? resolve(true) : performance.now() > deadline ? resolve(false) : requestAnimationFrame(poll));
+      poll();
+    }))
+    .catch(() => false);
+  if (!focused) throw new Error(typeof message === "function" ? await message() : message);
+}
+
 async function expectEqual(actual, expected, what) {
   const a = JSON.stringify(await actual);
   const b = JSON.stringify(expected);
@@ -131,6 +144,11 @@ async function signIn(user) {
 async function chat(text, replies) {
   await composer().fill(text);
   await composer().press("Enter");
+  return waitForReplies(replies);
+}
+
+/** Waits until the turn ended with `replies` finished assistant messages shown; returns the last one. */
+async function waitForReplies(replies) {
   await page.waitForFunction(
     (n) => {
       const log = document.querySelector('[role="log"]');
@@ -212,14 +230,14 @@ try {
     expect(res?.ok(), `GET / answered ${res?.status()}`);
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     expect(await page.getByRole("button", { name: "Sign in" }).isDisabled(), "Sign in is enabled without a name");
-    expect(await page.getByRole("textbox", { name: "User name" }).evaluate((e) => e === document.activeElement), "the name field is not focused");
+    await expectFocused(page.getByRole("textbox", { name: "User name" }), "the name field is not focused");
     await shot("signin-desktop-light");
   });
 
   await step("alice signs in with the local sign-in", async () => {
     await signIn("alice");
     await expectEqual(tasksPane().locator(".tasks-empty").innerText(), "No tasks yet. Add one here or ask the assistant.", "alice's empty task panel");
-    expect(await composer().evaluate((e) => e === document.activeElement), "the composer is not focused after sign-in");
+    await expectFocused(composer(), "the composer is not focused after sign-in");
     const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem("smart-todo.session") ?? "{}").token ?? "");
     expect(token.split(".").length === 3, "no JWT in sessionStorage");
     expect(!page.url().includes(token), "the token is in the URL");
@@ -283,7 +301,7 @@ try {
   await step("task panel: edit title and description with the keyboard", async () => {
     await tasksPane().getByRole("button", { name: "Edit “Call the plumber”" }).click();
     const title = tasksPane().getByRole("textbox", { name: "Title" });
-    expect(await title.evaluate((e) => e === document.activeElement), "the title field is not focused");
+    await expectFocused(title, "the title field is not focused");
     await title.fill("Call the plumber on Monday");
     await tasksPane().getByRole("textbox", { name: "Description", exact: true }).fill("Kitchen sink; ask for a quote");
     await title.press("Enter");
@@ -481,7 +499,7 @@ try {
     await tasksPane().getByRole("button", { name: "Edit “See the dentist”" }).click();
     const dialog = page.getByRole("dialog", { name: "Edit task" });
     await dialog.waitFor();
-    expect(await dialog.getByRole("textbox", { name: "Title" }).evaluate((e) => e === document.activeElement), "the title is not focused in the dialog");
+    await expectFocused(dialog.getByRole("textbox", { name: "Title" }), "the title is not focused in the dialog");
     await dialog.getByLabel("Priority").selectOption("medium");
     await dialog.getByLabel("Time").fill("09:30");
     await dialog.getByLabel("Repeat").selectOption({ label: "Every week" });
@@ -585,7 +603,7 @@ try {
     await toastBox().getByRole("button", { name: "Dismiss" }).focus();
     await page.keyboard.press("Escape");
     await toastBox().locator(".toast").waitFor({ state: "detached" });
-    expect(await tasksPane().getByRole("heading", { name: "All tasks" }).evaluate((e) => e === document.activeElement), "focus did not go back to the heading");
+    await expectFocused(tasksPane().getByRole("heading", { name: "All tasks" }), "focus did not go back to the heading");
   });
 
   await step("undo toast: a change made meanwhile behind the app is not overwritten (409, nothing undone)", async () => {
@@ -712,7 +730,7 @@ try {
   await step("chat: a new conversation, then back to the first one from the list", async () => {
     await page.getByRole("button", { name: "New chat" }).first().click();
     await page.getByText("What needs doing?").waitFor();
-    expect(await composer().evaluate((e) => e === document.activeElement), "the composer is not focused after New chat");
+    await expectFocused(composer(), "the composer is not focused after New chat");
     const reply = await chat("What's pending?", 1);
     expect(/plumber/i.test(reply), `the pending list does not name the pending task: ${reply}`);
     await page.waitForFunction(() => document.querySelectorAll("nav .thread-row").length === 2);
@@ -742,7 +760,7 @@ try {
     await shot("tasks-edit-dialog-desktop-dark");
     await page.keyboard.press("Escape");
     await page.getByRole("dialog").waitFor({ state: "detached" });
-    expect(await tasksPane().getByRole("button", { name: "Edit “Pay the rent”" }).evaluate((e) => e === document.activeElement), "focus did not return to Edit");
+    await expectFocused(tasksPane().getByRole("button", { name: "Edit “Pay the rent”" }), "focus did not return to Edit");
     await navItem("All tasks").click();
     await tasksPane().getByRole("heading", { name: "All tasks" }).waitFor();
     await page.emulateMedia({ colorScheme: "light" });
@@ -794,7 +812,7 @@ try {
     await shot("phone-light-task-lists");
     await page.keyboard.press("Escape");
     await navItem("Today").waitFor({ state: "hidden" });
-    expect(await lists.evaluate((e) => e === document.activeElement), "focus did not return to the task sidebar toggle");
+    await expectFocused(lists, "focus did not return to the task sidebar toggle");
     await lists.click();
     await navItem("Upcoming").click();
     await tasksPane().getByRole("heading", { name: "Upcoming" }).waitFor();
@@ -815,14 +833,62 @@ try {
     const toggle = page.getByRole("button", { name: "Conversations" });
     await toggle.click();
     await threadsNav().getByRole("button", { name: "New chat" }).waitFor({ state: "visible" });
-    expect(await threadsNav().getByRole("button", { name: "New chat" }).evaluate((e) => e === document.activeElement), `focus did not move into the drawer: ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120) + " " + getComputedStyle(document.querySelector("nav.threads")).visibility)}`);
+    await expectFocused(threadsNav().getByRole("button", { name: "New chat" }), async () => `focus did not move into the drawer: ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120) + " " + getComputedStyle(document.querySelector("nav.threads")).visibility)}`);
     await expectEqual(toggle.getAttribute("aria-expanded"), "true", "drawer toggle state");
     await shot("phone-dark-conversations");
     await page.keyboard.press("Escape");
     await threadsNav().getByRole("button", { name: "New chat" }).waitFor({ state: "hidden" });
-    expect(await toggle.evaluate((e) => e === document.activeElement), "focus did not return to the drawer toggle");
+    await expectFocused(toggle, "focus did not return to the drawer toggle");
     await page.emulateMedia({ colorScheme: "light" });
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await step("chat: a change to several tasks asks first, with Yes / No: No keeps them, Yes deletes them", async () => {
+    await page.getByRole("button", { name: "New chat" }).first().click();
+    await page.getByText("What needs doing?").waitFor();
+    for (const title of ["Alpha report", "Beta report"]) {
+      await quickAdd().fill(title);
+      await quickAdd().press("Enter");
+      await taskBox(title).check();
+      await waitChecked(taskBox(title), true, `${title} is not completed`);
+    }
+    // Every completed task is in the set asked about (earlier steps left some too).
+    const completed = await tasksPane().locator("li.task").filter({ has: page.locator("input[type=checkbox]:checked") }).locator(".task-title").allTextContents();
+    expect(completed.includes("Alpha report") && completed.includes("Beta report"), `completed tasks: ${JSON.stringify(completed)}`);
+    const asking = `Delete these ${completed.length} tasks?`;
+    const question = () => log().getByRole("group", { name: asking });
+    const questions = () => log().locator('article[data-role="question"]');
+
+    const asked = await chat("delete all completed tasks", 1);
+    expect(asked.includes(`${asking} Answer yes or no.`) && asked.includes("Alpha report") && asked.includes("Beta report"), `the question: ${asked}`);
+    await question().getByRole("button", { name: "Yes", exact: true }).waitFor();
+    await page.mouse.move(640, 60);
+    await shot("chat-confirm-desktop-light");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await shot("chat-confirm-desktop-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+
+    // No, from the keyboard: nothing changes; the question says what was answered, with no buttons left.
+    await question().getByRole("button", { name: "No", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await expectFocused(composer(), "the composer is not focused after answering");
+    const cancelled = await waitForReplies(2);
+    expect(/nothing was changed/i.test(cancelled), `the reply to No: ${cancelled}`);
+    await expectEqual(questions().first().innerText(), `${asking} — No`, "the question answered No");
+    await expectEqual(question().count(), 0, "open questions after No");
+    await taskBox("Alpha report").waitFor();
+    await taskBox("Beta report").waitFor();
+
+    // Asked again, Yes: the listed tasks leave the panel, the others stay.
+    const others = (await tasksPane().locator("li.task .task-title").allTextContents()).filter((t) => !completed.includes(t));
+    await chat("delete all completed tasks", 3);
+    await question().getByRole("button", { name: "Yes", exact: true }).click();
+    const deleted = await waitForReplies(4);
+    expect(deleted.includes(`Deleted ${completed.length} tasks:`) && deleted.includes("Alpha report") && deleted.includes("Beta report"), `the reply to Yes: ${deleted}`);
+    await waitForTitles(others, "the tasks after Yes");
+    await expectEqual(questions().allInnerTexts(), [`${asking} — No`, `${asking} — Yes`], "the questions after Yes");
+    await expectEqual(log().getByRole("button", { name: /^(Yes|No)$/ }).count(), 0, "Yes / No buttons left");
+    await expectEqual(page.locator(".chat-error").count(), 0, "error banners");
   });
 
   await step("sign out, then bob sees none of alice's tasks or conversations", async () => {

@@ -25,10 +25,41 @@ export type AssistantMessageItem = ItemBase & {
   content: OutputText[];
 };
 
-/** Items of other kinds (widgets, tool calls, …) are kept opaque and not rendered. */
-export type OtherItem = ItemBase & { type: Exclude<string, "user_message" | "assistant_message"> };
+/** An answer recorded for one input of a structured input item (`skipped` when it expired unanswered). */
+export type StructuredInputAnswer = { values: string[]; skipped: boolean };
 
-export type ThreadItem = UserMessageItem | AssistantMessageItem;
+export type MultipleChoiceInput = {
+  type: "multiple_choice";
+  /** The key of this input's answer in `threads.add_structured_input`. */
+  id: string;
+  question: string;
+  options: { value: string }[];
+  multiple: boolean;
+  answer?: StructuredInputAnswer | null;
+};
+
+export type FreeformInput = {
+  type: "freeform";
+  id: string;
+  question: string;
+  description?: string | null;
+  answer?: StructuredInputAnswer | null;
+};
+
+export type StructuredInputStatus = "pending" | "answered" | "skipped";
+
+/** A question the assistant asked (e.g. "Delete these 3 tasks?" with Yes and No), answered with
+ * `threads.add_structured_input`; `skipped` once another message came first. */
+export type StructuredInputItem = ItemBase & {
+  type: "structured_input";
+  status: StructuredInputStatus;
+  inputs: Array<MultipleChoiceInput | FreeformInput>;
+};
+
+/** Items of other kinds (widgets, tool calls, …) are kept opaque and not rendered. */
+export type OtherItem = ItemBase & { type: Exclude<string, "user_message" | "assistant_message" | "structured_input"> };
+
+export type ThreadItem = UserMessageItem | AssistantMessageItem | StructuredInputItem;
 
 export type Thread = {
   id: string;
@@ -96,8 +127,9 @@ export function newIdempotencyKey(): string {
 
 export type StreamOptions = {
   signal?: AbortSignal;
-  /** Sent as `Idempotency-Key` (threads.create / threads.add_user_message): a resend of the same turn
-   * with the same key is answered from what the server stored instead of running the turn twice. */
+  /** Sent as `Idempotency-Key` (threads.create, threads.add_user_message, threads.add_structured_input):
+   * a resend of the same turn with the same key is answered from what the server stored instead of
+   * running the turn twice. */
   idempotencyKey?: string | null;
 };
 

@@ -350,4 +350,157 @@ describe("BuiltinChat", () => {
     await ue.click(await screen.findByRole("button", { name: "What's pending?" }));
     await waitFor(() => expect(within(log()).getByText("You said: What's pending?")).toBeInTheDocument());
   });
+
+  describe("a question before a change to several tasks", () => {
+    /** alice's two completed tasks (and one pending), and her conversation asking about them. */
+    async function asked() {
+      backend.addTask("alice", "Alpha report", null, true);
+      backend.addTask("alice", "Beta report", null, true);
+      backend.addTask("alice", "Gamma report");
+      const utils = setup();
+      await utils.ue.type(composer(), "delete all completed tasks{Enter}");
+      const group = await within(log()).findByRole("group", { name: "Delete these 2 tasks?" });
+      await waitFor(() => expect(log()).toHaveAttribute("aria-busy", "false"));
+      const item = backend.threads[0].items.find((i) => i.type === "structured_input")!;
+      return { ...utils, group, item };
+    }
+    /** Holds every `threads.add_structured_input` request before the server sees it, until `open`. */
+    function holdAnswers() {
+      const held = hold();
+      vi.stubGlobal("fetch", async (input: RequestInfo | URL, init?: RequestInit) => {
+        const body = typeof init?.body === "string" ? (JSON.parse(init.body) as { type?: string }) : undefined;
+        if (body?.type === "threads.add_structured_input") await held.promise;
+        return backend.fetch(input, init);
+      });
+      return held;
+    }
+
+    it("shows Yes and No; Yes sends the answer for that item, the choices wait while it runs, then it shows answered", async () => {
+      const { ue, group, item, onTasksChanged } = await asked();
+      const yes = within(group).getByRole("button", { name: "Yes" });
+      const no = within(group).getByRole("button", { name: "No" });
+      expect(yes).toBeEnabled();
+      expect(no).toBeEnabled();
+      expect(item.status).toBe("pending");
+      const held = holdAnswers();
+      onTasksChanged.mockClear();
+
+      await ue.click(yes);
+      // In flight: both choices and Send wait; the answer shows as the user's message; focus is back in the composer.
+      expect(yes).toBeDisabled();
+      expect(no).toBeDisabled();
+      await ue.type(composer(), "x");
+      expect(screen.getByRole("button", { name: "Send" })).toBeDisabled();
+      await ue.clear(composer());
+      expect(composer()).toHaveFocus();
+      expect(userBubbles()).toEqual(["delete all completed tasks", "Yes"]);
+      expect(callsOf("threads.add_structured_input")).toHaveLength(0);
+
+      await act(async () => held.open());
+      await waitFor(() => expect(log()).toHaveAttribute("aria-busy", "false"));
+      const [call] = callsOf("threads.add_structured_input");
+      expect(call.body).toEqual({
+        type: "threads.add_structured_input",
+        params: {
+          thread_id: backend.threads[0].id,
+          item_id: item.id,
+          input: { status: "answered", answers: { confirm: { values: ["Yes"], skipped: false } } },
+        },
+      });
+      expect(item.id).toMatch(/^confirm_/);
+      expect(call.headers.get("Idempotency-Key")).toMatch(/^[\x21-\x7e]{1,128}$/);
+      expect(call.headers.get("Accept")).toBe("text/event-stream");
+      expect(call.headers.get("Content-Type")).toBe("application/json");
+      expect(call.headers.get("Authorization")).toMatch(/^Bearer /);
+      // Answered: the question says so, muted, and no choice is left.
+      expect(within(log()).queryByRole("group")).toBeNull();
+      expect(within(log()).queryByRole("button", { name: "Yes" })).toBeNull();
+      expect(within(log()).queryByRole("button", { name: "No" })).toBeNull();
+      expect(log().querySelector('[data-role="question"]')).toHaveTextContent("Delete these 2 tasks? — Yes");
+      expect(log().querySelector('[data-role="question"]')).toHaveAttribute("data-status", "answered");
+      expect(log()).toHaveTextContent("Deleted 2 tasks: #1 “Alpha report”, #2 “Beta report”.");
+      expect(userBubbles()).toEqual(["delete all completed tasks", "Yes"]);
+      // The tasks went, and the task panel was told (the effect, and the end of the turn).
+      expect(backend.tasks.map((t) => t.title)).toEqual(["Gamma report"]);
+      expect(onTasksChanged.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(screen.queryByRole("alert")).toBeNull();
+      expect(composer()).toHaveFocus();
+    });
+
+    it("No changes nothing and shows the question answered no", async () => {
+      const { ue, group } = await asked();
+      await ue.click(within(group).getByRole("button", { name: "No" }));
+      await waitFor(() => expect(log()).toHaveTextContent("Cancelled: nothing was changed."));
+      expect(log().querySelector('[data-role="question"]')).toHaveTextContent("Delete these 2 tasks? — No");
+      expect(lastBody("threads.add_structured_input").params.input).toEqual({ status: "answered", answers: { confirm: { values: ["No"], skipped: false } } });
+      expect(backend.tasks).toHaveLength(3);
+      expect(within(log()).queryByRole("button", { name: "Yes" })).toBeNull();
+    });
+
+    it("an answered and an expired question open without choices", async () => {
+      backend.addTask("alice", "Alpha report", null, true);
+      backend.addTask("alice", "Beta report", null, true);
+      backend.addTask("alice", "Gamma report");
+      const first = await backend.send("alice", "threads.create", { input: input("delete all completed tasks") }, "k-1");
+      const threadId = (first.events![0] as { thread: { id: string } }).thread.id;
+      const firstQuestion = backend.threads[0].items.find((i) => i.type === "structured_input")!.id;
+      const answers = { status: "answered", answers: { confirm: { values: ["No"], skipped: false } } };
+      expect((await backend.send("alice", "threads.add_structured_input", { thread_id: threadId, item_id: firstQuestion, input: answers }, "k-2")).status).toBe(200);
+      await backend.send("alice", "threads.add_user_message", { thread_id: threadId, input: input("delete all completed tasks") }, "k-3");
+      await backend.send("alice", "threads.add_user_message", { thread_id: threadId, input: input("what's pending?") }, "k-4");
+      setup();
+      await within(log()).findByText("You said: what's pending?");
+      const questions = Array.from(log().querySelectorAll('[data-role="question"]'));
+      expect(questions.map((q) => [q.getAttribute("data-status"), q.textContent])).toEqual([
+        ["answered", "Delete these 2 tasks? — No"],
+        ["skipped", "Delete these 2 tasks? — not answered"],
+      ]);
+      expect(within(log()).queryByRole("group")).toBeNull();
+      expect(within(log()).queryAllByRole("button")).toHaveLength(0);
+    });
+
+    it("a message typed instead expires the question at once, as the server does", async () => {
+      const { ue, item } = await asked();
+      await ue.type(composer(), "what's pending?{Enter}");
+      expect(within(log()).queryByRole("group")).toBeNull();
+      expect(log().querySelector('[data-role="question"]')).toHaveTextContent("Delete these 2 tasks? — not answered");
+      await waitFor(() => expect(log()).toHaveAttribute("aria-busy", "false"));
+      expect(item.status).toBe("skipped");
+      expect(callsOf("threads.add_structured_input")).toHaveLength(0);
+    });
+
+    it("an answer refused with 409 shows the server's detail and the question as the server has it", async () => {
+      const { ue, group, item } = await asked();
+      // Meanwhile another tab answered it.
+      const answers = { status: "answered", answers: { confirm: { values: ["Yes"], skipped: false } } };
+      const otherTab = await backend.send("alice", "threads.add_structured_input", { thread_id: item.thread_id, item_id: item.id, input: answers }, "k-other");
+      expect(otherTab.status).toBe(200);
+      await ue.click(within(group).getByRole("button", { name: "No" }));
+      const alert = await screen.findByRole("alert");
+      expect(alert).toHaveTextContent("this question is closed");
+      expect(within(alert).queryByRole("button", { name: "Retry" })).toBeNull();
+      await waitFor(() => expect(log().querySelector('[data-role="question"]')).toHaveTextContent("Delete these 2 tasks? — Yes"));
+      expect(within(log()).queryByRole("button", { name: "No" })).toBeNull();
+      expect(userBubbles()).toEqual(["delete all completed tasks", "Yes"]); // the other tab's answer, not a stray "No"
+      expect(composer()).toBeEnabled();
+    });
+
+    it("an answer lost to the network offers Retry, which resends the same request with the same key", async () => {
+      const { ue, group, item } = await asked();
+      backend.failNext = "network";
+      await ue.click(within(group).getByRole("button", { name: "Yes" }));
+      const alert = await screen.findByRole("alert");
+      expect(alert).toHaveTextContent("Could not reach the server");
+      expect(item.status).toBe("pending");
+      await ue.click(within(alert).getByRole("button", { name: "Retry" }));
+      await waitFor(() => expect(log()).toHaveTextContent("Deleted 2 tasks"));
+      const calls = callsOf("threads.add_structured_input");
+      expect(calls).toHaveLength(2);
+      expect(calls[1].body).toEqual(calls[0].body);
+      expect(calls[1].headers.get("Idempotency-Key")).toBe(calls[0].headers.get("Idempotency-Key"));
+      expect(userBubbles()).toEqual(["delete all completed tasks", "Yes"]);
+      expect(log().querySelector('[data-role="question"]')).toHaveTextContent("— Yes");
+      expect(screen.queryByRole("alert")).toBeNull();
+    });
+  });
 });

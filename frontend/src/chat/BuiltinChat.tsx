@@ -6,11 +6,23 @@
  * Each turn is sent with an `Idempotency-Key`, reused by every resend of it. When a stream drops, the
  * thread is reloaded to see what the server stored: the reply (shown), a turn still running (polled), or
  * the message unanswered or missing (Retry resends it with the same key).
+ *
+ * A question the assistant asks before changing several tasks shows its choices as buttons; pressing one
+ * answers it (`threads.add_structured_input`), a turn like a typed message.
  */
 import { useCallback, useEffect, useId, useLayoutEffect, useReducer, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { ApiError } from "../api/http";
 import { newIdempotencyKey, turnStatus, type ChatKitClient, type StreamEvent, type Thread } from "../api/chatkit";
-import { chatReducer, initialChatState, requestOf, turnRequest, type ChatMessage, type TurnRequest } from "./chatState";
+import {
+  answerRequest,
+  chatReducer,
+  initialChatState,
+  openQuestion,
+  requestOf,
+  turnRequest,
+  type ChatMessage,
+  type TurnRequest,
+} from "./chatState";
 import { loadLastThread, saveLastThread } from "./lastThread";
 import { Markdown } from "./Markdown";
 import { SUGGESTIONS } from "./suggestions";
@@ -218,8 +230,11 @@ export function BuiltinChat({ client, user, onTasksChanged, notice, pollMs = 200
         if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
           // Refused: nothing ran. 408 / 429 may pass later; the rest will not.
           dispatch({ type: "rejected", message: messageOf(e), retryable: e.status === 408 || e.status === 429 });
+          // A conflict (the conversation moved on; a question already answered or expired), or a question
+          // the server does not know: show what the server has.
           const threadId = request.params.thread_id;
-          if (e.status === 409 && typeof threadId === "string") void refreshThread(threadId);
+          const stale = e.status === 409 || (e.status === 404 && request.op === "threads.add_structured_input");
+          if (stale && typeof threadId === "string") void refreshThread(threadId);
         } else {
           // No verdict (network, 5xx, a body that is not an event stream): the thread tells what happened.
           dispatch({ type: "dropped", message: messageOf(e) });
@@ -280,6 +295,20 @@ export function BuiltinChat({ client, user, onTasksChanged, notice, pollMs = 200
       dispatch({ type: "send", text, localKey: `local-${++localKey.current}`, request });
       setLoadError(null);
       void runStream(request);
+    },
+    [runStream],
+  );
+
+  /** Answers the open question with one of its choices: a turn whose message is the choice. */
+  const answer = useCallback(
+    (m: ChatMessage, value: string) => {
+      const s = stateRef.current;
+      if (!m.id || !m.question || !s.threadId || s.busy || loadingRef.current) return;
+      const request = answerRequest(s.threadId, m.id, m.question, value, newIdempotencyKey());
+      dispatch({ type: "send", text: value, localKey: `local-${++localKey.current}`, request });
+      setLoadError(null);
+      void runStream(request);
+      composerRef.current?.focus();
     },
     [runStream],
   );
@@ -346,6 +375,7 @@ export function BuiltinChat({ client, user, onTasksChanged, notice, pollMs = 200
 
   const current = threads.find((t) => t.id === state.threadId);
   const streamingNow = state.messages.some((m) => m.streaming);
+  const asking = openQuestion(state.messages);
   const historyId = `${ids}-history`;
   const empty = !loadingThread && state.messages.length === 0;
 
@@ -448,9 +478,19 @@ export function BuiltinChat({ client, user, onTasksChanged, notice, pollMs = 200
               </div>
             </div>
           )}
-          {state.messages.map((m) => (
-            <Message key={m.key} message={m} />
-          ))}
+          {state.messages.map((m) =>
+            m.role === "question" ? (
+              <QuestionCard
+                key={m.key}
+                message={m}
+                open={m === asking}
+                disabled={state.busy || loadingThread}
+                onAnswer={(value) => answer(m, value)}
+              />
+            ) : (
+              <Message key={m.key} message={m} />
+            ),
+          )}
           {state.busy && !streamingNow && (
             <div className="progress" role="status">
               <span className="dots" aria-hidden="true">
@@ -533,6 +573,53 @@ function Message({ message }: { message: ChatMessage }) {
             <i />
           </span>
         )}
+      </div>
+    </article>
+  );
+}
+
+type QuestionProps = {
+  message: ChatMessage;
+  /** The newest question still open: it shows its choices. */
+  open: boolean;
+  /** A turn is running (or the thread loading): the choices wait. */
+  disabled: boolean;
+  onAnswer: (value: string) => void;
+};
+
+/** A question of the assistant: its choices while open; once closed, what was answered, muted. */
+function QuestionCard({ message, open, disabled, onAnswer }: QuestionProps) {
+  const id = useId();
+  const q = message.question!;
+  if (!open) {
+    const outcome = q.status === "answered" ? q.answer || "answered" : "not answered";
+    return (
+      <article className="msg msg-question" data-role="question" data-status={q.status === "pending" ? "skipped" : q.status}>
+        <p className="question-closed">
+          {q.text} <span className="question-outcome">— {outcome}</span>
+        </p>
+      </article>
+    );
+  }
+  return (
+    <article className="msg msg-question" data-role="question" data-status="pending">
+      <div className="question" role="group" aria-labelledby={`${id}-q`}>
+        <p id={`${id}-q`} className="question-text">
+          {q.text}
+        </p>
+        <div className="question-choices">
+          {q.options.map((value, i) => (
+            <button
+              key={value}
+              type="button"
+              className={`btn btn-small${i === 0 ? " btn-primary" : ""}`}
+              disabled={disabled}
+              onClick={() => onAnswer(value)}
+            >
+              {value}
+            </button>
+          ))}
+        </div>
       </div>
     </article>
   );

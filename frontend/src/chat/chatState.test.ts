@@ -3,8 +3,10 @@ import type { StreamEvent, Thread, ThreadItem } from "../api/chatkit";
 import {
   MAX_POLLS,
   MESSAGES,
+  answerRequest,
   chatReducer,
   initialChatState,
+  openQuestion,
   requestOf,
   turnRequest,
   type ChatAction,
@@ -26,6 +28,24 @@ const assistant = (id: string, text: string | null) => ({
   created_at: "2026-01-01T00:00:01Z",
   type: "assistant_message" as const,
   content: text === null ? [] : [{ type: "output_text" as const, text, annotations: [] }],
+});
+/** A question as the server sends it: one multiple-choice input `confirm` with Yes and No. */
+const question = (id: string, status: "pending" | "answered" | "skipped" = "pending", text = "Delete these 3 tasks?"): ThreadItem => ({
+  id,
+  thread_id: "thr_1",
+  created_at: "2026-01-01T00:00:02Z",
+  type: "structured_input",
+  status,
+  inputs: [
+    {
+      type: "multiple_choice",
+      id: "confirm",
+      question: text,
+      options: [{ value: "Yes" }, { value: "No" }],
+      multiple: false,
+      answer: status === "answered" ? { values: ["Yes"], skipped: false } : status === "skipped" ? { values: [], skipped: true } : null,
+    },
+  ],
 });
 const delta = (id: string, d: string): StreamEvent => ({
   type: "thread.item.updated",
@@ -304,5 +324,157 @@ describe("chatReducer", () => {
       ev({ type: "thread.item.updated", item_id: "m2", update: { type: "assistant_message.content_part.done", content_index: 0, content: { type: "output_text", text: "AB!" } } }),
     ]);
     expect(s.messages[0].parts).toEqual(["AB!"]);
+  });
+
+  it("thread.item.replaced puts the new item in the old one's place, keeping its key", () => {
+    let s = send(loaded([user("m1", "a"), assistant("m2", "b")]), "c", "l3");
+    s = run([ev({ type: "thread.item.done", item: user("m3", "c") }), ev({ type: "thread.item.replaced", item: assistant("m2", "b, corrected") })], s);
+    expect(s.messages.map((m) => [m.key, m.id, m.parts[0]])).toEqual([
+      ["m1", "m1", "a"],
+      ["m2", "m2", "b, corrected"],
+      ["l3", "m3", "c"],
+    ]);
+    // A reply replaced while it streams goes on streaming until its done.
+    s = run([ev({ type: "thread.item.added", item: assistant("m4", null) }), ev(delta("m4", "Hi")), ev({ type: "thread.item.replaced", item: assistant("m4", "Hello") })], s);
+    expect(s.messages[3]).toMatchObject({ id: "m4", parts: ["Hello"], streaming: true });
+    s = run([ev({ type: "thread.item.done", item: assistant("m4", "Hello!") }), { type: "finished" }], s);
+    expect(s.messages[3]).toMatchObject({ parts: ["Hello!"], streaming: false });
+    expect(s).toMatchObject({ busy: false, error: null });
+  });
+
+  describe("questions (structured_input items)", () => {
+    const asked = () => loaded([user("m1", "delete all completed tasks"), assistant("m2", "Delete these 3 tasks? Answer yes or no."), question("confirm_t1")]);
+
+    it("a pending question is a message of its own, after the reply that asked, and the one open", () => {
+      const s = asked();
+      expect(s.messages.map((m) => m.role)).toEqual(["user", "assistant", "question"]);
+      expect(s.messages[2]).toEqual({
+        key: "confirm_t1",
+        id: "confirm_t1",
+        role: "question",
+        parts: ["Delete these 3 tasks?"],
+        streaming: false,
+        question: { inputId: "confirm", text: "Delete these 3 tasks?", options: ["Yes", "No"], status: "pending", answer: null },
+      });
+      expect(openQuestion(s.messages)?.id).toBe("confirm_t1");
+    });
+
+    it("an answered question carries its answer, a skipped one none; neither is open", () => {
+      const s = loaded([assistant("m2", "x"), question("q1", "skipped"), user("m3", "no, wait"), assistant("m4", "y"), question("q2", "answered")]);
+      expect(s.messages.filter((m) => m.role === "question").map((m) => [m.id, m.question?.status, m.question?.answer])).toEqual([
+        ["q1", "skipped", null],
+        ["q2", "answered", "Yes"],
+      ]);
+      expect(openQuestion(s.messages)).toBeNull();
+      // Only the newest question can be answered: one still marked pending behind a later message is not open.
+      const stale = loaded([question("q1"), user("m3", "later"), assistant("m4", "ok")]);
+      expect(openQuestion(stale.messages)).toBeNull();
+    });
+
+    it("a question asked in a turn's stream follows its reply and does not hold the turn open", () => {
+      let s = send(loaded([]), "delete all completed tasks", "l1");
+      s = run([
+        ev({ type: "thread.item.done", item: user("m1", "delete all completed tasks") }),
+        ev({ type: "thread.item.added", item: assistant("m2", null) }),
+        ev(delta("m2", "Delete these 3 tasks?")),
+        ev({ type: "thread.item.done", item: assistant("m2", "Delete these 3 tasks? Answer yes or no.") }),
+        ev({ type: "thread.item.added", item: question("confirm_t1") }),
+        ev({ type: "thread.item.done", item: question("confirm_t1") }),
+        { type: "finished" },
+      ], s);
+      expect(s).toMatchObject({ busy: false, error: null, turn: null, recovering: null });
+      expect(s.messages.map((m) => [m.role, m.id, m.streaming])).toEqual([
+        ["user", "m1", false],
+        ["assistant", "m2", false],
+        ["question", "confirm_t1", false],
+      ]);
+      expect(openQuestion(s.messages)?.id).toBe("confirm_t1");
+    });
+
+    it("answering is threads.add_structured_input with the item's id; the stream replaces the question in place", () => {
+      const from = asked();
+      const q = from.messages[2];
+      const request = answerRequest("thr_1", q.id!, q.question!, "Yes", "k-yes");
+      expect(request).toEqual({
+        op: "threads.add_structured_input",
+        params: {
+          thread_id: "thr_1",
+          item_id: "confirm_t1",
+          input: { status: "answered", answers: { confirm: { values: ["Yes"], skipped: false } } },
+        },
+        key: "k-yes",
+      });
+      let s = chatReducer(from, { type: "send", text: "Yes", localKey: "l2", request });
+      // In flight: the answer shows as the user's message; the question stays open (its buttons wait on busy).
+      expect(s.busy).toBe(true);
+      expect(s.messages.map((m) => [m.key, m.role])).toEqual([["m1", "user"], ["m2", "assistant"], ["confirm_t1", "question"], ["l2", "user"]]);
+      expect(s.messages[2].question?.status).toBe("pending");
+      s = chatReducer(s, ev({ type: "thread.item.replaced", item: question("confirm_t1", "answered") }));
+      expect(s.messages[2]).toMatchObject({ key: "confirm_t1", question: { status: "answered", answer: "Yes" } });
+      expect(openQuestion(s.messages)).toBeNull();
+      s = run([
+        ev({ type: "thread.item.done", item: user("m5", "Yes") }),
+        ev({ type: "thread.item.added", item: assistant("m6", null) }),
+        ev(delta("m6", "Deleted 3 tasks.")),
+        ev({ type: "thread.item.done", item: assistant("m6", "Deleted 3 tasks.") }),
+        { type: "finished" },
+      ], s);
+      expect(s).toMatchObject({ busy: false, error: null, turn: null });
+      expect(s.messages.map((m) => [m.key, m.id, m.role])).toEqual([
+        ["m1", "m1", "user"],
+        ["m2", "m2", "assistant"],
+        ["confirm_t1", "confirm_t1", "question"],
+        ["l2", "m5", "user"],
+        ["m6", "m6", "assistant"],
+      ]);
+    });
+
+    it("another message expires the open question here too", () => {
+      const s = send(asked(), "what's pending?", "l2", "k-2");
+      expect(s.messages[2].question).toMatchObject({ status: "skipped", answer: null });
+      expect(openQuestion(s.messages)).toBeNull();
+      expect(s.turn?.request.op).toBe("threads.add_user_message");
+    });
+
+    it("an answer refused with 409 shows the server's detail, then the question as the server has it", () => {
+      const from = asked();
+      const q = from.messages[2];
+      let s = chatReducer(from, { type: "send", text: "No", localKey: "l2", request: answerRequest("thr_1", q.id!, q.question!, "No", "k-no") });
+      s = chatReducer(s, { type: "rejected", message: "this question is closed: another message came after it", retryable: false });
+      expect(s).toMatchObject({ busy: false, error: { message: "this question is closed: another message came after it", retry: null } });
+      s = chatReducer(s, {
+        type: "refreshed",
+        thread: thread("done"),
+        items: [user("m1", "delete all completed tasks"), assistant("m2", "…"), question("confirm_t1", "skipped"), user("m3", "from another tab"), assistant("m4", "ok")],
+      });
+      expect(s.error?.message).toBe("this question is closed: another message came after it");
+      expect(s.messages.map((m) => m.parts[0])).toEqual(["delete all completed tasks", "…", "Delete these 3 tasks?", "from another tab", "ok"]);
+      expect(s.messages[2].question?.status).toBe("skipped");
+      expect(openQuestion(s.messages)).toBeNull();
+    });
+
+    it("a dropped answer is settled like a dropped turn; unsent, Retry resends the same request with the same key", () => {
+      const from = asked();
+      const q = from.messages[2];
+      const request = answerRequest("thr_1", q.id!, q.question!, "Yes", "k-yes");
+      const dropped = chatReducer(chatReducer(from, { type: "send", text: "Yes", localKey: "l2", request }), { type: "dropped", message: "Could not reach the server." });
+      expect(dropped.recovering).toMatchObject({ phase: "checking" });
+      // Stored and answered meanwhile: shown, no error.
+      const stored = chatReducer(dropped, {
+        type: "reconciled",
+        thread: thread("done"),
+        items: [user("m1", "delete all completed tasks"), assistant("m2", "…"), question("confirm_t1", "answered"), user("m5", "Yes"), assistant("m6", "Deleted.")],
+      });
+      expect(stored).toMatchObject({ busy: false, error: null, recovering: null });
+      expect(stored.messages.map((m) => m.key)).toEqual(["m1", "m2", "confirm_t1", "l2", "m6"]);
+      // Never received: the question is still open; Retry resends the answer exactly.
+      const lost = chatReducer(dropped, { type: "reconciled", thread: thread("done"), items: [user("m1", "a"), assistant("m2", "b"), question("confirm_t1")] });
+      expect(lost).toMatchObject({ busy: false, error: { message: "Could not reach the server." } });
+      expect(requestOf(lost.error!.retry!)).toEqual(request);
+      expect(userBubbles(lost)).toEqual(["a", "Yes"]);
+      const again = chatReducer(lost, { type: "retry", plan: lost.error!.retry! });
+      expect(again.turn?.request).toEqual(request);
+      expect(userBubbles(again)).toEqual(["a", "Yes"]);
+    });
   });
 });

@@ -6,22 +6,48 @@
  * Every user turn carries an `Idempotency-Key`. A resend of the same turn repeats the request exactly (same
  * operation, params and key), so the server replays a finished turn, continues a failed one, or runs one
  * it never received, and never stores the message twice.
+ *
+ * A question the assistant asks (a `structured_input` item: "Delete these 3 tasks?" with Yes and No) is a
+ * message of its own. Pressing an answer is a turn like any other (`threads.add_structured_input`): the
+ * answer shows as the user's message at once, and the stream replaces the question with its answered form
+ * before the reply. Any other message expires a pending question (on the server and here).
  */
-import { textInput, turnStatus, type StreamEvent, type Thread, type ThreadItem } from "../api/chatkit";
+import {
+  textInput,
+  turnStatus,
+  type StreamEvent,
+  type StructuredInputStatus,
+  type Thread,
+  type ThreadItem,
+} from "../api/chatkit";
+
+/** A question the assistant asked, as one multiple-choice input of a `structured_input` item. */
+export type Question = {
+  /** The input's id: the key of its answer (`confirm`). */
+  inputId: string;
+  text: string;
+  /** The choices, as sent back when pressed ("Yes", "No"). */
+  options: string[];
+  status: StructuredInputStatus;
+  /** What was answered ("Yes"); null until answered. */
+  answer: string | null;
+};
 
 export type ChatMessage = {
   /** React key: the server item id, or a local id until the server confirms the message. */
   key: string;
   /** Server item id once known. */
   id: string | null;
-  role: "user" | "assistant";
+  role: "user" | "assistant" | "question";
   /** Content parts (assistant messages may have several); shown joined by blank lines. */
   parts: string[];
   /** An assistant message still streaming. */
   streaming: boolean;
+  /** A question's input and state (role `question` only). */
+  question?: Question;
 };
 
-export type TurnOp = "threads.create" | "threads.add_user_message" | "threads.retry_after_item";
+export type TurnOp = "threads.create" | "threads.add_user_message" | "threads.retry_after_item" | "threads.add_structured_input";
 
 /** A turn request exactly as sent. `key` is the Idempotency-Key (none for retry_after_item). */
 export type TurnRequest = { op: TurnOp; params: Record<string, unknown>; key: string | null };
@@ -119,6 +145,19 @@ export function turnRequest(threadId: string | null, text: string, key: string):
     : { op: "threads.create", params: { input: textInput(text) }, key };
 }
 
+/** The request that answers the question `itemId` with `value` (one of its options). */
+export function answerRequest(threadId: string, itemId: string, question: Question, value: string, key: string): TurnRequest {
+  return {
+    op: "threads.add_structured_input",
+    params: {
+      thread_id: threadId,
+      item_id: itemId,
+      input: { status: "answered", answers: { [question.inputId]: { values: [value], skipped: false } } },
+    },
+    key,
+  };
+}
+
 export function afterItemRequest(threadId: string, itemId: string): TurnRequest {
   return { op: "threads.retry_after_item", params: { thread_id: threadId, item_id: itemId }, key: null };
 }
@@ -134,10 +173,32 @@ export function textOf(item: ThreadItem): string[] {
   if (item.type === "user_message") {
     return [item.content.map((c) => (typeof c.text === "string" ? c.text : "")).join("")];
   }
+  if (item.type === "structured_input") return item.inputs.map((i) => i.question);
   return item.content.map((c) => c.text ?? "");
 }
 
+/** A structured input item as a question: its first multiple-choice input (the server sends one). */
+function questionOf(item: ThreadItem): Question | null {
+  if (item.type !== "structured_input" || !Array.isArray(item.inputs)) return null;
+  const input = item.inputs.find((i) => i.type === "multiple_choice");
+  if (!input || input.type !== "multiple_choice") return null;
+  const answer = input.answer;
+  const skipped = item.status === "skipped" || answer?.skipped === true;
+  return {
+    inputId: input.id,
+    text: input.question,
+    options: input.options.map((o) => o.value),
+    status: skipped ? "skipped" : item.status,
+    answer: !skipped && item.status === "answered" && answer ? answer.values.join(", ") : null,
+  };
+}
+
 function fromItem(item: ThreadItem, streaming = false): ChatMessage | null {
+  if (item.type === "structured_input") {
+    const question = questionOf(item);
+    if (!question) return null;
+    return { key: item.id, id: item.id, role: "question", parts: [question.text], streaming: false, question };
+  }
   if (item.type !== "user_message" && item.type !== "assistant_message") return null;
   return {
     key: item.id,
@@ -286,6 +347,20 @@ function reconcile(state: ChatState, thread: Thread, items: ThreadItem[]): ChatS
   return stop(next, ours ? MESSAGES.notAnswered : rec.cause || MESSAGES.interrupted, resendPlan(next));
 }
 
+function skip(m: ChatMessage): ChatMessage {
+  return { ...m, question: { ...m.question!, status: "skipped", answer: null } };
+}
+
+/** The question that can be answered now: the newest one still open (none while another message follows it). */
+export function openQuestion(messages: ChatMessage[]): ChatMessage | null {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m.role === "question") return m.question?.status === "pending" ? m : null;
+    if (m.role === "user" && m.id !== null) return null;
+  }
+  return null;
+}
+
 function sameRequest(a: TurnRequest, b: TurnRequest): boolean {
   return a.op === b.op && a.key === b.key && JSON.stringify(a.params) === JSON.stringify(b.params);
 }
@@ -309,6 +384,12 @@ function applyEvent(state: ChatState, event: StreamEvent): ChatState {
       const messages = state.messages.slice();
       let turn = state.turn;
       let at = messages.findIndex((m) => m.id === msg.id);
+      if (msg.role === "question") {
+        // Added, done or replaced (answered): the same question, in its place.
+        if (at === -1) messages.push(msg);
+        else messages[at] = { ...msg, key: messages[at].key };
+        return { ...state, messages };
+      }
       if (at === -1 && msg.role === "user") {
         // The server's copy of the message shown optimistically (never a second bubble).
         const localKey = turn?.localKey;
@@ -318,6 +399,8 @@ function applyEvent(state: ChatState, event: StreamEvent): ChatState {
       }
       if (at === -1) messages.push(msg);
       else if (event.type === "thread.item.added") messages[at] = { ...messages[at], streaming: true };
+      // Replaced: the new content in the same place; a reply still streaming goes on until its `done`.
+      else if (event.type === "thread.item.replaced") messages[at] = { ...msg, key: messages[at].key, streaming: messages[at].streaming };
       else messages[at] = { ...msg, key: messages[at].key };
       if (turn && msg.role === "user" && !turn.userItemId) turn = { ...turn, userItemId: msg.id };
       if (turn && msg.role === "assistant" && event.type === "thread.item.done") turn = { ...turn, answered: true };
@@ -373,8 +456,13 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case "loaded":
       return fromThread(action.thread, action.items);
     case "send": {
-      // A copy never sent (its turn abandoned for this new one) goes.
-      const kept = state.messages.filter((m) => m.role !== "user" || m.id !== null);
+      // A copy never sent (its turn abandoned for this new one) goes. Any message but the answer to a
+      // question expires the questions still open (the server does the same), so no button is left
+      // that the server would refuse.
+      const answering = action.request.op === "threads.add_structured_input" ? action.request.params.item_id : null;
+      const kept = state.messages
+        .filter((m) => m.role !== "user" || m.id !== null)
+        .map((m) => (m.question?.status === "pending" && m.id !== answering ? skip(m) : m));
       return {
         ...state,
         busy: true,

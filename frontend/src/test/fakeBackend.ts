@@ -11,6 +11,14 @@
  * is a 422; `threads.retry_after_item` only for the newest user message (409 otherwise); the turn goes on
  * when the client's connection drops; `threads.get_by_id` reports `metadata.turn_status`.
  *
+ * Confirmations (functions/chat/src/chatkit/mod.rs): "delete all completed tasks" asks first. Its reply
+ * lists the set and is followed by a `structured_input` item (`confirm_<turn>`, one multiple-choice input
+ * `confirm` with Yes and No), announced by `thread.item.added` and `.done` and stored right after the
+ * reply. `threads.add_structured_input` answers it: a turn whose user message is the answer, its stream
+ * led by `thread.item.replaced` with the item answered; Yes deletes exactly the listed set (a
+ * `tasks_changed` effect), No changes nothing. An unknown item is a 404, a closed one a 409; any other
+ * message in the conversation expires it (`skipped`).
+ *
  * REST, as the server answers (checked against its OpenAPI document in fakeBackend.openapi.test.ts):
  * tasks with priority, list (by name; "Inbox" when on no other list) and tags; `GET /api/tasks` with
  * view (today includes overdue, upcoming is the 7 days after today, in the user's zone; `now` is the
@@ -78,8 +86,14 @@ type Run = {
   turnId: string;
   task?: Task;
   reply?: Item;
+  /** An answer to a question: the tasks it asked about, and whether it was yes. */
+  confirm?: { ids: number[]; yes: boolean };
+  /** What the turn's tools did, in words (the reply once they ran). */
+  said?: string;
 };
-type ThreadRec = { id: string; user: string; title?: string; created_at: string; items: Item[]; turn?: Run };
+/** The set a question asked about, by the question's item id. */
+type Asked = { itemId: string; ids: number[] };
+type ThreadRec = { id: string; user: string; title?: string; created_at: string; items: Item[]; turn?: Run; asked?: Asked[] };
 /** One step of a stream: an event (computed when reached), and/or an effect on the stored state. */
 type Step = { event?: unknown | (() => unknown); effect?: () => void };
 
@@ -142,6 +156,7 @@ function canonical(v: unknown): string {
 
 const STILL_ANSWERING = "The assistant is still answering this message. Try again in a moment.";
 const ANOTHER_REPLY = "Another reply is still being written in this conversation. Try again when it has finished.";
+const QUESTION_CLOSED = "this question is closed: it was answered or another message came after it; ask for the change again";
 const NOT_NEWEST =
   "Only the newest message of a conversation can be answered again, and this conversation has moved on. Reload it to see the latest messages.";
 
@@ -1017,6 +1032,18 @@ export class FakeBackend {
     };
   }
 
+  /** The question a turn asks before a change to several tasks: Yes or No. */
+  private questionItem(threadId: string, turnId: string, question: string): Item {
+    return {
+      type: "structured_input",
+      id: `confirm_${turnId}`,
+      thread_id: threadId,
+      created_at: now(),
+      status: "pending",
+      inputs: [{ type: "multiple_choice", id: "confirm", question, options: [{ value: "Yes" }, { value: "No" }], multiple: false, answer: null }],
+    };
+  }
+
   /** A Thread. `turn_status` only where the server reports it (threads.get_by_id, threads.update). */
   private threadJson(t: ThreadRec, items: Item[] = [], withStatus = false) {
     return {
@@ -1086,6 +1113,7 @@ export class FakeBackend {
       case "threads.create":
       case "threads.add_user_message":
       case "threads.retry_after_item":
+      case "threads.add_structured_input":
         return this.turn(req.type, p, user, key, signal);
       default:
         return problem(400, "Bad Request", `unknown ChatKit request type "${req.type}"`);
@@ -1102,6 +1130,7 @@ export class FakeBackend {
       throw new TypeError("Failed to fetch");
     }
     const keyed = type !== "threads.retry_after_item" && key !== null;
+    const answering = type === "threads.add_structured_input";
     if (keyed && !/^[\x21-\x7e]{1,128}$/.test(key)) {
       return problem(422, "Unprocessable Entity", "Idempotency-Key: must be 1 to 128 visible ASCII characters", [
         { field: "Idempotency-Key", message: "must be 1 to 128 visible ASCII characters" },
@@ -1166,18 +1195,44 @@ export class FakeBackend {
       return this.respond(run, t, [], signal);
     }
 
+    let confirm: Run["confirm"];
+    let replaced: Item | undefined;
+    let text: string;
+    if (answering) {
+      const t = thread!;
+      const item = t.items.find((i) => i.id === p.item_id && i.type === "structured_input");
+      if (!item) return problem(404, "Not Found", "item not found");
+      if (item.status !== "pending") return problem(409, "Conflict", QUESTION_CLOSED);
+      const answers = (p.input as { answers?: Record<string, { values?: unknown[] }> } | undefined)?.answers ?? {};
+      const given = String(answers.confirm?.values?.[0] ?? "No");
+      const word = given.toLowerCase();
+      text = word === "yes" ? "Yes" : word === "no" ? "No" : given;
+      item.status = "answered";
+      (item.inputs as { answer: unknown }[]).forEach((input) => (input.answer = { values: [text], skipped: false }));
+      replaced = structuredClone(item);
+      confirm = { ids: t.asked?.find((a) => a.itemId === item.id)?.ids ?? [], yes: text === "Yes" };
+    } else {
+      text = ((p.input as { content: { text: string }[] }).content[0] ?? { text: "" }).text;
+    }
     const created = !thread;
     if (!thread) {
       thread = { id: `thr_${this.nextId++}`, user, created_at: now(), items: [] };
       this.threads.push(thread);
     }
-    const text = ((p.input as { content: { text: string }[] }).content[0] ?? { text: "" }).text;
+    // A new message (the answer included, once taken) closes every question still open.
+    for (const item of thread.items) {
+      if (item.type === "structured_input" && item.status === "pending") {
+        item.status = "skipped";
+        (item.inputs as { answer: unknown }[]).forEach((input) => (input.answer = { values: [], skipped: true }));
+      }
+    }
     const userItem = this.userItem(thread.id, text);
     thread.items.push(userItem);
-    const run: Run = { status: "running", created, threadId: thread.id, userItem, toolsDone: false, turnId: this.newTurnId() };
+    const run: Run = { status: "running", created, threadId: thread.id, userItem, toolsDone: false, turnId: this.newTurnId(), confirm };
     thread.turn = run;
     if (keyed) this.keys.set(slot, { fingerprint, run });
-    const head: Step[] = created ? [{ event: { type: "thread.created", thread: this.threadJson(thread) } }] : [];
+    const head: Step[] = replaced ? [{ event: { type: "thread.item.replaced", item: replaced } }] : [];
+    if (created) head.push({ event: { type: "thread.created", thread: this.threadJson(thread) } });
     head.push({ event: { type: "thread.item.done", item: userItem } });
     return this.respond(run, thread, head, signal);
   }
@@ -1189,14 +1244,37 @@ export class FakeBackend {
     this.failNext = null;
     const text = (run.userItem.content as { text: string }[])[0].text;
     const m = /add a task to (.+)/i.exec(text);
+    let question: { item: Item; ids: number[] } | undefined;
     if (m && !run.toolsDone) {
       steps.push({ event: { type: "progress_update", text: "Adding a task…" } });
       run.task = this.addTask(thread.user, m[1][0].toUpperCase() + m[1].slice(1));
       this.recordCreated(thread.user, run.task.id, { source: "chat", turn: run.turnId }, this.xact());
       steps.push({ event: { type: "client_effect", name: "tasks_changed", data: { tool: "add_task" } } });
+    } else if (run.confirm && !run.toolsDone) {
+      if (run.confirm.yes) {
+        const xact = this.xact();
+        const gone = run.confirm.ids
+          .map((id) => this.tasks.find((t) => t.user === thread.user && t.id === id))
+          .filter((t): t is Stored => t !== undefined);
+        for (const t of gone) this.bin(t, { source: "chat", turn: run.turnId }, xact, null);
+        steps.push({ event: { type: "progress_update", text: "Changing tasks…" } });
+        steps.push({ event: { type: "client_effect", name: "tasks_changed", data: { tool: "confirm_change" } } });
+        run.said = `Deleted ${gone.length} tasks: ${gone.map((t) => `#${t.id} ${quoted(t.title)}`).join(", ")}.`;
+      } else {
+        run.said = "Cancelled: nothing was changed.";
+      }
+    } else if (/^delete all completed tasks$/i.test(text.trim()) && !run.toolsDone) {
+      const done = this.tasks.filter((t) => t.user === thread.user && t.completed);
+      if (done.length > 0) {
+        const asking = done.length === 1 ? "Delete this task?" : `Delete these ${done.length} tasks?`;
+        run.said = `${asking} Answer yes or no.\n\n${done.map((t) => `- #${t.id} ${t.title}`).join("\n")}`;
+        question = { item: this.questionItem(thread.id, run.turnId, asking), ids: done.map((t) => t.id) };
+      } else {
+        run.said = "No task matches, so there is nothing to change.";
+      }
     }
     run.toolsDone = true;
-    const reply = run.task ? `Added task #${run.task.id}: **${run.task.title}**.` : `You said: ${text}`;
+    const reply = run.said ?? (run.task ? `Added task #${run.task.id}: **${run.task.title}**.` : `You said: ${text}`);
     const assistant = this.assistantItem(thread.id, reply);
     const update = (u: Record<string, unknown>) => ({ event: { type: "thread.item.updated", item_id: assistant.id, update: u } });
     const part = (t: string) => ({ type: "output_text", text: t, annotations: [] });
@@ -1226,6 +1304,17 @@ export class FakeBackend {
         },
         event: { type: "thread.item.done", item: assistant },
       });
+      if (question) {
+        const { item, ids } = question;
+        steps.push({
+          effect: () => {
+            thread.items.push(item);
+            thread.asked = [...(thread.asked ?? []), { itemId: item.id, ids }];
+          },
+          event: { type: "thread.item.added", item },
+        });
+        steps.push({ event: { type: "thread.item.done", item } });
+      }
       steps.push({ event: () => (titled ? { type: "thread.updated", thread: this.threadJson(thread) } : undefined) });
     }
     return this.sse(steps, gateAfter, signal);
