@@ -280,7 +280,10 @@ async fn a_change_to_several_tasks_asks_and_the_yes_changes_exactly_that_set() {
 async fn a_filter_matching_everything_is_refused_in_the_tool_whatever_the_model_asks() {
     let (fake, app) = scenario(vec![
         Script::Call("change_tasks", json!({"action": "delete", "status": "all"})),
-        Script::Call("change_tasks", json!({"action": "delete", "status": "pending"})),
+        Script::Call(
+            "change_tasks",
+            json!({"action": "delete", "status": "pending"}),
+        ),
         Script::Text(vec!["I can't delete every task at once; say which ones."]),
     ])
     .await;
